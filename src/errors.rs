@@ -1,0 +1,61 @@
+//! Raising `Problem`s as PostgreSQL errors, and reading the SQLSTATE of errors we catch.
+
+use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+
+use crate::problem::Problem;
+
+/// Packs a five-character SQLSTATE the way PostgreSQL's MAKE_SQLSTATE does.
+fn pack_sqlstate(code: &str) -> i32 {
+    code.bytes()
+        .enumerate()
+        .map(|(i, b)| (((b - b'0') & 0x3F) as i32) << (6 * i))
+        .sum()
+}
+
+/// The five-character SQLSTATE of an error code (PostgreSQL's unpack_sql_state).
+pub fn sqlstate_text(code: PgSqlErrorCode) -> String {
+    let mut packed = code as isize as i32;
+    let mut out = String::with_capacity(5);
+    for _ in 0..5 {
+        out.push(((packed & 0x3F) as u8 + b'0') as char);
+        packed >>= 6;
+    }
+    out
+}
+
+pub fn error_code(sqlstate: &str) -> PgSqlErrorCode {
+    PgSqlErrorCode::from(pack_sqlstate(sqlstate))
+}
+
+/// Raises `problem` as an ERROR with its SQLSTATE, message, detail and hint.
+pub fn raise(problem: Problem) -> ! {
+    let mut report = ErrorReport::new(error_code(problem.state.code()), problem.message, "metrics");
+    if let Some(detail) = problem.detail {
+        report = report.set_detail(detail);
+    }
+    if let Some(hint) = problem.hint {
+        report = report.set_hint(hint);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+/// `result.or_raise()`: the value, or the problem raised as an ERROR.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, Problem> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|p| raise(p))
+    }
+}
+
+/// For SPI results: an SPI-level error here is a bug in our SQL, not bad input.
+impl<T> OrRaise<T> for Result<T, pgrx::spi::Error> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|e| panic!("metrics: internal SPI error: {e}"))
+    }
+}

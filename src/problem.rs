@@ -1,0 +1,163 @@
+//! Errors a caller can cause, as plain data: a SQLSTATE, a message, a detail and a hint.
+//!
+//! Pure modules return `Result<T, Problem>`; `errors::raise` turns a `Problem` into a
+//! PostgreSQL ERROR with exactly that SQLSTATE, so no user mistake ever surfaces as XX000.
+
+use std::fmt;
+
+/// The SQLSTATEs this extension raises on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlState {
+    /// 22004: a required argument was NULL.
+    NullValueNotAllowed,
+    /// 22023: an argument has a value we do not accept.
+    InvalidParameterValue,
+    /// 22008: a date outside what may be collected or queried.
+    DatetimeFieldOverflow,
+    /// 22001: a text argument is longer than we accept.
+    StringDataRightTruncation,
+    /// 42601: a filter that is not a single boolean expression.
+    SyntaxError,
+    /// 42P01: a source table that does not exist.
+    UndefinedTable,
+    /// 42703: a column that does not exist.
+    UndefinedColumn,
+    /// 42704: a metric or other named object that does not exist.
+    UndefinedObject,
+    /// 42804: a column of the wrong type for the metric kind.
+    DatatypeMismatch,
+    /// 42809: a name that resolves to an object of the wrong kind (an index, a sequence).
+    WrongObjectType,
+    /// 42883: a type without the operator a kind needs (equality/ordering for distinct).
+    UndefinedFunction,
+    /// 3F000: a schema that does not exist.
+    InvalidSchemaName,
+    /// 42710: a metric that is already defined.
+    DuplicateObject,
+    /// 42501: the caller may not read the source relation, or a sealed row may not change.
+    InsufficientPrivilege,
+    /// 55000: the database is not in a state that allows the call (pg_cron missing, ...).
+    ObjectNotInPrerequisiteState,
+    /// 2BP01: other metrics depend on the one being deactivated.
+    DependentObjectsStillExist,
+    /// 0A000: something a filter may not contain (subqueries, user functions, ...).
+    FeatureNotSupported,
+}
+
+impl SqlState {
+    pub fn code(self) -> &'static str {
+        match self {
+            SqlState::NullValueNotAllowed => "22004",
+            SqlState::InvalidParameterValue => "22023",
+            SqlState::DatetimeFieldOverflow => "22008",
+            SqlState::StringDataRightTruncation => "22001",
+            SqlState::SyntaxError => "42601",
+            SqlState::UndefinedTable => "42P01",
+            SqlState::UndefinedColumn => "42703",
+            SqlState::UndefinedObject => "42704",
+            SqlState::DatatypeMismatch => "42804",
+            SqlState::WrongObjectType => "42809",
+            SqlState::UndefinedFunction => "42883",
+            SqlState::InvalidSchemaName => "3F000",
+            SqlState::DuplicateObject => "42710",
+            SqlState::InsufficientPrivilege => "42501",
+            SqlState::ObjectNotInPrerequisiteState => "55000",
+            SqlState::DependentObjectsStillExist => "2BP01",
+            SqlState::FeatureNotSupported => "0A000",
+        }
+    }
+}
+
+/// A user-facing error: what went wrong, optionally why, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub state: SqlState,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(state: SqlState, message: impl Into<String>) -> Self {
+        Problem {
+            state,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The error for a required argument that was NULL.
+    pub fn null_argument(name: &str) -> Self {
+        Problem::new(
+            SqlState::NullValueNotAllowed,
+            format!("{name} must not be NULL"),
+        )
+        .hint(format!(
+            "pass a value for {name}, or omit it where it has a default"
+        ))
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.state.code())
+    }
+}
+
+pub type Outcome<T> = Result<T, Problem>;
+
+/// Unwraps a required argument, or explains that it was NULL.
+pub fn required<T>(value: Option<T>, name: &str) -> Outcome<T> {
+    value.ok_or_else(|| Problem::null_argument(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_five_characters() {
+        for s in [
+            SqlState::NullValueNotAllowed,
+            SqlState::InvalidParameterValue,
+            SqlState::DatetimeFieldOverflow,
+            SqlState::StringDataRightTruncation,
+            SqlState::SyntaxError,
+            SqlState::UndefinedTable,
+            SqlState::UndefinedColumn,
+            SqlState::UndefinedObject,
+            SqlState::DatatypeMismatch,
+            SqlState::WrongObjectType,
+            SqlState::UndefinedFunction,
+            SqlState::InvalidSchemaName,
+            SqlState::DuplicateObject,
+            SqlState::InsufficientPrivilege,
+            SqlState::ObjectNotInPrerequisiteState,
+            SqlState::DependentObjectsStillExist,
+            SqlState::FeatureNotSupported,
+        ] {
+            assert_eq!(s.code().len(), 5);
+            assert_ne!(s.code(), "XX000");
+        }
+    }
+
+    #[test]
+    fn required_reports_the_argument_name() {
+        let p = required::<i32>(None, "start_date").unwrap_err();
+        assert_eq!(p.state, SqlState::NullValueNotAllowed);
+        assert!(p.message.contains("start_date"));
+        assert!(p.hint.is_some());
+        assert_eq!(required(Some(3), "x").unwrap(), 3);
+    }
+}

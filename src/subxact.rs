@@ -1,0 +1,76 @@
+//! Running a piece of work in its own subtransaction, as PL/pgSQL's `BEGIN ... EXCEPTION`
+//! does, so one failing metric is rolled back and reported while the others are recorded.
+
+use std::panic::UnwindSafe;
+
+use pgrx::pg_sys;
+use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::prelude::*;
+use serde_json::{json, Value};
+
+use crate::errors::sqlstate_text;
+
+/// An error caught and rolled back, in the shape it is logged.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub sqlstate: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn to_json(&self) -> Value {
+        json!({"sqlstate": self.sqlstate, "message": self.message, "detail": self.detail, "hint": self.hint})
+    }
+}
+
+/// Runs `work` in a subtransaction. On success the subtransaction is committed into the
+/// current transaction; on an error it is rolled back and the error returned. A cancel request
+/// (or a statement timeout) is never swallowed: it rolls back and propagates, like PL/pgSQL's
+/// `WHEN OTHERS`, which does not catch QUERY_CANCELED either.
+pub fn isolated<R, F>(work: F) -> Result<R, Failure>
+where
+    F: FnOnce() -> R + UnwindSafe,
+{
+    // SAFETY: the same sequence PL/Python and PL/pgSQL use: remember the memory context and
+    // resource owner, start an internal subtransaction, and restore both on either exit path.
+    let (memory_context, resource_owner) =
+        unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    unsafe {
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(memory_context);
+    }
+    let restore = move || unsafe {
+        pg_sys::MemoryContextSwitchTo(memory_context);
+        pg_sys::CurrentResourceOwner = resource_owner;
+    };
+    PgTryBuilder::new(move || {
+        let result = work();
+        unsafe { pg_sys::ReleaseCurrentSubTransaction() };
+        restore();
+        Ok(result)
+    })
+    .catch_others(move |caught| {
+        unsafe {
+            pg_sys::MemoryContextSwitchTo(memory_context);
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        restore();
+        let report = match &caught {
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
+            CaughtError::RustPanic { ereport, .. } => ereport,
+        };
+        if report.sql_error_code() == PgSqlErrorCode::ERRCODE_QUERY_CANCELED {
+            caught.rethrow();
+        }
+        Err(Failure {
+            sqlstate: sqlstate_text(report.sql_error_code()),
+            message: report.message().to_string(),
+            detail: report.detail().map(str::to_string),
+            hint: report.hint().map(str::to_string),
+        })
+    })
+    .execute()
+}
