@@ -1,0 +1,79 @@
+-- What CREATE EXTENSION metrics installs, and the rules every table and function follows.
+-- The rules are checked over the catalog, so a table or function added later is held to
+-- them without touching this file.
+BEGIN;
+SELECT * FROM no_plan();
+CREATE EXTENSION metrics;
+
+SELECT has_schema('metrics');
+SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'metrics'), false, 'the extension is not relocatable');
+SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'metrics'), 'metrics', 'it lives in schema metrics');
+
+SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions']);
+SELECT columns_are('metrics', 'daily_metrics',
+    ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at']);
+SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_type', 'metric_category']);
+SELECT indexes_are('metrics', 'daily_metrics', ARRAY['daily_metrics_pkey', 'unique_daily_metric',
+    'idx_daily_metrics_date_type', 'idx_daily_metrics_category', 'idx_daily_metrics_collection']);
+SELECT has_column('metrics', 'metric_collection_log', 'error_details', 'the log keeps per-metric errors');
+SELECT has_column('metrics', 'metric_revisions', 'reason', 'revisions keep why a value changed');
+
+-- metric_type is one of the seed's four.
+SELECT throws_ok($$INSERT INTO metrics.metric_definitions (metric_type, metric_category, display_name, kind, source_schema, source_table, time_column)
+                   VALUES ('ratio', 'x', 'x', 'created', 'public', 't', 'created_at')$$, '23514', NULL,
+                 'metric_type outside count/average/percentage/aggregate is refused');
+
+-- pg_dump keeps every table's rows: sealed history is user data.
+SELECT set_eq(
+    $$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) AS x(oid) JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'metrics'$$,
+    $$SELECT relname::text FROM pg_class WHERE relnamespace = 'metrics'::regnamespace AND relkind = 'r'$$,
+    'every table is registered with pg_extension_config_dump');
+
+-- Row-level security on every table.
+SELECT is_empty(
+    $$SELECT relname FROM pg_class WHERE relnamespace = 'metrics'::regnamespace AND relkind IN ('r', 'p') AND NOT relrowsecurity$$,
+    'RLS is enabled on every table');
+
+-- Every SECURITY DEFINER function pins search_path to pg_catalog, pg_temp.
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+      WHERE p.pronamespace = 'metrics'::regnamespace AND p.prosecdef
+        AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)$$,
+    'every SECURITY DEFINER function pins search_path');
+
+-- No SECURITY DEFINER function or procedure is executable by PUBLIC.
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+      WHERE p.pronamespace = 'metrics'::regnamespace AND p.prosecdef
+        AND EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                    WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')$$,
+    'no SECURITY DEFINER function is executable by PUBLIC');
+SELECT ok(NOT has_function_privilege('public', 'metrics.backfill_daily_metrics_chunked(date, date, integer)', 'EXECUTE'),
+          'the chunked backfill procedure is not executable by PUBLIC');
+
+-- Read functions are STABLE, so PostgREST runs them read-only and allows GET.
+SELECT is(provolatile::text, 's', proname || ' is STABLE')
+FROM pg_proc
+WHERE pronamespace = 'metrics'::regnamespace
+  AND proname IN ('fetch_metrics', 'current_metrics', 'activity_series', 'last_closed_day', 'is_admin')
+ORDER BY proname;
+
+-- Nobody but the owner may write a table directly.
+SELECT is_empty(
+    $$SELECT c.relname, a.privilege_type FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+      WHERE c.relnamespace = 'metrics'::regnamespace AND c.relkind = 'r' AND a.grantee <> c.relowner
+        AND a.privilege_type NOT IN ('SELECT')$$,
+    'no role but the owner holds a write privilege on a table');
+
+-- Settings.
+SELECT is(current_setting('metrics.timezone'), 'UTC', 'metrics.timezone defaults to UTC');
+SELECT is(current_setting('metrics.max_query_days'), '365', 'metrics.max_query_days defaults to 365');
+SELECT is((SELECT context FROM pg_settings WHERE name = 'metrics.timezone'), 'superuser', 'metrics.timezone is set by administrators');
+SELECT throws_ok($$SET metrics.timezone = 'Mars/Olympus_Mons'$$, '22023', NULL, 'an unknown time zone is refused');
+SELECT lives_ok($$SET LOCAL metrics.timezone = 'America/New_York'$$, 'a zone name is accepted');
+
+-- pg_cron is optional: the extension does not require it.
+SELECT is((SELECT requires FROM pg_available_extension_versions WHERE name = 'metrics' AND version = (SELECT extversion FROM pg_extension WHERE extname = 'metrics')), NULL::name[], 'metrics requires no other extension');
+
+SELECT * FROM finish();
+ROLLBACK;
