@@ -1,0 +1,140 @@
+-- The query API: daily, weekly and monthly values aggregated by each metric's meaning and
+-- checked against the source rows of the whole period; gaps reported; arguments validated.
+BEGIN;
+SELECT * FROM no_plan();
+\ir ../fixtures/social.sql
+\ir ../fixtures/helpers.sql
+CREATE EXTENSION metrics;
+SET LOCAL TimeZone = 'UTC';
+SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
+SELECT lives_ok($$SELECT * FROM metrics.define_metric('avg_post_length', 'average', source_table => 'posts', source_schema => 'regress_src', value_column => 'length')$$, 'define an average');
+-- Seal April to June, but leave a gap on 2025-05-14 (a Wednesday).
+SELECT lives_ok($$SELECT * FROM metrics.backfill_daily_metrics('2025-04-01', '2025-05-13')$$, 'backfill to 2025-05-13');
+SELECT lives_ok($$SELECT * FROM metrics.backfill_daily_metrics('2025-05-15', '2025-06-30')$$, 'backfill from 2025-05-15');
+
+-- Daily: the sealed rows as they are, and a row for the gap.
+SELECT set_eq(
+    $$SELECT period_start, metric_category, value, metadata FROM metrics.fetch_metrics('2025-04-01', '2025-06-30') WHERE value IS NOT NULL$$,
+    $$SELECT metric_date, metric_category, value, metadata FROM metrics.daily_metrics$$,
+    'daily aggregation returns the sealed values');
+SELECT results_eq(
+    $$SELECT count(*), bool_and(value IS NULL), bool_and(days_recorded = 0), bool_and(missing_dates = '{2025-05-14}')
+      FROM metrics.fetch_metrics('2025-05-14', '2025-05-14')$$,
+    $$SELECT count(*), true, true, true FROM metrics.metric_definitions$$,
+    'a day without snapshots is reported as a gap for every metric, not dropped');
+
+-- Weekly, against the source rows of each ISO week (Monday to Sunday).
+CREATE TEMP TABLE weeks AS
+SELECT * FROM metrics.fetch_metrics('2025-04-07', '2025-06-29', aggregation => 'weekly');
+SELECT is((SELECT count(DISTINCT period_start) FROM weeks), 12::bigint, 'twelve whole weeks');
+SELECT is_empty($$SELECT * FROM weeks WHERE extract(isodow FROM period_start) <> 1 OR period_end <> period_start + 6$$, 'weeks run Monday to Sunday');
+SELECT is_empty($$
+    SELECT w.period_start, w.value, x.n FROM weeks w
+    CROSS JOIN LATERAL (SELECT count(*)::numeric AS n FROM regress_src.posts
+                        WHERE created_at >= w.period_start::timestamptz AND created_at < (w.period_end + 1)::timestamptz) x
+    WHERE w.metric_category = 'posts_created' AND w.days_recorded = 7 AND w.value <> x.n
+$$, 'created counts add up to the week''s rows');
+SELECT is_empty($$
+    SELECT w.period_start FROM weeks w
+    CROSS JOIN LATERAL (SELECT count(*)::numeric AS n FROM regress_src.profiles WHERE created_at < (w.period_end + 1)::timestamptz) x
+    WHERE w.metric_category = 'users_total' AND w.value <> x.n
+$$, 'totals are the value at the end of the week');
+SELECT is_empty($$
+    SELECT w.period_start, w.value, x.mean FROM weeks w
+    CROSS JOIN LATERAL (SELECT avg(length) AS mean, stddev_pop(length) AS sd, count(*) AS n FROM regress_src.posts
+                        WHERE created_at >= w.period_start::timestamptz AND created_at < (w.period_end + 1)::timestamptz) x
+    WHERE w.metric_category = 'avg_post_length' AND w.days_recorded = 7
+      AND (abs(w.value - x.mean) > 0.000001 OR abs((w.metadata->>'std_deviation')::numeric - x.sd) > 0.000001
+           OR (w.metadata->>'sample_size')::bigint <> x.n)
+$$, 'averages are the mean and deviation of all the week''s rows, not an average of averages');
+SELECT is_empty($$
+    SELECT w.period_start FROM weeks w
+    CROSS JOIN LATERAL (SELECT sum(a.value) AS num, sum(u.value) AS den FROM metrics.daily_metrics a
+                        JOIN metrics.daily_metrics u ON u.metric_date = a.metric_date AND u.metric_category = 'users_total'
+                        WHERE a.metric_category = 'active_users' AND a.metric_date BETWEEN w.period_start AND w.period_end) x
+    WHERE w.metric_category = 'engagement_rate'
+      AND (w.value <> round(x.num * 100 / x.den, 4) OR (w.metadata->>'numerator')::numeric <> x.num OR (w.metadata->>'denominator')::numeric <> x.den)
+$$, 'percentages are recomputed from the summed numerators and denominators');
+SELECT is_empty($$
+    SELECT w.period_start FROM weeks w
+    CROSS JOIN LATERAL (SELECT coalesce(jsonb_object_agg(genre, n), '{}') AS groups, count(*) AS k FROM (
+        SELECT genre, count(*) AS n FROM regress_src.tracks
+        WHERE genre IS NOT NULL AND created_at >= w.period_start::timestamptz AND created_at < (w.period_end + 1)::timestamptz
+        GROUP BY genre) g) x
+    WHERE w.metric_category = 'top_genres' AND w.days_recorded = 7 AND (w.metadata->'breakdown' <> x.groups OR w.value <> x.k)
+$$, 'breakdowns merge into the week''s groups');
+SELECT is_empty($$
+    SELECT w.period_start FROM weeks w
+    CROSS JOIN LATERAL (SELECT round(avg(value), 2) AS mean FROM metrics.daily_metrics
+                        WHERE metric_category = 'active_users' AND metric_date BETWEEN w.period_start AND w.period_end) x
+    WHERE w.metric_category = 'active_users' AND w.value <> x.mean
+$$, 'distinct counts, which do not add up, report the mean daily value');
+
+-- The week with the gap says so.
+SELECT results_eq(
+    $$SELECT days_in_period, days_recorded, missing_dates FROM weeks WHERE metric_category = 'posts_created' AND period_start = '2025-05-12'$$,
+    $$VALUES (7, 6, '{2025-05-14}'::date[])$$,
+    'a partial week lists its missing day');
+
+-- Monthly, with a range that starts mid-month: periods are clipped to the range.
+SELECT results_eq(
+    $$SELECT period_start, period_end, days_in_period, value FROM metrics.fetch_metrics('2025-04-15', '2025-06-30', ARRAY['comments_created'], aggregation => 'monthly')$$,
+    $$SELECT s::date, e::date, (e::date - s::date + 1)::int,
+             (SELECT count(*)::numeric FROM regress_src.comments WHERE created_at >= s::timestamptz AND created_at < (e::date + 1)::timestamptz
+                AND NOT (created_at >= '2025-05-14' AND created_at < '2025-05-15'))
+      FROM (VALUES ('2025-04-15', '2025-04-30'), ('2025-05-01', '2025-05-31'), ('2025-06-01', '2025-06-30')) v(s, e)
+      WHERE true ORDER BY 1$$,
+    'monthly periods, clipped to the range; May is short of its gap day'
+);
+
+-- Filters.
+SELECT results_eq($$SELECT DISTINCT metric_type FROM metrics.fetch_metrics('2025-04-01', '2025-04-30', types => ARRAY['percentage'])$$,
+                  $$VALUES ('percentage')$$, 'filter by metric type');
+SELECT results_eq($$SELECT DISTINCT metric_category FROM metrics.fetch_metrics('2025-04-01', '2025-04-30', ARRAY['posts_total', 'users_total']) ORDER BY 1$$,
+                  $$VALUES ('posts_total'), ('users_total')$$, 'filter by category');
+SELECT is((SELECT count(*) FROM metrics.fetch_metrics('2025-04-01', '2025-04-30', ARRAY[]::text[])),
+          (SELECT count(*) FROM metrics.fetch_metrics('2025-04-01', '2025-04-30')), 'an empty array means no filter');
+SELECT is((SELECT max(period_end) FROM metrics.fetch_metrics(current_date - 3, current_date + 10)), metrics.last_closed_day(),
+          'days that have not ended are not reported');
+
+-- Validation.
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics(NULL, '2025-01-31')$$, '22004', 'NULL start date');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-31', NULL)$$, '22004', 'NULL end date');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-02-01', '2025-01-01')$$, '22023', 'start after end');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2024-01-01', '2024-12-31')$$, '22023', '366 days is more than metrics.max_query_days');
+SELECT lives_ok($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-12-31')$$, '365 days is fine');
+SET LOCAL metrics.max_query_days = 31;
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-02-01')$$, '22023', 'the limit follows the setting');
+RESET metrics.max_query_days;
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', aggregation => 'hourly')$$, '22023', 'unknown aggregation');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', aggregation => NULL)$$, '22004', 'NULL aggregation');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['post_created'])$$, '22023', 'a misspelt category');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['posts_created', NULL])$$, '22004', 'NULL inside categories');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', types => ARRAY['counts'])$$, '22023', 'an unknown type');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('-infinity', '2025-01-31')$$, '22008', 'an infinite date');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['x''); DROP TABLE metrics.daily_metrics; --'])$$, '22023', 'an injection attempt is an unknown category');
+
+-- current_metrics: the latest value per category.
+SELECT set_eq($$SELECT metric_category, metric_date, value FROM metrics.current_metrics()$$,
+              $$SELECT DISTINCT ON (metric_category) metric_category, metric_date, value FROM metrics.daily_metrics ORDER BY metric_category, metric_date DESC$$,
+              'current_metrics returns the latest snapshot of each metric');
+SELECT is((SELECT max(metric_date) FROM metrics.current_metrics()), '2025-06-30'::date, 'which is the last sealed day');
+
+-- activity_series: the last N closed days of the created metrics, NULL where nothing is sealed.
+SELECT lives_ok($$SELECT * FROM metrics.collect_daily_metrics()$$, 'collect the last closed day');
+SELECT results_eq(
+    $$SELECT metric_date, metric_category, value IS NULL FROM metrics.activity_series(2)$$,
+    $$SELECT d, c, d <> metrics.last_closed_day()
+      FROM (VALUES (metrics.last_closed_day() - 1), (metrics.last_closed_day())) days(d),
+           (VALUES ('comments_created'), ('posts_created'), ('tracks_uploaded')) cats(c) ORDER BY 1, 2$$,
+    'activity_series gives one row per day and created metric, with gaps as NULL');
+SELECT results_eq($$SELECT DISTINCT metric_category FROM metrics.activity_series(5, ARRAY['users_total'])$$,
+                  $$VALUES ('users_total')$$, 'activity_series takes categories');
+SELECT is((SELECT count(*) FROM metrics.activity_series()), 90::bigint, '30 days by default');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(0)$$, '22023', 'zero days');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(400)$$, '22023', 'more days than metrics.max_query_days');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(NULL)$$, '22004', 'NULL days');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(7, ARRAY['nope'])$$, '22023', 'an unknown category');
+
+SELECT * FROM finish();
+ROLLBACK;
