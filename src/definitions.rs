@@ -372,6 +372,7 @@ fn defined_row(def: &Definition) -> DefinedRow {
 }
 
 /// Defines a metric: what to count, over which relation, by which time column.
+#[allow(clippy::type_complexity)]
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]

@@ -3,7 +3,9 @@
 //! totals), one statement per breakdown, one per percentage.
 //!
 //! Every statement returns rows `(metric_date date, metric_type text, metric_category text,
-//! value text, metadata text)`; `collector` inserts them. Identifiers are always quoted here;
+//! value text, metadata text)` ordered by date and category, so concurrent runs over
+//! overlapping ranges insert in the same order and wait for each other instead of
+//! deadlocking; `collector` inserts them. Identifiers are always quoted here;
 //! categories travel as parameters, never as SQL text; filters arrive already normalised by
 //! `filter` (PostgreSQL's own deparser), so they embed as one parenthesised expression.
 //!
@@ -200,7 +202,7 @@ pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
     let mut sql = String::new();
     let _ = write!(
         sql,
-        "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, m.metadata::text AS metadata\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata)",
+        "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, m.metadata::text AS metadata\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata)\nORDER BY s.day, m.metric_category",
         aggregates = aggregates.join(",\n           "),
         from = source.qualified(),
         series = series.join(",\n           "),
@@ -254,7 +256,8 @@ SELECT days.day AS metric_date, 'aggregate' AS metric_type, $4[1] AS metric_cate
            'top_items', coalesce(p.top_items, '[]'::jsonb),
            'rows', coalesce(p.rows, 0),
            'truncated', coalesce(p.groups > {limit}, false))::text AS metadata
-FROM days LEFT JOIN per_day AS p ON p.day = days.day",
+FROM days LEFT JOIN per_day AS p ON p.day = days.day
+ORDER BY days.day",
         day = source.day_of_row(),
         from = source.qualified(),
         lower = source.lower_bound(),

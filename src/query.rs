@@ -79,6 +79,7 @@ struct Meta {
 }
 
 /// Sealed metrics over a date range, per day, week or month, each aggregated by its meaning.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable)]
 #[search_path(pg_catalog, pg_temp)]
 fn fetch_metrics(

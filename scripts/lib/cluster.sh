@@ -72,8 +72,17 @@ cluster_stop() {
 
 # Builds the extension and installs it into the system PostgreSQL (lib and extension dirs).
 # PROFILE=release for the demo and the benchmark; the tests use the faster debug build.
+# Files are packaged first and then replaced (not overwritten in place), so servers that have
+# the previous build loaded keep running while a new one is installed.
 install_extension() {
-    local profile_flag=()
-    [ "${PROFILE:-debug}" = release ] && profile_flag=(--release)
-    (cd "$REPO_ROOT" && cargo pgrx install --pg-config "$PG_BIN/pg_config" "${profile_flag[@]}" >/dev/null)
+    local profile_flag=(--debug) pkg
+    [ "${PROFILE:-debug}" = release ] && profile_flag=()
+    pkg="$REPO_ROOT/target/package-${PROFILE:-debug}"
+    rm -rf "$pkg"
+    (cd "$REPO_ROOT" && cargo pgrx package --pg-config "$PG_BIN/pg_config" "${profile_flag[@]}" --out-dir "$pkg" >/dev/null)
+    local libdir sharedir
+    libdir=$("$PG_BIN/pg_config" --pkglibdir)
+    sharedir=$("$PG_BIN/pg_config" --sharedir)
+    cp --remove-destination "$pkg$libdir"/metrics.so "$libdir"/
+    cp --remove-destination "$pkg$sharedir"/extension/metrics* "$sharedir"/extension/
 }
