@@ -577,18 +577,23 @@ fn install_preset(
     for m in metrics {
         let category = m.args.category.clone();
         let kind = m.args.kind.clone();
+        let time_column = m.args.time_column.as_deref().unwrap_or("created_at");
         let missing = match (
             &m.args.source_table,
             &m.args.value_column,
-            &m.args.ratio_parts(),
+            &m.args.numerator,
+            &m.args.denominator,
         ) {
-            (Some(t), _, _) if !table_exists(&schema, t) => {
+            (Some(t), _, _, _) if !table_exists(&schema, t) => {
                 Some(format!("skipped: no table {schema}.{t}"))
             }
-            (Some(t), Some(c), _) if !column_exists(&schema, t, c) => {
+            (Some(t), _, _, _) if !column_exists(&schema, t, time_column) => {
+                Some(format!("skipped: no column {t}.{time_column}"))
+            }
+            (Some(t), Some(c), _, _) if !column_exists(&schema, t, c) => {
                 Some(format!("skipped: no column {t}.{c}"))
             }
-            (None, _, Some((n, d))) if existing(n).is_none() || existing(d).is_none() => {
+            (None, _, Some(n), Some(d)) if existing(n).is_none() || existing(d).is_none() => {
                 Some(format!("skipped: needs {n} and {d}"))
             }
             _ => None,
@@ -604,13 +609,4 @@ fn install_preset(
         out.push((category, kind, status));
     }
     TableIterator::new(out)
-}
-
-impl MetricArgs {
-    fn ratio_parts(&self) -> Option<(String, String)> {
-        match (&self.numerator, &self.denominator) {
-            (Some(n), Some(d)) => Some((n.clone(), d.clone())),
-            _ => None,
-        }
-    }
 }

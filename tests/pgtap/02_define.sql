@@ -122,11 +122,12 @@ SELECT pg_temp.fails_with($$SELECT * FROM metrics.install_preset('ecommerce', 'r
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.install_preset('social', 'nope')$$, '3F000', 'a preset over a missing schema');
 CREATE SCHEMA regress_empty;
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.install_preset('social', 'regress_empty')$$, '42P01', 'the core tables must exist');
+CREATE TABLE regress_src.likes (id int, liked_at timestamptz);
 SELECT results_eq(
     $$SELECT metric_category, status FROM metrics.install_preset('social', 'regress_src') ORDER BY 1$$,
     $$VALUES ('active_users', 'defined'), ('comments_created', 'defined'), ('comments_total', 'defined'),
              ('engagement_rate', 'defined'), ('follows_total', 'skipped: no table regress_src.follows'),
-             ('likes_total', 'skipped: no table regress_src.likes'), ('posts_created', 'already defined'),
+             ('likes_total', 'skipped: no column likes.created_at'), ('posts_created', 'already defined'),
              ('posts_total', 'defined'), ('top_genres', 'defined'), ('tracks_uploaded', 'defined'),
              ('users_total', 'already defined')$$,
     'the social preset defines what the tables allow and keeps existing definitions');
