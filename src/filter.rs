@@ -233,3 +233,40 @@ pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
     .execute();
     analyzed
 }
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    use super::normalize;
+    use crate::catalog;
+
+    #[pg_test]
+    fn normalising_twice_changes_nothing() {
+        Spi::run("CREATE TABLE public.f_posts (id int, status text, length int, tags text[], created_at timestamptz)")
+            .unwrap();
+        let rel = catalog::relation("public", "f_posts").unwrap();
+        for filter in [
+            "status = 'published'",
+            "length > 500 AND status IN ('a', 'b') OR NOT (id < 3)",
+            "false) OR (true",
+            "tags @> ARRAY['x'] AND created_at > '2025-01-01'",
+            "lower(status) LIKE 'pub%' AND length BETWEEN 1 AND 10",
+            "coalesce(length, 0) + 1 > 2 AND status IS NOT NULL",
+        ] {
+            let once = normalize(&rel, filter).unwrap();
+            assert_eq!(normalize(&rel, &once).unwrap(), once, "{filter}");
+        }
+    }
+
+    #[pg_test]
+    fn a_parenthesis_trick_is_one_expression() {
+        Spi::run("CREATE TABLE public.f_posts (id int, created_at timestamptz)").unwrap();
+        let rel = catalog::relation("public", "f_posts").unwrap();
+        assert_eq!(
+            normalize(&rel, "false) OR (true").unwrap(),
+            "(false OR true)"
+        );
+    }
+}

@@ -62,3 +62,21 @@ fn sealed_rows_guard<'a>(
         .hint(hint),
     )
 }
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use pgrx::prelude::*;
+
+    use super::{with_revision_permit, REVISION_PERMIT};
+
+    #[pg_test]
+    fn the_permit_ends_with_the_revision_even_on_error() {
+        let outcome =
+            crate::subxact::isolated(|| with_revision_permit(|| Spi::run("SELECT 1 / 0").unwrap()));
+        assert!(outcome.is_err());
+        assert!(!REVISION_PERMIT.load(Ordering::SeqCst));
+    }
+}

@@ -74,3 +74,45 @@ where
     })
     .execute()
 }
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    use super::isolated;
+
+    #[pg_test]
+    fn a_failure_is_rolled_back_and_the_transaction_goes_on() {
+        Spi::run("CREATE TEMP TABLE t (x int)").unwrap();
+        let failed = isolated(|| {
+            Spi::run("INSERT INTO t VALUES (1)").unwrap();
+            Spi::run("SELECT 1 / 0").unwrap();
+        })
+        .unwrap_err();
+        assert_eq!(failed.sqlstate, "22012");
+        assert!(failed.message.contains("division by zero"));
+        let kept = isolated(|| Spi::run("INSERT INTO t VALUES (2)").unwrap());
+        assert!(kept.is_ok());
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT sum(x) FROM t").unwrap(),
+            Some(2)
+        );
+    }
+
+    #[pg_test]
+    fn nested_isolation_keeps_the_outer_work() {
+        Spi::run("CREATE TEMP TABLE t (x int)").unwrap();
+        let outer = isolated(|| {
+            Spi::run("INSERT INTO t VALUES (1)").unwrap();
+            isolated(|| Spi::run("INSERT INTO t VALUES ('x')").unwrap())
+                .unwrap_err()
+                .sqlstate
+        });
+        assert_eq!(outer.unwrap(), "22P02");
+        assert_eq!(
+            Spi::get_one::<i64>("SELECT count(*) FROM t").unwrap(),
+            Some(1)
+        );
+    }
+}
