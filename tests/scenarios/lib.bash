@@ -3,16 +3,9 @@
 # the social fixture, background psql sessions fed through fifos, poll loops and checks of
 # sealed values against counts computed independently from the source tables.
 #
-# Source it from a scenario:  source "$(dirname "$0")/lib.sh"
+# Source it from a scenario:  source "$(dirname "$0")/lib.bash"
 # The scenarios expect what scripts/test exports: PGHOST, PGPORT, PGUSER (a superuser),
 # CLUSTER_DIR and METRICS_CRON_DB.
-
-# prove runs every tests/scenarios/*.sh, this file included: executed on its own, it is a
-# skipped test file rather than a failing one.
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-    echo "1..0 # SKIP lib.sh holds helpers sourced by the scenarios"
-    exit 0
-fi
 
 set -uo pipefail
 
