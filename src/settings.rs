@@ -4,7 +4,7 @@
 //! and the query limit protects the server from API callers, so neither may differ per API
 //! session. Set them with `ALTER DATABASE ... SET` or `ALTER SYSTEM` (or grant SET on them).
 
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
@@ -69,4 +69,62 @@ pub fn timezone() -> String {
 
 pub fn max_query_days() -> i64 {
     MAX_QUERY_DAYS.get() as i64
+}
+
+/// Pops the GUC nest level of `with_local_settings`, also when unwinding from an error.
+struct NestLevel(i32);
+
+impl Drop for NestLevel {
+    fn drop(&mut self) {
+        unsafe { pg_sys::AtEOXact_GUC(true, self.0) };
+    }
+}
+
+/// Runs `work` with PostgreSQL settings changed for its duration only, the way a function's
+/// `SET` clause does (a GUC nest level that is popped afterwards).
+pub fn with_local_settings<R>(settings: &[(&CStr, &CStr)], work: impl FnOnce() -> R) -> R {
+    let level = NestLevel(unsafe { pg_sys::NewGUCNestLevel() });
+    for (name, value) in settings {
+        unsafe {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                PgLogLevel::ERROR as i32,
+                false,
+            );
+        }
+    }
+    let result = work();
+    drop(level);
+    result
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    use super::with_local_settings;
+
+    fn jit() -> String {
+        Spi::get_one::<String>("SELECT current_setting('jit')")
+            .unwrap()
+            .unwrap()
+    }
+
+    #[pg_test]
+    fn local_settings_last_for_the_work_only() {
+        Spi::run("SET jit = on").unwrap();
+        assert_eq!(with_local_settings(&[(c"jit", c"off")], jit), "off");
+        assert_eq!(jit(), "on");
+        let failed = crate::subxact::isolated(|| {
+            with_local_settings(&[(c"jit", c"off")], || Spi::run("SELECT 1 / 0").unwrap())
+        });
+        assert!(failed.is_err());
+        assert_eq!(jit(), "on");
+    }
 }
