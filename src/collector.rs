@@ -20,10 +20,10 @@ use serde_json::{json, Value};
 use crate::calendar::{check_closed, check_order, day_count, days};
 use crate::db::{self, naive_date, pg_date};
 use crate::definition::Kind;
-use crate::definitions::{self, Resolved};
+use crate::definitions::{self, Ratio, Resolved, Sourced};
 use crate::errors::{raise, OrRaise};
 use crate::identity;
-use crate::planner::{self, Measure, Source, PERCENTAGE_SQL};
+use crate::planner::{self, Measure, PERCENTAGE_SQL};
 use crate::problem::{required, Outcome, Problem, SqlState};
 use crate::query::last_closed_day_in_zone;
 use crate::run_log::{self, Status};
@@ -100,64 +100,34 @@ fn seal(rows: Rows) -> HashMap<String, i64> {
     inserted
 }
 
-fn sourced_args(
-    start: NaiveDate,
-    end: NaiveDate,
-    measures: &[&Measure],
-    top_n: Option<i32>,
-) -> Vec<DatumWithOid<'static>> {
-    let mut args: Vec<DatumWithOid<'static>> = vec![
+/// Computes metrics that share one source (several scalar ones, or one breakdown) with the
+/// source owner's rights.
+fn compute_sourced(metrics: &[&Sourced], start: NaiveDate, end: NaiveDate) -> Rows {
+    let Sourced {
+        relation, source, ..
+    } = metrics[0];
+    let measures: Vec<Measure> = metrics.iter().map(|m| m.measure.clone()).collect();
+    let sql = planner::source_sql(source, &measures);
+    let categories: Vec<String> = measures.iter().map(|m| m.category.clone()).collect();
+    let args: Vec<DatumWithOid<'static>> = vec![
         pg_date(start).into(),
         pg_date(end).into(),
         settings::timezone().into(),
-        measures
-            .iter()
-            .map(|m| m.category.clone())
-            .collect::<Vec<String>>()
-            .into(),
+        categories.into(),
+        measures[0].top_n.into(),
     ];
-    if let Some(n) = top_n {
-        args.push(n.into());
-    }
-    args
+    identity::as_role(relation.owner, || compute(&sql, &args))
 }
 
-/// Computes sourced measures (all sharing `source`) with the source owner's rights.
-fn compute_sourced(
-    relation_owner: pgrx::pg_sys::Oid,
-    source: &Source,
-    measures: &[&Measure],
-    top_n: Option<i32>,
-    start: NaiveDate,
-    end: NaiveDate,
-) -> Rows {
-    let sql = if measures[0].kind == Kind::Breakdown {
-        planner::breakdown_sql(source, measures[0])
-    } else {
-        planner::scalar_sql(
-            source,
-            &measures.iter().map(|m| (*m).clone()).collect::<Vec<_>>(),
-        )
-    };
-    let args = sourced_args(start, end, measures, top_n);
-    identity::as_role(relation_owner, || compute(&sql, &args))
-}
-
-fn compute_ratio(
-    category: &str,
-    numerator: &str,
-    denominator: &str,
-    start: NaiveDate,
-    end: NaiveDate,
-) -> Rows {
+fn compute_ratio(ratio: &Ratio, start: NaiveDate, end: NaiveDate) -> Rows {
     compute(
         PERCENTAGE_SQL,
         &[
             pg_date(start).into(),
             pg_date(end).into(),
-            category.into(),
-            numerator.into(),
-            denominator.into(),
+            ratio.category.as_str().into(),
+            ratio.numerator.as_str().into(),
+            ratio.denominator.as_str().into(),
         ],
     )
 }
@@ -270,92 +240,65 @@ fn run(kind: RunKind, start: NaiveDate, end: NaiveDate) -> Summary {
     }
 
     // One step per source for the scalar kinds, one per breakdown, percentages last.
-    let mut by_source: BTreeMap<(u32, String), Vec<&Resolved>> = BTreeMap::new();
+    let mut by_source: BTreeMap<(u32, String), Vec<&Sourced>> = BTreeMap::new();
     let mut breakdowns = Vec::new();
     let mut ratios = Vec::new();
     for r in &resolved {
         match r {
-            Resolved::Sourced {
-                relation,
-                source,
-                measure,
-                ..
-            } if measure.kind != Kind::Breakdown => by_source
-                .entry((relation.oid.to_u32(), source.time_column.clone()))
+            Resolved::Sourced(m) if m.measure.kind == Kind::Breakdown => breakdowns.push(vec![m]),
+            Resolved::Sourced(m) => by_source
+                .entry((m.relation.oid.to_u32(), m.source.time_column.clone()))
                 .or_default()
-                .push(r),
-            Resolved::Sourced { .. } => breakdowns.push(r),
-            Resolved::Ratio { .. } => ratios.push(r),
+                .push(m),
+            Resolved::Ratio(ratio) => ratios.push(ratio),
         }
     }
 
     let done = |t: &Tally| t.recorded + t.already_sealed + t.failed_values;
-    let sourced_groups: Vec<Vec<&Resolved>> = by_source
-        .into_values()
-        .chain(breakdowns.into_iter().map(|b| vec![b]))
-        .collect();
-    for group in sourced_groups {
-        let (relation, source, top_n) = match group[0] {
-            Resolved::Sourced {
-                relation,
-                source,
-                top_n,
-                ..
-            } => (relation, source, *top_n),
-            Resolved::Ratio { .. } => unreachable!("ratios are computed last"),
-        };
-        let measures: Vec<&Measure> = group
-            .iter()
-            .map(|r| match r {
-                Resolved::Sourced { measure, .. } => measure,
-                Resolved::Ratio { .. } => unreachable!(),
-            })
-            .collect();
-        let owner = relation.owner;
-        let attempt = |ms: &[&Measure]| {
+    for group in by_source.into_values().chain(breakdowns) {
+        let attempt = |metrics: &[&Sourced]| {
             isolated(|| {
-                let rows = compute_sourced(owner, source, ms, top_n, start, end);
-                let computed = rows.len();
-                (computed, seal(rows))
+                let rows = compute_sourced(metrics, start, end);
+                (rows.len(), seal(rows))
             })
         };
-        match attempt(&measures) {
+        match attempt(&group) {
             Ok((computed, inserted)) => tally.sealed(computed, &inserted),
-            Err(failure) if measures.len() == 1 => {
-                tally.fail(&measures[0].category, n_days, failure)
+            Err(failure) if group.len() == 1 => {
+                tally.fail(&group[0].measure.category, n_days, failure)
             }
             Err(_) => {
                 // Find the broken one: retry each metric on its own.
-                for m in &measures {
+                for m in &group {
                     match attempt(std::slice::from_ref(m)) {
                         Ok((computed, inserted)) => tally.sealed(computed, &inserted),
-                        Err(failure) => tally.fail(&m.category, n_days, failure),
+                        Err(failure) => tally.fail(&m.measure.category, n_days, failure),
                     }
                 }
             }
         }
-        let categories: Vec<&str> = measures.iter().map(|m| m.category.as_str()).collect();
+        let categories: Vec<&str> = group.iter().map(|m| m.measure.category.as_str()).collect();
         progress.report(
             done(&tally),
-            &format!("{} ({})", relation.display(), categories.join(", ")),
+            &format!(
+                "{} ({})",
+                group[0].relation.display(),
+                categories.join(", ")
+            ),
         );
     }
 
-    for r in ratios {
-        let Resolved::Ratio {
+    for ratio in ratios {
+        let Ratio {
             category,
             numerator,
             denominator,
-        } = r
-        else {
-            unreachable!()
-        };
+        } = ratio;
         match isolated(|| {
-            let rows = compute_ratio(category, numerator, denominator, start, end);
+            let rows = compute_ratio(ratio, start, end);
             let recorded_days: Vec<NaiveDate> =
                 rows.dates.iter().filter_map(|d| naive_date(*d)).collect();
-            let computed = rows.len();
-            (computed, recorded_days, seal(rows))
+            (rows.len(), recorded_days, seal(rows))
         }) {
             Ok((computed, recorded_days, inserted)) => {
                 tally.sealed(computed, &inserted);
@@ -373,7 +316,9 @@ fn run(kind: RunKind, start: NaiveDate, end: NaiveDate) -> Summary {
                                 missing.len()
                             ),
                             detail: None,
-                            hint: Some(format!("collect or backfill \"{numerator}\" and \"{denominator}\" for those days, then run again")),
+                            hint: Some(format!(
+                                "collect or backfill \"{numerator}\" and \"{denominator}\" for those days, then run again"
+                            )),
                         },
                     );
                 }
@@ -457,19 +402,6 @@ fn run(kind: RunKind, start: NaiveDate, end: NaiveDate) -> Summary {
     }
 }
 
-fn required_date(value: Option<Date>, name: &str) -> NaiveDate {
-    let date = required(value, name).or_raise();
-    naive_date(date)
-        .ok_or_else(|| {
-            Problem::new(
-                SqlState::DatetimeFieldOverflow,
-                format!("{name} must be a finite date"),
-            )
-            .hint("pass a calendar date such as '2025-01-31'")
-        })
-        .or_raise()
-}
-
 /// Seals the values of every active metric for one day that has ended.
 #[pg_extern(security_definer, volatile, requires = [query::last_closed_day])]
 #[search_path(pg_catalog, pg_temp)]
@@ -483,7 +415,7 @@ fn collect_daily_metrics(
         name!(status, String),
     ),
 > {
-    let target = required_date(target_date, "target_date");
+    let target = db::required_date(target_date, "target_date");
     check_closed(target, last_closed_day_in_zone(), &settings::timezone()).or_raise();
     let summary = run(RunKind::Collect, target, target);
     TableIterator::once((
@@ -525,8 +457,8 @@ fn backfill_daily_metrics(
         name!(execution_time_ms, i32),
     ),
 > {
-    let start = required_date(start_date, "start_date");
-    let end = required_date(end_date, "end_date");
+    let start = db::required_date(start_date, "start_date");
+    let end = db::required_date(end_date, "end_date");
     check_backfill_range(start, end).or_raise();
     let summary = run(RunKind::Backfill, start, end);
     TableIterator::once((
@@ -634,7 +566,7 @@ fn recollect(
         name!(changed, bool),
     ),
 > {
-    let target = required_date(target_date, "target_date");
+    let target = db::required_date(target_date, "target_date");
     let categories: Vec<String> = required(categories, "categories")
         .or_raise()
         .into_iter()
@@ -697,28 +629,19 @@ fn recollect(
     };
     // Sourced metrics first, so percentages see their corrected parts.
     for r in &resolved {
-        if let Resolved::Sourced {
-            relation,
-            source,
-            measure,
-            top_n,
-        } = r
-        {
-            apply(
-                compute_sourced(relation.owner, source, &[measure], *top_n, target, target),
-                &mut out,
-            );
+        if let Resolved::Sourced(metric) = r {
+            apply(compute_sourced(&[metric], target, target), &mut out);
         }
     }
     for r in &resolved {
-        if let Resolved::Ratio {
-            category,
-            numerator,
-            denominator,
-        } = r
-        {
-            let rows = compute_ratio(category, numerator, denominator, target, target);
+        if let Resolved::Ratio(ratio) = r {
+            let rows = compute_ratio(ratio, target, target);
             if rows.len() == 0 {
+                let Ratio {
+                    category,
+                    numerator,
+                    denominator,
+                } = ratio;
                 raise(Problem::new(
                     SqlState::ObjectNotInPrerequisiteState,
                     format!("cannot recompute \"{category}\" for {target}: \"{numerator}\" or \"{denominator}\" is not recorded that day"),

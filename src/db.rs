@@ -84,3 +84,17 @@ pub fn naive_date(date: pgrx::datum::Date) -> Option<chrono::NaiveDate> {
         None
     }
 }
+
+/// A required, finite `date` argument as a calendar date.
+pub fn required_date(value: Option<pgrx::datum::Date>, name: &str) -> chrono::NaiveDate {
+    let date = crate::problem::required(value, name).or_raise();
+    naive_date(date)
+        .ok_or_else(|| {
+            crate::problem::Problem::new(
+                crate::problem::SqlState::DatetimeFieldOverflow,
+                format!("{name} must be a finite date"),
+            )
+            .hint("pass a calendar date such as '2025-01-31'")
+        })
+        .or_raise()
+}

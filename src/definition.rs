@@ -173,9 +173,9 @@ pub struct MetricArgs {
     pub top_n: Option<i32>,
 }
 
-/// A definition whose shape is valid; catalog checks come next.
+/// What a metric computes, as `metrics.metric_definitions` stores it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Shape {
+pub struct Definition {
     pub category: String,
     pub kind: Kind,
     /// (schema, table, time column) for kinds that read a source.
@@ -185,6 +185,11 @@ pub struct Shape {
     /// (numerator, denominator) categories for percentages.
     pub ratio: Option<(String, String)>,
     pub top_n: Option<i32>,
+}
+
+/// How a metric is shown on a dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labels {
     pub display_name: String,
     pub description: Option<String>,
     pub unit: Option<String>,
@@ -199,8 +204,9 @@ fn non_blank(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Checks which arguments a kind needs and forbids; returns the normalised shape.
-pub fn check_shape(args: &MetricArgs) -> Outcome<Shape> {
+/// Checks which arguments a kind needs and forbids, before any catalog lookup; returns the
+/// definition (its filter not yet checked) and its labels.
+pub fn check_shape(args: &MetricArgs) -> Outcome<(Definition, Labels)> {
     check_category(&args.category)?;
     let kind = Kind::parse(&args.kind)?;
     let refuse = |what: &str, why: &str| {
@@ -323,7 +329,7 @@ pub fn check_shape(args: &MetricArgs) -> Outcome<Shape> {
         }
     }
 
-    Ok(Shape {
+    let definition = Definition {
         category: args.category.clone(),
         kind,
         source,
@@ -331,12 +337,15 @@ pub fn check_shape(args: &MetricArgs) -> Outcome<Shape> {
         filter,
         ratio,
         top_n,
+    };
+    let labels = Labels {
         display_name: non_blank(&args.display_name).unwrap_or_else(|| humanize(&args.category)),
         description: non_blank(&args.description),
         unit: non_blank(&args.unit).or(kind.default_unit().map(str::to_string)),
         format_pattern: non_blank(&args.format_pattern)
             .unwrap_or_else(|| kind.default_format().to_string()),
-    })
+    };
+    Ok((definition, labels))
 }
 
 /// `posts_created` -> `Posts created`.
@@ -400,13 +409,13 @@ mod tests {
     fn created_metric_defaults() {
         let mut a = args("posts_created", "created");
         a.source_table = Some("posts".into());
-        let s = check_shape(&a).unwrap();
+        let (s, labels) = check_shape(&a).unwrap();
         assert_eq!(
             s.source,
             Some(("public".into(), "posts".into(), "created_at".into()))
         );
-        assert_eq!(s.display_name, "Posts created");
-        assert_eq!(s.unit.as_deref(), Some("count"));
+        assert_eq!(labels.display_name, "Posts created");
+        assert_eq!(labels.unit.as_deref(), Some("count"));
         assert_eq!(s.top_n, None);
     }
 
@@ -439,7 +448,7 @@ mod tests {
         );
         a.denominator = Some("b".into());
         assert_eq!(
-            check_shape(&a).unwrap().ratio,
+            check_shape(&a).unwrap().0.ratio,
             Some(("a".into(), "b".into()))
         );
         a.source_table = Some("posts".into());
@@ -459,7 +468,7 @@ mod tests {
         let mut a = args("top_genres", "breakdown");
         a.source_table = Some("tracks".into());
         a.value_column = Some("genre".into());
-        assert_eq!(check_shape(&a).unwrap().top_n, Some(5));
+        assert_eq!(check_shape(&a).unwrap().0.top_n, Some(5));
         a.top_n = Some(0);
         assert_eq!(
             check_shape(&a).unwrap_err().state,

@@ -8,56 +8,35 @@ use pgrx::prelude::*;
 
 use crate::catalog::{self, Relation};
 use crate::db;
-use crate::definition::{check_category, check_shape, Kind, MetricArgs, Shape};
-use crate::errors::{raise, sqlstate_text, OrRaise};
+use crate::definition::{check_category, check_shape, Definition, Kind, Labels, MetricArgs};
+use crate::errors::{catching, raise, sqlstate_text, OrRaise};
 use crate::filter;
 use crate::identity;
 use crate::planner::{self, Measure, Source};
 use crate::presets;
 use crate::problem::{required, Outcome, Problem, SqlState};
 
-/// A stored definition, as the collector reads it.
+/// A metric over a source relation, checked against the catalog and ready to compute.
 #[derive(Debug, Clone)]
-pub struct Definition {
+pub struct Sourced {
+    pub relation: Relation,
+    pub source: Source,
+    pub measure: Measure,
+}
+
+/// A percentage of two other metrics of the same day.
+#[derive(Debug, Clone)]
+pub struct Ratio {
     pub category: String,
-    pub kind: Kind,
-    /// (schema, table, time column)
-    pub source: Option<(String, String, String)>,
-    pub value_column: Option<String>,
-    pub filter: Option<String>,
-    /// (numerator, denominator)
-    pub ratio: Option<(String, String)>,
-    pub top_n: Option<i32>,
+    pub numerator: String,
+    pub denominator: String,
 }
 
-impl From<&Shape> for Definition {
-    fn from(s: &Shape) -> Self {
-        Definition {
-            category: s.category.clone(),
-            kind: s.kind,
-            source: s.source.clone(),
-            value_column: s.value_column.clone(),
-            filter: s.filter.clone(),
-            ratio: s.ratio.clone(),
-            top_n: s.top_n,
-        }
-    }
-}
-
-/// A definition checked against the catalog, ready to compute.
+/// A definition checked against the catalog.
 #[derive(Debug, Clone)]
 pub enum Resolved {
-    Sourced {
-        relation: Relation,
-        source: Source,
-        measure: Measure,
-        top_n: Option<i32>,
-    },
-    Ratio {
-        category: String,
-        numerator: String,
-        denominator: String,
-    },
+    Sourced(Sourced),
+    Ratio(Ratio),
 }
 
 const DEFINITION_COLUMNS: &str = "metric_category, kind, source_schema, source_table, time_column, value_column, \"filter\", numerator, denominator, top_n";
@@ -105,11 +84,11 @@ pub fn load(categories: Option<&[String]>) -> Vec<Definition> {
 /// run where an error can be raised or rolled back (see `filter::normalize`).
 pub fn resolve(def: &Definition) -> Outcome<Resolved> {
     if let Some((numerator, denominator)) = &def.ratio {
-        return Ok(Resolved::Ratio {
+        return Ok(Resolved::Ratio(Ratio {
             category: def.category.clone(),
             numerator: numerator.clone(),
             denominator: denominator.clone(),
-        });
+        }));
     }
     let (schema, table, time_column) = def.source.clone().expect("sourced kinds have a source");
     let relation = catalog::relation(&schema, &table)?;
@@ -127,7 +106,7 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
         Some(f) => Some(filter::normalize(&relation, f)?),
         None => None,
     };
-    Ok(Resolved::Sourced {
+    Ok(Resolved::Sourced(Sourced {
         source: Source {
             schema,
             table,
@@ -139,65 +118,59 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
             kind: def.kind,
             value_column: def.value_column.clone(),
             filter,
+            top_n: def.top_n,
         },
         relation,
-        top_n: def.top_n,
-    })
+    }))
 }
 
-/// The SQL computing one sourced metric and the types of its parameters.
-pub fn single_plan(source: &Source, measure: &Measure) -> (String, Vec<pg_sys::Oid>) {
-    let mut types = vec![
-        pg_sys::DATEOID,
-        pg_sys::DATEOID,
-        pg_sys::TEXTOID,
-        pg_sys::TEXTARRAYOID,
-    ];
-    if measure.kind == Kind::Breakdown {
-        types.push(pg_sys::INT4OID);
-        (planner::breakdown_sql(source, measure), types)
-    } else {
-        (
-            planner::scalar_sql(source, std::slice::from_ref(measure)),
-            types,
-        )
-    }
-}
+/// The parameter types of `planner::source_sql` statements: first day, last day, time zone,
+/// categories, top_n.
+pub const SOURCE_PARAMETER_TYPES: [pg_sys::Oid; 5] = [
+    pg_sys::DATEOID,
+    pg_sys::DATEOID,
+    pg_sys::TEXTOID,
+    pg_sys::TEXTARRAYOID,
+    pg_sys::INT4OID,
+];
 
 /// Prepares (parses and analyzes, without running) the statement that will compute the metric,
 /// with the source owner's rights: whatever the catalog checks missed surfaces here, at
 /// definition time, instead of at every collection.
-fn check_computable(relation: &Relation, source: &Source, measure: &Measure) -> Outcome<()> {
-    let (sql, types) = single_plan(source, measure);
-    let args: Vec<PgOid> = types.into_iter().map(PgOid::Custom).collect();
-    let outcome = PgTryBuilder::new(|| {
-        identity::as_role(relation.owner, || {
-            Spi::connect(|client| client.prepare(sql.as_str(), &args).map(|_| ())).or_raise()
-        });
-        Ok(())
-    })
-    .catch_others(|caught| {
-        let report = match &caught {
-            pgrx::pg_sys::panic::CaughtError::PostgresError(r)
-            | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => r,
-            pgrx::pg_sys::panic::CaughtError::RustPanic { .. } => caught.rethrow(),
-        };
-        Err(Problem::new(
-            SqlState::DatatypeMismatch,
-            format!(
-                "metric \"{}\" cannot be computed: {}",
-                measure.category,
-                report.message()
-            ),
-        )
-        .detail(format!(
-            "SQLSTATE {} while preparing the statement that computes it.",
-            sqlstate_text(report.sql_error_code())
-        ))
-        .hint("check the column types against the metric kind"))
-    })
-    .execute();
-    outcome
+fn check_computable(metric: &Sourced) -> Outcome<()> {
+    let Sourced {
+        relation,
+        source,
+        measure,
+    } = metric;
+    let sql = planner::source_sql(source, std::slice::from_ref(measure));
+    let args: Vec<PgOid> = SOURCE_PARAMETER_TYPES
+        .into_iter()
+        .map(PgOid::Custom)
+        .collect();
+    catching(
+        || {
+            identity::as_role(relation.owner, || {
+                Spi::connect(|client| client.prepare(sql.as_str(), &args).map(|_| ())).or_raise()
+            });
+            Ok(())
+        },
+        |report| {
+            Problem::new(
+                SqlState::DatatypeMismatch,
+                format!(
+                    "metric \"{}\" cannot be computed: {}",
+                    measure.category,
+                    report.message()
+                ),
+            )
+            .detail(format!(
+                "SQLSTATE {} while preparing the statement that computes it.",
+                sqlstate_text(report.sql_error_code())
+            ))
+            .hint("check the column types against the metric kind")
+        },
+    )
 }
 
 /// Whether and how a category is defined.
@@ -232,8 +205,12 @@ fn unknown_metric(category: &str) -> Problem {
 }
 
 /// Checks the numerator and denominator of a percentage.
-fn check_ratio_parts(category: &str, numerator: &str, denominator: &str) -> Outcome<()> {
-    for (role, part) in [("numerator", numerator), ("denominator", denominator)] {
+fn check_ratio_parts(ratio: &Ratio) -> Outcome<()> {
+    let category = &ratio.category;
+    for (role, part) in [
+        ("numerator", &ratio.numerator),
+        ("denominator", &ratio.denominator),
+    ] {
         let found = existing(part).ok_or_else(|| {
             unknown_metric(part).hint(format!(
                 "define the {role} metric before the percentage \"{category}\""
@@ -254,17 +231,17 @@ fn check_ratio_parts(category: &str, numerator: &str, denominator: &str) -> Outc
 }
 
 /// Defines (or, with `replace`, redefines) a metric after every check.
-pub fn define(args: &MetricArgs, replace: bool) -> Outcome<(Shape, Definition)> {
-    let shape = check_shape(args)?;
-    if let Some(found) = existing(&shape.category) {
+pub fn define(args: &MetricArgs, replace: bool) -> Outcome<Definition> {
+    let (mut definition, labels) = check_shape(args)?;
+    if let Some(found) = existing(&definition.category) {
         if !replace {
-            return Err(Problem::new(SqlState::DuplicateObject, format!("metric \"{}\" is already defined", shape.category))
+            return Err(Problem::new(SqlState::DuplicateObject, format!("metric \"{}\" is already defined", definition.category))
                 .hint("pass replace => true to change its definition (sealed values stay as they are), or choose another category"));
         }
-        if found.metric_type != shape.kind.metric_type() {
+        if found.metric_type != definition.kind.metric_type() {
             let sealed = db::value::<i64>(
                 "SELECT count(*) FROM metrics.daily_metrics WHERE metric_category = $1",
-                &[shape.category.as_str().into()],
+                &[definition.category.as_str().into()],
             )
             .unwrap_or(0);
             if sealed > 0 {
@@ -272,40 +249,32 @@ pub fn define(args: &MetricArgs, replace: bool) -> Outcome<(Shape, Definition)> 
                     SqlState::ObjectNotInPrerequisiteState,
                     format!(
                         "cannot change metric \"{}\" from {} to {} values: {sealed} values are already sealed",
-                        shape.category,
+                        definition.category,
                         found.metric_type,
-                        shape.kind.metric_type()
+                        definition.kind.metric_type()
                     ),
                 )
                 .hint("define the new computation under a new category"));
             }
         }
     }
-    let mut definition = Definition::from(&shape);
     match resolve(&definition)? {
-        Resolved::Sourced {
-            relation,
-            source,
-            measure,
-            ..
-        } => {
-            catalog::check_readable(&relation, identity::caller(), &identity::caller_name())?;
-            check_computable(&relation, &source, &measure)?;
-            definition.filter = measure.filter;
+        Resolved::Sourced(metric) => {
+            catalog::check_readable(
+                &metric.relation,
+                identity::caller(),
+                &identity::caller_name(),
+            )?;
+            check_computable(&metric)?;
+            definition.filter = metric.measure.filter;
         }
-        Resolved::Ratio {
-            category,
-            numerator,
-            denominator,
-        } => {
-            check_ratio_parts(&category, &numerator, &denominator)?;
-        }
+        Resolved::Ratio(ratio) => check_ratio_parts(&ratio)?,
     }
-    store(&shape, &definition);
-    Ok((shape, definition))
+    store(&definition, &labels);
+    Ok(definition)
 }
 
-fn store(shape: &Shape, def: &Definition) {
+fn store(def: &Definition, labels: &Labels) {
     let (schema, table, time) = match &def.source {
         Some((s, t, c)) => (Some(s.clone()), Some(t.clone()), Some(c.clone())),
         None => (None, None, None),
@@ -331,10 +300,10 @@ fn store(shape: &Shape, def: &Definition) {
             def.category.as_str().into(),
             def.kind.metric_type().into(),
             def.kind.as_str().into(),
-            shape.display_name.as_str().into(),
-            shape.description.clone().into(),
-            shape.unit.clone().into(),
-            shape.format_pattern.as_str().into(),
+            labels.display_name.as_str().into(),
+            labels.description.clone().into(),
+            labels.unit.clone().into(),
+            labels.format_pattern.as_str().into(),
             schema.into(),
             table.into(),
             time.into(),
@@ -419,7 +388,7 @@ fn define_metric(
         format_pattern,
         top_n,
     };
-    let (_, def) = define(&args, replace.unwrap_or(false)).or_raise();
+    let def = define(&args, replace.unwrap_or(false)).or_raise();
     TableIterator::once(defined_row(&def))
 }
 
@@ -484,23 +453,26 @@ fn activate_metric(category: Option<String>) -> bool {
         .next()
         .expect("exists");
     match resolve(&def).or_raise() {
-        Resolved::Sourced { relation, .. } => {
-            catalog::check_readable(&relation, identity::caller(), &identity::caller_name())
-                .or_raise()
-        }
-        Resolved::Ratio {
-            category,
-            numerator,
-            denominator,
-        } => {
-            check_ratio_parts(&category, &numerator, &denominator).or_raise();
-            for part in [&numerator, &denominator] {
+        Resolved::Sourced(metric) => catalog::check_readable(
+            &metric.relation,
+            identity::caller(),
+            &identity::caller_name(),
+        )
+        .or_raise(),
+        Resolved::Ratio(ratio) => {
+            check_ratio_parts(&ratio).or_raise();
+            for part in [&ratio.numerator, &ratio.denominator] {
                 if !existing(part).map(|e| e.is_active).unwrap_or(false) {
-                    raise(Problem::new(
-                        SqlState::ObjectNotInPrerequisiteState,
-                        format!("cannot activate percentage \"{category}\": metric \"{part}\" is not active"),
-                    )
-                    .hint(format!("activate \"{part}\" first")));
+                    raise(
+                        Problem::new(
+                            SqlState::ObjectNotInPrerequisiteState,
+                            format!(
+                            "cannot activate percentage \"{}\": metric \"{part}\" is not active",
+                            ratio.category
+                        ),
+                        )
+                        .hint(format!("activate \"{part}\" first")),
+                    );
                 }
             }
         }

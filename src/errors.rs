@@ -1,10 +1,10 @@
 //! Raising `Problem`s as PostgreSQL errors, and reading the SQLSTATE of errors we catch.
 
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
-use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::pg_sys::panic::{CaughtError, ErrorReport, ErrorReportWithLevel};
 use pgrx::prelude::*;
 
-use crate::problem::Problem;
+use crate::problem::{Outcome, Problem};
 
 /// Packs a five-character SQLSTATE the way PostgreSQL's MAKE_SQLSTATE does.
 fn pack_sqlstate(code: &str) -> i32 {
@@ -58,4 +58,28 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::Error> {
     fn or_raise(self) -> T {
         self.unwrap_or_else(|e| panic!("metrics: internal SPI error: {e}"))
     }
+}
+
+/// The report inside any caught error.
+pub fn report_of(caught: &CaughtError) -> &ErrorReportWithLevel {
+    match caught {
+        CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
+        CaughtError::RustPanic { ereport, .. } => ereport,
+    }
+}
+
+/// Runs `work`; a PostgreSQL error it raises comes back as the `Problem` that `explain` makes
+/// of it. A Rust panic is re-thrown: it is a bug, not bad input. The error state is flushed
+/// but nothing is rolled back, so the caller must raise the problem (or be inside
+/// `subxact::isolated`), never carry on as if nothing happened.
+pub fn catching<R>(
+    work: impl FnOnce() -> Outcome<R> + std::panic::UnwindSafe,
+    explain: impl Fn(&ErrorReportWithLevel) -> Problem + std::panic::RefUnwindSafe,
+) -> Outcome<R> {
+    PgTryBuilder::new(work)
+        .catch_others(|caught| match caught {
+            CaughtError::RustPanic { .. } => caught.rethrow(),
+            _ => Err(explain(report_of(&caught))),
+        })
+        .execute()
 }

@@ -14,12 +14,11 @@
 use std::ffi::{c_void, CStr, CString};
 
 use pgrx::pg_sys;
-use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::PgList;
 
 use crate::catalog::Relation;
-use crate::errors::sqlstate_text;
+use crate::errors::{catching, sqlstate_text};
 use crate::planner::quote_ident;
 use crate::problem::{Outcome, Problem, SqlState};
 
@@ -167,71 +166,81 @@ pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
     let rel_name = CString::new(rel.name.clone()).expect("no NUL");
     let shown = rel.display();
 
-    let analyzed: Outcome<String> = PgTryBuilder::new(|| unsafe {
-        let raw = check_shape(pg_sys::raw_parser(sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT))?;
-        let query = analyze(raw, &sql);
-        let q = &*query;
-        let range_table = PgList::<pg_sys::RangeTblEntry>::from_pg(q.rtable);
-        let single_source = range_table.len() == 1
-            && range_table.get_ptr(0).map(|rte| (*rte).relid == rel_oid).unwrap_or(false);
-        if q.commandType != pg_sys::CmdType::CMD_SELECT
-            || !q.cteList.is_null()
-            || !q.setOperations.is_null()
-            || q.hasAggs
-            || q.hasWindowFuncs
-            || q.hasTargetSRFs
-            || !single_source
-        {
-            return Err(refuse(
-                SqlState::FeatureNotSupported,
-                format!("filter may only read columns of {shown}"),
-            ));
-        }
-        if q.hasSubLinks {
-            return Err(refuse(SqlState::FeatureNotSupported, "filter may not contain subqueries".to_string()));
-        }
-        let quals = (*q.jointree).quals;
-        let mut found = Walk::default();
-        if walk(quals, &mut found as *mut Walk as *mut c_void) {
-            if let Some(func) = found.bad_function {
-                let name = CStr::from_ptr(pg_sys::format_procedure(func)).to_string_lossy().into_owned();
+    catching(
+        || unsafe {
+            let raw = check_shape(pg_sys::raw_parser(
+                sql.as_ptr(),
+                pg_sys::RawParseMode::RAW_PARSE_DEFAULT,
+            ))?;
+            let query = analyze(raw, &sql);
+            let q = &*query;
+            let range_table = PgList::<pg_sys::RangeTblEntry>::from_pg(q.rtable);
+            let single_source = range_table.len() == 1
+                && range_table
+                    .get_ptr(0)
+                    .map(|rte| (*rte).relid == rel_oid)
+                    .unwrap_or(false);
+            if q.commandType != pg_sys::CmdType::CMD_SELECT
+                || !q.cteList.is_null()
+                || !q.setOperations.is_null()
+                || q.hasAggs
+                || q.hasWindowFuncs
+                || q.hasTargetSRFs
+                || !single_source
+            {
                 return Err(refuse(
+                    SqlState::FeatureNotSupported,
+                    format!("filter may only read columns of {shown}"),
+                ));
+            }
+            if q.hasSubLinks {
+                return Err(refuse(
+                    SqlState::FeatureNotSupported,
+                    "filter may not contain subqueries".to_string(),
+                ));
+            }
+            let quals = (*q.jointree).quals;
+            let mut found = Walk::default();
+            if walk(quals, &mut found as *mut Walk as *mut c_void) {
+                if let Some(func) = found.bad_function {
+                    let name = CStr::from_ptr(pg_sys::format_procedure(func))
+                        .to_string_lossy()
+                        .into_owned();
+                    return Err(refuse(
                     SqlState::FeatureNotSupported,
                     format!("filter may not call {name}"),
                 )
                 .detail("Filters may call only built-in functions and operators that are not volatile, so evaluating one can only read the row.")
                 .hint("rewrite the condition with built-in operators and functions"));
+                }
+                let what = found.bad_node.unwrap_or("this construct");
+                return Err(refuse(
+                    SqlState::FeatureNotSupported,
+                    format!("filter may not contain {what}"),
+                ));
             }
-            let what = found.bad_node.unwrap_or("this construct");
-            return Err(refuse(SqlState::FeatureNotSupported, format!("filter may not contain {what}")));
-        }
-        let context = pg_sys::deparse_context_for(rel_name.as_ptr(), rel_oid);
-        let text = pg_sys::deparse_expression(quals, context, false, false);
-        Ok(CStr::from_ptr(text).to_string_lossy().into_owned())
-    })
-    .catch_others(|caught| {
-        let report = match &caught {
-            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
-            CaughtError::RustPanic { .. } => caught.rethrow(),
-        };
-        let state = sqlstate_text(report.sql_error_code());
-        Err(Problem {
-            state: match state.as_str() {
+            let context = pg_sys::deparse_context_for(rel_name.as_ptr(), rel_oid);
+            let text = pg_sys::deparse_expression(quals, context, false, false);
+            Ok(CStr::from_ptr(text).to_string_lossy().into_owned())
+        },
+        |report| {
+            let state = match sqlstate_text(report.sql_error_code()).as_str() {
                 "42601" => SqlState::SyntaxError,
                 "42703" => SqlState::UndefinedColumn,
-                "42P01" => SqlState::FeatureNotSupported,
                 "42804" => SqlState::DatatypeMismatch,
                 "42883" => SqlState::UndefinedFunction,
-                "42803" | "42P20" | "0A000" => SqlState::FeatureNotSupported,
+                // Another relation (42P01), an aggregate (42803), a window function (42P20).
+                "42P01" | "42803" | "42P20" | "0A000" => SqlState::FeatureNotSupported,
                 _ => SqlState::InvalidParameterValue,
-            },
-            message: format!("invalid filter: {}", report.message()),
-            detail: report.detail().map(str::to_string),
-            hint: Some(FILTER_HINT.to_string()),
-        })
-    })
-    .execute();
-    analyzed
+            };
+            Problem {
+                state,
+                message: format!("invalid filter: {}", report.message()),
+                detail: report.detail().map(str::to_string),
+                hint: Some(FILTER_HINT.to_string()),
+            }
+        },
+    )
 }
 
 #[cfg(any(test, feature = "pg_test"))]

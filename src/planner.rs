@@ -9,9 +9,9 @@
 //! categories travel as parameters, never as SQL text; filters arrive already normalised by
 //! `filter` (PostgreSQL's own deparser), so they embed as one parenthesised expression.
 //!
-//! Parameters of scalar and breakdown statements: `$1` first day, `$2` last day (dates),
-//! `$3` the metrics time zone (text), `$4` the categories (text[], in measure order),
-//! and for breakdowns `$5` top_n (int4).
+//! Parameters of the statements `source_sql` builds: `$1` first day, `$2` last day (dates),
+//! `$3` the metrics time zone (text), `$4` the categories (text[], in measure order), `$5`
+//! top_n (int4, read by breakdowns only).
 
 use std::fmt::Write;
 
@@ -45,6 +45,8 @@ pub struct Measure {
     pub value_column: Option<String>,
     /// A normalised boolean expression over the source's columns.
     pub filter: Option<String>,
+    /// Breakdowns: how many of the largest groups go into `top_items`.
+    pub top_n: Option<i32>,
 }
 
 /// Breakdowns keep at most this many groups per day in `metadata.breakdown`.
@@ -211,6 +213,15 @@ pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
     sql
 }
 
+/// The statement computing `measures` over `source`: one breakdown on its own, or any number
+/// of scalar measures together.
+pub fn source_sql(source: &Source, measures: &[Measure]) -> String {
+    match measures {
+        [only] if only.kind == Kind::Breakdown => breakdown_sql(source, only),
+        _ => scalar_sql(source, measures),
+    }
+}
+
 /// One statement for a breakdown: per day, the count of rows per value of the column (NULLs
 /// are not a group), the number of groups as the value, and the largest `$5` groups.
 pub fn breakdown_sql(source: &Source, measure: &Measure) -> String {
@@ -304,6 +315,7 @@ mod tests {
             kind,
             value_column: None,
             filter: None,
+            top_n: None,
         }
     }
 

@@ -102,8 +102,8 @@ fn fetch_metrics(
         name!(missing_dates, Vec<Date>),
     ),
 > {
-    let start = query_date(start_date, "start_date");
-    let end = query_date(end_date, "end_date");
+    let start = db::required_date(start_date, "start_date");
+    let end = db::required_date(end_date, "end_date");
     let grain = Grain::parse(&required(aggregation, "aggregation").or_raise()).or_raise();
     check_order(start, end, "start_date", "end_date").or_raise();
     check_span(start, end, settings::max_query_days()).or_raise();
@@ -203,18 +203,6 @@ fn fetch_metrics(
             r.missing.into_iter().map(pg_date).collect(),
         )
     }))
-}
-
-fn query_date(value: Option<Date>, name: &str) -> NaiveDate {
-    naive_date(required(value, name).or_raise())
-        .ok_or_else(|| {
-            Problem::new(
-                SqlState::DatetimeFieldOverflow,
-                format!("{name} must be a finite date"),
-            )
-            .hint("pass a calendar date such as '2025-01-31'")
-        })
-        .or_raise()
 }
 
 /// A per-day series of the last `days` closed days, for charts; days without a snapshot

@@ -5,11 +5,10 @@ use std::panic::UnwindSafe;
 
 use pgrx::pg_sys;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
-use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use serde_json::{json, Value};
 
-use crate::errors::sqlstate_text;
+use crate::errors::{report_of, sqlstate_text};
 
 /// An error caught and rolled back, in the shape it is logged.
 #[derive(Debug, Clone)]
@@ -58,10 +57,7 @@ where
             pg_sys::RollbackAndReleaseCurrentSubTransaction();
         }
         restore();
-        let report = match &caught {
-            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
-            CaughtError::RustPanic { ereport, .. } => ereport,
-        };
+        let report = report_of(&caught);
         if report.sql_error_code() == PgSqlErrorCode::ERRCODE_QUERY_CANCELED {
             caught.rethrow();
         }
