@@ -79,7 +79,12 @@ install_extension() {
     [ "${PROFILE:-debug}" = release ] && profile_flag=()
     pkg="$REPO_ROOT/target/package-${PROFILE:-debug}"
     rm -rf "$pkg"
-    (cd "$REPO_ROOT" && cargo pgrx package --pg-config "$PG_BIN/pg_config" "${profile_flag[@]}" --out-dir "$pkg" >/dev/null)
+    local log="$REPO_ROOT/target/package-${PROFILE:-debug}.log"
+    if ! (cd "$REPO_ROOT" && cargo pgrx package --pg-config "$PG_BIN/pg_config" "${profile_flag[@]}" --out-dir "$pkg" >"$log" 2>&1); then
+        tail -n 40 "$log" >&2
+        echo "install_extension: the build failed; full output in $log" >&2
+        return 1
+    fi
     local libdir sharedir
     libdir=$("$PG_BIN/pg_config" --pkglibdir)
     sharedir=$("$PG_BIN/pg_config" --sharedir)
