@@ -30,7 +30,7 @@ pub fn last_closed_day_in_zone() -> NaiveDate {
 }
 
 /// The last day that has ended in the time zone of `metrics.timezone`: the default day to collect.
-#[pg_extern(stable, parallel_safe)]
+#[pg_extern(stable)]
 #[search_path(pg_catalog, pg_temp)]
 fn last_closed_day() -> Date {
     pg_date(last_closed_day_in_zone())

@@ -7,13 +7,19 @@ PG_MAJOR=${PG_MAJOR:-15}
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
+# Runs a command as the postgres OS user from a directory it can enter (the caller's may be
+# a private home directory).
+as_postgres() {
+    (cd / && runuser -u postgres -- "$@")
+}
+
 # The cluster lives under the repository's build directory when the postgres user can reach
 # it; a checkout under a private home directory (mode 700) cannot be, so we fall back to /var/tmp.
 cluster_root() {
     local preferred="$REPO_ROOT/target/pg"
     mkdir -p "$preferred"
     chown postgres: "$preferred"
-    if runuser -u postgres -- test -w "$preferred"; then
+    if as_postgres test -w "$preferred"; then
         echo "$preferred"
     else
         local fallback="/var/tmp/metrics-pg-$(echo "$REPO_ROOT" | md5sum | cut -c1-8)"
@@ -33,7 +39,7 @@ cluster_start() {
     rm -rf "$CLUSTER_DIR"
     mkdir -p "$CLUSTER_DIR"
     chown postgres: "$CLUSTER_DIR"
-    runuser -u postgres -- "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust \
+    as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth=trust \
         --encoding=UTF8 --locale=C.UTF-8 >"$CLUSTER_DIR/initdb.log" 2>&1 || {
         cat "$CLUSTER_DIR/initdb.log" >&2; return 1; }
     {
@@ -48,7 +54,7 @@ cluster_start() {
         local line
         for line in "$@"; do echo "$line"; done
     } >>"$CLUSTER_DIR/data/postgresql.conf"
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" \
+    as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" \
         -w -t 60 start >/dev/null || { cat "$CLUSTER_DIR/server.log" >&2; return 1; }
     export PGHOST="$CLUSTER_DIR" PGPORT=5432 PGUSER=postgres CLUSTER_DIR
 }
