@@ -2,9 +2,7 @@
 -- written when a definition is refused. Filters go through PostgreSQL's own parser.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/social.sql
-\ir ../fixtures/helpers.sql
-CREATE EXTENSION metrics;
+\ir ../fixtures/setup.sql
 
 -- A valid definition is stored with its defaults.
 SELECT results_eq(

@@ -3,10 +3,7 @@
 -- the way PostgREST makes it: set_config('role', ...) and request.jwt.claims.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/social.sql
-\ir ../fixtures/helpers.sql
-CREATE EXTENSION metrics;
-SET LOCAL TimeZone = 'UTC';
+\ir ../fixtures/setup.sql
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
