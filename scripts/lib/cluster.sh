@@ -96,4 +96,18 @@ install_extension() {
     sharedir=$("$PG_BIN/pg_config" --sharedir)
     cp --remove-destination "$pkg$libdir"/metrics.so "$libdir"/
     cp --remove-destination "$pkg$sharedir"/extension/metrics* "$sharedir"/extension/
+    # The frozen install scripts of released versions (sql/metrics--<version>.sql, never
+    # edited), so CREATE EXTENSION metrics VERSION '<released>' and upgrade tests work; pgrx
+    # packages only the current version's script (and the metrics--<from>--<to>.sql updates).
+    # The build's own script wins over a frozen file of the same version.
+    local frozen name version
+    for frozen in "$REPO_ROOT"/sql/metrics--*.sql; do
+        [ -f "$frozen" ] || continue
+        name=$(basename "$frozen")
+        version=${name#metrics--}
+        version=${version%.sql}
+        [[ $version == *--* ]] && continue
+        [ -f "$pkg$sharedir/extension/$name" ] && continue
+        cp --remove-destination "$frozen" "$sharedir"/extension/
+    done
 }
