@@ -29,24 +29,3 @@ AS $$
     ORDER BY d.metric_category
 $$;
 COMMENT ON FUNCTION metrics.current_metrics() IS 'The latest sealed value of every metric.';
-
--- Who counts as an administrator: by default, a JWT whose app_metadata.role is 'admin'
--- (the claims PostgREST puts in request.jwt.claims). Roles that own the tables or bypass RLS
--- (the extension owner, service_role on Supabase) see everything anyway.
-CREATE FUNCTION metrics.is_admin()
-RETURNS boolean
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    claims text := pg_catalog.current_setting('request.jwt.claims', true);
-BEGIN
-    IF claims IS NULL OR claims = '' THEN
-        RETURN false;
-    END IF;
-    RETURN coalesce((claims::jsonb -> 'app_metadata' ->> 'role') = 'admin', false);
-EXCEPTION WHEN invalid_text_representation THEN
-    RETURN false;
-END
-$$;
-COMMENT ON FUNCTION metrics.is_admin() IS 'True when the request''s JWT claims say app_metadata.role = admin.';

@@ -310,7 +310,7 @@ fn run(kind: RunKind, start: NaiveDate, end: NaiveDate) -> Summary {
                         category,
                         missing.len() as i64,
                         Failure {
-                            sqlstate: SqlState::ObjectNotInPrerequisiteState.code().to_string(),
+                            sqlstate: SqlState::ForeignKeyViolation.code().to_string(),
                             message: format!(
                                 "percentage \"{category}\" has no value for {} of {n_days} days: \"{numerator}\" or \"{denominator}\" is not recorded (first such day: {first})",
                                 missing.len()
@@ -643,7 +643,7 @@ fn recollect(
                     denominator,
                 } = ratio;
                 raise(Problem::new(
-                    SqlState::ObjectNotInPrerequisiteState,
+                    SqlState::ForeignKeyViolation,
                     format!("cannot recompute \"{category}\" for {target}: \"{numerator}\" or \"{denominator}\" is not recorded that day"),
                 )
                 .hint("collect the day first with metrics.collect_daily_metrics"));

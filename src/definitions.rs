@@ -246,7 +246,7 @@ pub fn define(args: &MetricArgs, replace: bool) -> Outcome<Definition> {
             .unwrap_or(0);
             if sealed > 0 {
                 return Err(Problem::new(
-                    SqlState::ObjectNotInPrerequisiteState,
+                    SqlState::DependentObjectsStillExist,
                     format!(
                         "cannot change metric \"{}\" from {} to {} values: {sealed} values are already sealed",
                         definition.category,
@@ -465,7 +465,7 @@ fn activate_metric(category: Option<String>) -> bool {
                 if !existing(part).map(|e| e.is_active).unwrap_or(false) {
                     raise(
                         Problem::new(
-                            SqlState::ObjectNotInPrerequisiteState,
+                            SqlState::ForeignKeyViolation,
                             format!(
                             "cannot activate percentage \"{}\": metric \"{part}\" is not active",
                             ratio.category

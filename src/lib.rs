@@ -48,6 +48,7 @@ extension_sql_file!(
     name = "procedures",
     requires = [collector::backfill_daily_metrics, query::last_closed_day]
 );
+extension_sql_file!("../sql/access.sql", name = "access", requires = ["tables"]);
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
 #[pg_guard]

@@ -36,8 +36,9 @@ pub enum SqlState {
     DuplicateObject,
     /// 42501: the caller may not read the source relation, or a sealed row may not change.
     InsufficientPrivilege,
-    /// 55000: the database is not in a state that allows the call (pg_cron missing, ...).
-    ObjectNotInPrerequisiteState,
+    /// 23503: a percentage needs a metric that is not active, or not recorded that day.
+    /// (Not 55000: PostgREST answers class 55 with 500; 23503 is 409 Conflict.)
+    ForeignKeyViolation,
     /// 2BP01: other metrics depend on the one being deactivated.
     DependentObjectsStillExist,
     /// 0A000: something a filter may not contain (subqueries, user functions, ...).
@@ -45,6 +46,28 @@ pub enum SqlState {
 }
 
 impl SqlState {
+    /// Every state, for tests that must hold for all of them.
+    #[cfg(test)]
+    pub const ALL: [SqlState; 17] = [
+        SqlState::NullValueNotAllowed,
+        SqlState::InvalidParameterValue,
+        SqlState::DatetimeFieldOverflow,
+        SqlState::StringDataRightTruncation,
+        SqlState::SyntaxError,
+        SqlState::UndefinedTable,
+        SqlState::UndefinedColumn,
+        SqlState::UndefinedObject,
+        SqlState::DatatypeMismatch,
+        SqlState::WrongObjectType,
+        SqlState::UndefinedFunction,
+        SqlState::InvalidSchemaName,
+        SqlState::DuplicateObject,
+        SqlState::InsufficientPrivilege,
+        SqlState::ForeignKeyViolation,
+        SqlState::DependentObjectsStillExist,
+        SqlState::FeatureNotSupported,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             SqlState::NullValueNotAllowed => "22004",
@@ -61,7 +84,7 @@ impl SqlState {
             SqlState::InvalidSchemaName => "3F000",
             SqlState::DuplicateObject => "42710",
             SqlState::InsufficientPrivilege => "42501",
-            SqlState::ObjectNotInPrerequisiteState => "55000",
+            SqlState::ForeignKeyViolation => "23503",
             SqlState::DependentObjectsStillExist => "2BP01",
             SqlState::FeatureNotSupported => "0A000",
         }
@@ -128,28 +151,58 @@ mod tests {
 
     #[test]
     fn codes_are_five_characters() {
-        for s in [
-            SqlState::NullValueNotAllowed,
-            SqlState::InvalidParameterValue,
-            SqlState::DatetimeFieldOverflow,
-            SqlState::StringDataRightTruncation,
-            SqlState::SyntaxError,
-            SqlState::UndefinedTable,
-            SqlState::UndefinedColumn,
-            SqlState::UndefinedObject,
-            SqlState::DatatypeMismatch,
-            SqlState::WrongObjectType,
-            SqlState::UndefinedFunction,
-            SqlState::InvalidSchemaName,
-            SqlState::DuplicateObject,
-            SqlState::InsufficientPrivilege,
-            SqlState::ObjectNotInPrerequisiteState,
-            SqlState::DependentObjectsStillExist,
-            SqlState::FeatureNotSupported,
-        ] {
+        for s in SqlState::ALL {
             assert_eq!(s.code().len(), 5);
             assert_ne!(s.code(), "XX000");
         }
+    }
+
+    /// PostgREST's table (docs/errors.rst, "HTTP Status Codes"), as of 12.0.2: what a client
+    /// receives for an error of each SQLSTATE.
+    fn postgrest_status(code: &str, authenticated: bool) -> u16 {
+        let class = &code[..2];
+        match code {
+            "23503" | "23505" => 409,
+            "25006" => 405,
+            "42883" | "42P01" => 404,
+            "42501" => {
+                if authenticated {
+                    403
+                } else {
+                    401
+                }
+            }
+            "P0001" => 400,
+            _ => match class {
+                "08" | "53" => 503,
+                "0L" | "0P" | "28" => 403,
+                "54" => 413,
+                "09" | "25" | "2D" | "38" | "39" | "3B" | "40" | "55" | "57" | "58" | "F0"
+                | "HV" | "P0" | "XX" => 500,
+                _ => 400,
+            },
+        }
+    }
+
+    #[test]
+    fn every_error_is_a_client_error_over_postgrest() {
+        for s in SqlState::ALL {
+            for authenticated in [false, true] {
+                let status = postgrest_status(s.code(), authenticated);
+                assert!(
+                    (400..500).contains(&status),
+                    "{s:?} ({}) reaches a PostgREST client as {status}",
+                    s.code()
+                );
+            }
+        }
+        assert_eq!(
+            postgrest_status("55000", true),
+            500,
+            "the mapping itself is checked"
+        );
+        assert_eq!(postgrest_status("42501", false), 401);
+        assert_eq!(postgrest_status("42501", true), 403);
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn require_pg_cron() {
     .unwrap_or(false);
     if !installed {
         raise(
-            Problem::new(SqlState::ObjectNotInPrerequisiteState, "pg_cron is not installed in this database")
+            Problem::new(SqlState::UndefinedObject, "pg_cron is not installed in this database")
                 .detail("Scheduling the daily collection needs the pg_cron extension.")
                 .hint("add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or call metrics.collect_daily_metrics() from any scheduler"),
         );

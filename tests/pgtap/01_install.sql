@@ -9,7 +9,8 @@ SELECT has_schema('metrics');
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'metrics'), false, 'the extension is not relocatable');
 SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'metrics'), 'metrics', 'it lives in schema metrics');
 
-SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions']);
+SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions',
+                                  'api_access', 'admin_check']);
 SELECT columns_are('metrics', 'daily_metrics',
     ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at']);
 SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_type', 'metric_category']);
@@ -41,21 +42,50 @@ SELECT is_empty(
         AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)$$,
     'every SECURITY DEFINER function pins search_path');
 
--- No SECURITY DEFINER function or procedure is executable by PUBLIC.
+-- Nothing is executable by PUBLIC: each function is granted to the levels that may call it.
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
-      WHERE p.pronamespace = 'metrics'::regnamespace AND p.prosecdef
+      WHERE p.pronamespace = 'metrics'::regnamespace
         AND EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
                     WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')$$,
-    'no SECURITY DEFINER function is executable by PUBLIC');
-SELECT ok(NOT has_function_privilege('public', 'metrics.backfill_daily_metrics_chunked(date, date, integer)', 'EXECUTE'),
-          'the chunked backfill procedure is not executable by PUBLIC');
+    'no function or procedure is executable by PUBLIC');
+SELECT is_empty(
+    $$SELECT c.relname FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+      WHERE c.relnamespace = 'metrics'::regnamespace AND a.grantee = 0$$,
+    'no table privilege is granted to PUBLIC');
+
+-- Every function, procedure and table has an access level in metrics.access_rules(), and
+-- every rule names an object that exists: a new object must be classified to pass.
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'metrics'::regnamespace$$,
+    $$SELECT to_regprocedure(object_name)::text FROM metrics.access_rules() WHERE object_type IN ('function', 'procedure')$$,
+    'every function and procedure has an access level');
+SELECT set_eq(
+    $$SELECT c.oid::regclass::text FROM pg_class c WHERE c.relnamespace = 'metrics'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')$$,
+    $$SELECT to_regclass(object_name)::text FROM metrics.access_rules() WHERE object_type = 'table'$$,
+    'every table has an access level');
+SELECT is_empty(
+    $$SELECT object_name FROM metrics.access_rules() r
+      WHERE r.access NOT IN ('read', 'manage', 'owner', 'internal')
+         OR (r.object_type IN ('function', 'procedure') AND
+             (r.object_type = 'procedure') <> (SELECT prokind = 'p' FROM pg_proc WHERE oid = to_regprocedure(r.object_name)))$$,
+    'access rules use the four levels and say procedure exactly for procedures');
+-- Every privileged function checks who calls it: SECURITY DEFINER ones write with the owner's
+-- rights, so only manage and owner levels may have them.
+SELECT is_empty(
+    $$SELECT r.object_name FROM metrics.access_rules() r JOIN pg_proc p
+        ON r.object_type IN ('function', 'procedure') AND p.oid = to_regprocedure(r.object_name)
+      WHERE p.prosecdef AND r.access = 'read'$$,
+    'no SECURITY DEFINER function is at read level');
+
+-- The catalog audit finds nothing on a fresh install (this cluster has Supabase's roles).
+SELECT is_empty($$SELECT * FROM metrics.verify_security()$$, 'verify_security() finds nothing on a fresh install');
 
 -- Read functions are STABLE, so PostgREST runs them read-only and allows GET.
 SELECT is(provolatile::text, 's', proname || ' is STABLE')
 FROM pg_proc
 WHERE pronamespace = 'metrics'::regnamespace
-  AND proname IN ('fetch_metrics', 'current_metrics', 'activity_series', 'last_closed_day', 'is_admin')
+  AND oid IN (SELECT to_regprocedure(object_name) FROM metrics.access_rules() WHERE object_type = 'function' AND access = 'read')
 ORDER BY proname;
 
 -- Nobody but the owner may write a table directly.

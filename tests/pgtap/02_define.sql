@@ -107,7 +107,7 @@ SELECT pg_temp.fails_with($$SELECT metrics.deactivate_metric(NULL)$$, '22004', '
 SELECT is(metrics.deactivate_metric('post_share'), true, 'deactivate returns true when it changes something');
 SELECT is(metrics.deactivate_metric('post_share'), false, 'and false the second time');
 SELECT is(metrics.deactivate_metric('posts_created'), true, 'the parts can go once the percentage is inactive');
-SELECT pg_temp.fails_with($$SELECT metrics.activate_metric('post_share')$$, '55000', 'a percentage cannot be activated while a part is inactive');
+SELECT pg_temp.fails_with($$SELECT metrics.activate_metric('post_share')$$, '23503', 'a percentage cannot be activated while a part is inactive');
 SELECT is(metrics.activate_metric('posts_created'), true, 'activate returns true when it changes something');
 SELECT is(metrics.activate_metric('post_share'), true, 'then the percentage can be activated');
 SELECT is(metrics.activate_metric('post_share'), false, 'and activating again changes nothing');

@@ -66,7 +66,8 @@ SELECT set_config('role', 'none', true);
 
 -- A role allowed to define metrics still needs to be able to read the source.
 CREATE ROLE regress_metrics_definer;
-GRANT EXECUTE ON FUNCTION metrics.define_metric(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, boolean) TO regress_metrics_definer;
+SELECT results_eq($$SELECT api_role::text COLLATE "default", api_access, status FROM metrics.grant_api_access('regress_metrics_definer', 'manage')$$,
+                  $$VALUES ('regress_metrics_definer', 'manage', 'applied')$$, 'give a plain role the manage level');
 SELECT set_config('role', 'regress_metrics_definer', true);
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.define_metric('definer_posts', 'created', source_table => 'posts', source_schema => 'regress_src')$$,
                           '42501', 'defining a metric over a table one cannot read is refused');

@@ -5,7 +5,7 @@
 # plus two metrics over a small table with rows around the last closed day, scheduled every
 # minute; the run succeeds in cron.job_run_details, the values of metrics.last_closed_day()
 # equal counts computed independently, the log has a completed 'collect' row. Unscheduling
-# returns true, then false. Without pg_cron in a database scheduling fails with 55000 and a
+# returns true, then false. Without pg_cron in a database scheduling fails with 42704 and a
 # hint; a bad schedule fails with 22023 (before it reaches pg_cron).
 source "$(dirname "$0")/lib.bash"
 
@@ -16,11 +16,11 @@ COMMAND='SELECT * FROM metrics.collect_daily_metrics()'
 fresh_db nocron
 q "CREATE EXTENSION metrics" >/dev/null
 q_try "SELECT metrics.schedule_daily_collection()"
-is "$Q_SQLSTATE" 55000 "without pg_cron in the database, scheduling fails with 55000"
-like "$Q_ERR" 'ERROR:  55000: pg_cron is not installed in this database' "and says pg_cron is not installed"
+is "$Q_SQLSTATE" 42704 "without pg_cron in the database, scheduling fails with 42704"
+like "$Q_ERR" 'ERROR:  42704: pg_cron is not installed in this database' "and says pg_cron is not installed"
 like "$Q_HINT" 'CREATE EXTENSION pg_cron' "with a hint on how to install it"
 q_try "SELECT metrics.unschedule_daily_collection()"
-is "$Q_SQLSTATE" 55000 "unscheduling fails the same way"
+is "$Q_SQLSTATE" 42704 "unscheduling fails the same way"
 q_try "SELECT metrics.schedule_daily_collection('61 * * * *')"
 is "$Q_SQLSTATE" 22023 "schedule '61 * * * *' fails with 22023"
 like "$Q_ERR" 'invalid schedule "61 \* \* \* \*": "61" is not valid in the minute field' "naming the bad field"
