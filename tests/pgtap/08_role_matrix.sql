@@ -1,0 +1,206 @@
+-- The role matrix: every function and every table of the extension, called by each kind of
+-- caller the way PostgREST calls it, with the outcome each must get.
+--
+-- Callers: anon (no JWT), authenticated, authenticated with the admin claim, service_role
+-- (BYPASSRLS, as on Supabase) and the owner (psql, migrations, pg_cron).
+-- Each case runs in a subtransaction that reproduces PostgREST's preamble
+-- (set_config of search_path, role, request.jwt.claims, request.method; READ ONLY for STABLE
+-- functions and for reads) and is always rolled back, so cases cannot influence each other.
+-- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
+BEGIN;
+SELECT * FROM no_plan();
+\ir ../fixtures/setup.sql
+
+-- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
+-- level, and an admin check plugged in (the same rule as the default, through the hook).
+SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
+SELECT lives_ok($$SELECT * FROM metrics.backfill_daily_metrics('2025-06-01', '2025-06-03')$$, 'seal three days');
+DELETE FROM regress_src.posts WHERE id = (SELECT min(id) FROM regress_src.posts WHERE created_at < '2025-06-01');
+SELECT lives_ok($$SELECT * FROM metrics.recollect('2025-06-01', ARRAY['posts_total'], 'a revision to look at')$$, 'record a revision');
+CREATE ROLE regress_reader NOLOGIN;
+SELECT lives_ok($$SELECT * FROM metrics.grant_api_access('regress_reader', 'read')$$, 'an explicit read level for a plain role');
+CREATE SCHEMA regress_hooks;
+CREATE FUNCTION regress_hooks.claims_admin() RETURNS boolean LANGUAGE sql STABLE
+    AS $$ SELECT coalesce(auth.jwt() -> 'app_metadata' ->> 'role' = 'admin', false) $$;
+GRANT USAGE ON SCHEMA regress_hooks TO anon, authenticated, service_role, regress_reader;
+SELECT lives_ok($$SELECT metrics.set_admin_check('regress_hooks.claims_admin()')$$, 'plug in an admin check');
+-- On Supabase the API roles can read the application's tables; define_metric checks that.
+GRANT USAGE ON SCHEMA regress_src TO service_role;
+GRANT SELECT ON ALL TABLES IN SCHEMA regress_src TO service_role;
+
+-- pgTAP keeps its bookkeeping in temporary tables; the roles under test must be able to write them.
+GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA pg_temp TO PUBLIC;
+
+CREATE FUNCTION pg_temp.outcome(api_role text, claims text, statement text, read_only boolean)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+BEGIN
+    BEGIN
+        PERFORM set_config('search_path', '"metrics", public', true),
+                set_config('role', api_role, true),
+                set_config('request.jwt.claims', coalesce(claims, ''), true),
+                set_config('request.method', CASE WHEN read_only THEN 'GET' ELSE 'POST' END, true),
+                set_config('transaction_read_only', CASE WHEN read_only THEN 'on' ELSE 'off' END, true);
+        EXECUTE statement INTO result;
+        RAISE EXCEPTION USING ERRCODE = 'ZZ001', MESSAGE = 'ok:' || coalesce(result, 'NULL');
+    EXCEPTION WHEN OTHERS THEN
+        RETURN CASE WHEN SQLSTATE = 'ZZ001' THEN SQLERRM ELSE SQLSTATE END;
+    END;
+END
+$$;
+
+CREATE TEMP TABLE callers (caller text PRIMARY KEY, api_role text, claims text, position int);
+INSERT INTO callers VALUES
+    ('anon',          'anon',          '{"role": "anon"}', 1),
+    ('authenticated', 'authenticated', '{"role": "authenticated", "sub": "00000000-0000-0000-0000-000000000001"}', 2),
+    ('admin',         'authenticated', '{"role": "authenticated", "sub": "00000000-0000-0000-0000-000000000002", "app_metadata": {"role": "admin"}}', 3),
+    ('service_role',  'service_role',  '{"role": "service_role"}', 4),
+    ('owner',         current_user,    NULL, 5);
+
+-- Functions: a sample call of each, and what each caller gets (anon, authenticated, admin,
+-- service_role, owner). 42501 = permission denied; other codes show the call got past the
+-- privilege check and failed on its own terms (no pg_cron here, a procedure that commits).
+CREATE TEMP TABLE function_cases (fn text, statement text, read_only boolean, expected text[]);
+INSERT INTO function_cases VALUES
+    ('metrics.fetch_metrics(date,date,text[],text[],text)',
+     $$SELECT count(*)::text FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')$$, true,
+     '{ok:27,ok:27,ok:27,ok:27,ok:27}'),
+    ('metrics.activity_series(integer,text[])',
+     $$SELECT count(*)::text FROM metrics.activity_series(3, ARRAY['posts_total'])$$, true,
+     '{ok:3,ok:3,ok:3,ok:3,ok:3}'),
+    ('metrics.current_metrics()',
+     $$SELECT count(*)::text FROM metrics.current_metrics()$$, true,
+     '{ok:9,ok:9,ok:9,ok:9,ok:9}'),
+    ('metrics.last_closed_day()',
+     $$SELECT (metrics.last_closed_day() = (now() AT TIME ZONE 'UTC')::date - 1)::text$$, true,
+     '{ok:true,ok:true,ok:true,ok:true,ok:true}'),
+    ('metrics.is_admin()',
+     $$SELECT metrics.is_admin()::text$$, true,
+     '{ok:false,ok:false,ok:true,ok:true,ok:true}'),
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)',
+     $$SELECT metric_category FROM metrics.define_metric('matrix_posts', 'created', source_table => 'posts', source_schema => 'regress_src')$$, false,
+     '{42501,42501,42501,ok:matrix_posts,ok:matrix_posts}'),
+    ('metrics.activate_metric(text)',
+     $$SELECT metrics.activate_metric('posts_total')::text$$, false,
+     '{42501,42501,42501,ok:false,ok:false}'),
+    ('metrics.deactivate_metric(text)',
+     $$SELECT metrics.deactivate_metric('top_genres')::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics.install_preset(text,text)',
+     $$SELECT string_agg(DISTINCT status, ',') FROM metrics.install_preset('social', 'regress_src')$$, false,
+     '{42501,42501,42501,ok:9,ok:9}'),
+    ('metrics.collect_daily_metrics(date)',
+     $$SELECT status FROM metrics.collect_daily_metrics('2025-06-04')$$, false,
+     '{42501,42501,42501,ok:completed,ok:completed}'),
+    ('metrics.backfill_daily_metrics(date,date)',
+     $$SELECT total_metrics::text FROM metrics.backfill_daily_metrics('2025-06-04', '2025-06-05')$$, false,
+     '{42501,42501,42501,ok:18,ok:18}'),
+    ('metrics.backfill_daily_metrics_chunked(date,date,integer)',
+     $$CALL metrics.backfill_daily_metrics_chunked('2025-06-04', '2025-06-05')$$, false,
+     '{42501,42501,42501,2D000,2D000}'),
+    ('metrics.recollect(date,text[],text)',
+     $$SELECT changed::text FROM metrics.recollect('2025-06-02', ARRAY['posts_created'], 'matrix')$$, false,
+     '{42501,42501,42501,ok:false,ok:false}'),
+    ('metrics.schedule_daily_collection(text)',
+     $$SELECT metrics.schedule_daily_collection()::text$$, false,
+     '{42501,42501,42501,42704,42704}'),
+    ('metrics.unschedule_daily_collection()',
+     $$SELECT metrics.unschedule_daily_collection()::text$$, false,
+     '{42501,42501,42501,42704,42704}'),
+    ('metrics.verify_security()',
+     $$SELECT count(*)::text FROM metrics.verify_security()$$, true,
+     '{42501,42501,42501,ok:0,ok:0}'),
+    ('metrics.access_rules()',
+     $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
+     '{42501,42501,42501,ok:11,ok:11}'),
+    ('metrics.api_roles()',
+     $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
+     '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_reader=read,service_role=manage"}'),
+    ('metrics.grant_api_access(name,text)',
+     $$SELECT status FROM metrics.grant_api_access('regress_reader', 'manage')$$, false,
+     '{42501,42501,42501,42501,ok:applied}'),
+    ('metrics.revoke_api_access(name)',
+     $$SELECT status FROM metrics.revoke_api_access('regress_reader')$$, false,
+     '{42501,42501,42501,42501,ok:revoked}'),
+    ('metrics.set_admin_check(text)',
+     $$SELECT coalesce(metrics.set_admin_check(NULL), 'default')$$, false,
+     '{42501,42501,42501,42501,ok:default}'),
+    ('metrics.apply_api_access(name,text)',
+     $$SELECT metrics.apply_api_access('regress_reader', 'read')::text$$, false,
+     '{42501,42501,42501,42501,ok:11}'),
+    ('metrics.require_extension_owner(text)',
+     $$SELECT metrics.require_extension_owner('test')::text$$, true,
+     '{42501,42501,42501,42501,ok:}'),
+    ('metrics.sealed_rows_guard()',
+     $$SELECT metrics.sealed_rows_guard()::text$$, false,
+     -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
+     -- contrib's C triggers do when called directly.
+     '{42501,42501,42501,42501,XX000}');
+
+SELECT is(pg_temp.outcome(c.api_role, c.claims, f.statement, f.read_only), f.expected[c.position],
+          format('%s calls %s', c.caller, f.fn))
+FROM function_cases AS f CROSS JOIN callers AS c
+ORDER BY f.fn, c.position;
+
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'metrics'::regnamespace$$,
+    $$SELECT to_regprocedure(fn)::text FROM function_cases$$,
+    'the matrix covers every function and procedure of the extension');
+
+-- Tables: reading (the number of rows each caller sees) and the three writes, which only the
+-- owner may attempt (and the sealing triggers stop even it for sealed rows).
+CREATE TEMP TABLE table_cases (tbl text, action text, expected text[]);
+INSERT INTO table_cases VALUES
+    ('metrics.daily_metrics',         'select', '{ok:27,ok:27,ok:27,ok:27,ok:27}'),
+    ('metrics.daily_metrics',         'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.daily_metrics',         'update', '{42501,42501,42501,42501,42501}'),
+    ('metrics.daily_metrics',         'delete', '{42501,42501,42501,42501,42501}'),
+    ('metrics.metric_definitions',    'select', '{ok:9,ok:9,ok:9,ok:9,ok:9}'),
+    ('metrics.metric_definitions',    'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.metric_definitions',    'update', '{42501,42501,42501,42501,ok:9}'),
+    ('metrics.metric_definitions',    'delete', '{42501,42501,42501,42501,23503}'),
+    ('metrics.metric_collection_log', 'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.metric_collection_log', 'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.metric_collection_log', 'update', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.metric_collection_log', 'delete', '{42501,42501,42501,42501,23503}'),
+    ('metrics.metric_revisions',      'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.metric_revisions',      'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.metric_revisions',      'update', '{42501,42501,42501,42501,42501}'),
+    ('metrics.metric_revisions',      'delete', '{42501,42501,42501,42501,42501}'),
+    ('metrics.admin_check',           'select', '{ok:1,ok:1,ok:1,ok:1,ok:1}'),
+    ('metrics.admin_check',           'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.admin_check',           'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.admin_check',           'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.api_access',            'select', '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.api_access',            'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.api_access',            'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.api_access',            'delete', '{42501,42501,42501,42501,ok:1}');
+
+SELECT is(pg_temp.outcome(c.api_role, c.claims,
+              CASE t.action
+                  WHEN 'select' THEN format('SELECT count(*)::text FROM %s', t.tbl)
+                  WHEN 'insert' THEN format('WITH w AS (INSERT INTO %s DEFAULT VALUES RETURNING 1) SELECT count(*)::text FROM w', t.tbl)
+                  WHEN 'update' THEN format('WITH w AS (UPDATE %1$s SET %2$I = %2$I RETURNING 1) SELECT count(*)::text FROM w', t.tbl,
+                                            (SELECT attname FROM pg_attribute WHERE attrelid = t.tbl::regclass AND attnum = 1))
+                  WHEN 'delete' THEN format('WITH w AS (DELETE FROM %s RETURNING 1) SELECT count(*)::text FROM w', t.tbl)
+              END,
+              t.action = 'select'),
+          t.expected[c.position],
+          format('%s: %s on %s', c.caller, t.action, t.tbl))
+FROM table_cases AS t CROSS JOIN callers AS c
+ORDER BY t.tbl, t.action, c.position;
+
+SELECT set_eq(
+    $$SELECT c.oid::regclass::text FROM pg_class c WHERE c.relnamespace = 'metrics'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')$$,
+    $$SELECT DISTINCT tbl FROM table_cases$$,
+    'the matrix covers every table of the extension');
+
+-- Nothing any case did survived its rollback.
+SELECT is((SELECT count(*) FROM metrics.daily_metrics), 27::bigint, 'the matrix left the metrics as they were');
+SELECT is((SELECT count(*) FROM metrics.metric_definitions WHERE metric_category = 'matrix_posts'), 0::bigint, 'and defined nothing');
+SELECT is((SELECT check_function FROM metrics.admin_check), 'regress_hooks.claims_admin()', 'and kept the admin check');
+
+SELECT * FROM finish();
+ROLLBACK;
