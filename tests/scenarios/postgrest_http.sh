@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The extension over real HTTP: PostgREST 12.0.2 in front of the test cluster, then the same
+# calls through @supabase/supabase-js, as a Supabase app makes them.
+#
+# Creates database metrics_http with Supabase's roles (tests/fixtures/supabase.sql), the social
+# fixture (schema regress_src) plus a few rows on the last closed days, and the extension;
+# starts PostgREST on 127.0.0.1 (connecting as authenticator over the cluster's unix socket,
+# db-schemas = metrics, db-anon-role = anon), waits for its admin /ready, and runs the node:test
+# files of tests/http/ in name order, one at a time; they print the TAP stream prove reads.
+# PostgREST is stopped by PID and the database dropped at exit, whatever happened.
+#
+# Needs what scripts/setup installs: target/tools/postgrest-12.0.2/postgrest and
+# tests/http/node_modules. Expects what scripts/test exports (PGHOST, PGPORT, PGUSER).
+source "$(dirname "$0")/lib.bash"
+
+HTTP_DIR="$REPO_ROOT/tests/http"
+POSTGREST="$REPO_ROOT/target/tools/postgrest-12.0.2/postgrest"
+DB=metrics_http
+
+[ -x "$POSTGREST" ] || bail_out "$POSTGREST is missing: run scripts/setup"
+[ -d "$HTTP_DIR/node_modules/@supabase/supabase-js" ] || bail_out "tests/http/node_modules is missing: run scripts/setup"
+
+# --- the database -------------------------------------------------------------------------
+dropdb --if-exists --force "$DB" || bail_out "cannot drop an old $DB"
+createdb "$DB" || bail_out "cannot create $DB"
+at_exit "dropdb --if-exists --force $DB"
+psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$REPO_ROOT/tests/fixtures/supabase.sql" >/dev/null \
+    || bail_out "cannot load tests/fixtures/supabase.sql"
+load_fixture
+q "CREATE EXTENSION metrics" >/dev/null || bail_out "CREATE EXTENSION metrics failed"
+# The extension's own grants to Supabase's roles (made by CREATE EXTENSION) are under test;
+# the source tables are granted here, as Supabase grants its public tables: whoever defines a
+# metric must be able to read the source.
+q "GRANT USAGE ON SCHEMA regress_src TO service_role" \
+  "GRANT SELECT ON ALL TABLES IN SCHEMA regress_src TO service_role" >/dev/null || bail_out "cannot grant regress_src"
+# The fixture ends with 2025; add posts, comments and tracks on the seven last closed days, so
+# current_metrics and activity_series have something of their own to show. They are added
+# before anything is sealed, and the tests compute their expectations from the tables.
+q "INSERT INTO regress_src.posts
+   SELECT 200000 + 10 * k + i, 1 + (k * 37 + i * 11) % 300, 'published', 50 + i,
+          (metrics.last_closed_day() - k)::timestamp AT TIME ZONE 'UTC' + (i * interval '3 hours 7 minutes')
+   FROM generate_series(0, 6) AS k, generate_series(0, k) AS i" "
+   INSERT INTO regress_src.comments
+   SELECT 200000 + 10 * k + i, 200000 + 10 * k, 1 + (k * 13 + i) % 300,
+          (metrics.last_closed_day() - k)::timestamp AT TIME ZONE 'UTC' + interval '23 hours 59 minutes' - i * interval '1 hour'
+   FROM generate_series(0, 6) AS k, generate_series(0, 2 * k % 5) AS i" "
+   INSERT INTO regress_src.tracks
+   SELECT 200000 + k, 1 + k, (ARRAY['jazz', 'rock', NULL])[1 + k % 3],
+          (metrics.last_closed_day() - k)::timestamp AT TIME ZONE 'UTC' + interval '12 hours'
+   FROM generate_series(0, 6, 2) AS k" >/dev/null || bail_out "cannot add the recent rows"
+
+# --- PostgREST -------------------------------------------------------------------------------
+free_port() {
+    node -e 'const s = require("net").createServer();
+             s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+PORT=$(free_port) && ADMIN_PORT=$(free_port) || bail_out "no free port"
+[ "$PORT" != "$ADMIN_PORT" ] || ADMIN_PORT=$(free_port)
+JWT_SECRET="metrics-http-tests-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+cat >"$SCEN_TMP/postgrest.conf" <<EOF
+db-uri = "postgres://authenticator@/$DB?host=$PGHOST&port=$PGPORT"
+db-schemas = "metrics"
+db-anon-role = "anon"
+db-pool = 5
+jwt-secret = "$JWT_SECRET"
+server-host = "127.0.0.1"
+server-port = $PORT
+admin-server-port = $ADMIN_PORT
+log-level = "error"
+EOF
+
+stop_postgrest() {
+    [ -n "${POSTGREST_PID:-}" ] || return 0
+    kill -TERM "$POSTGREST_PID" 2>/dev/null || return 0
+    local i
+    for i in $(seq 1 50); do
+        kill -0 "$POSTGREST_PID" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$POSTGREST_PID" 2>/dev/null || true
+}
+"$POSTGREST" "$SCEN_TMP/postgrest.conf" >"$SCEN_TMP/postgrest.log" 2>&1 &
+POSTGREST_PID=$!
+at_exit stop_postgrest
+
+ready() {
+    kill -0 "$POSTGREST_PID" 2>/dev/null || return 2
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/ready")" = 200 ]
+}
+if ! wait_until 30 ready; then
+    diag "$(tail -20 "$SCEN_TMP/postgrest.log")"
+    bail_out "PostgREST did not become ready on 127.0.0.1:$PORT"
+fi
+
+# --- the tests --------------------------------------------------------------------------------
+# One file at a time, in name order: they share the database, and the last one drops and
+# re-creates the extension. The flat reporter prints one TAP line per test.
+export PGRST_URL="http://127.0.0.1:$PORT" PGRST_ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
+export PGRST_JWT_SECRET="$JWT_SECRET" METRICS_HTTP_DB="$DB" POSTGREST_LOG="$SCEN_TMP/postgrest.log"
+mapfile -t test_files < <(cd "$HTTP_DIR" && ls ./*.test.mjs | sort)
+(cd "$HTTP_DIR" && node --test --test-concurrency=1 --test-timeout=120000 \
+    --test-reporter=./tap-flat.mjs "${test_files[@]}")
+status=$?
+if [ "$status" -ne 0 ] && [ -s "$SCEN_TMP/postgrest.log" ]; then
+    diag "PostgREST's log:
+$(tail -20 "$SCEN_TMP/postgrest.log")"
+fi
+exit "$status"
