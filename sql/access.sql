@@ -5,7 +5,9 @@
 --             (Supabase: anon, authenticated)
 --   manage    read, plus defining, collecting, correcting and scheduling metrics
 --             (Supabase: service_role)
---   owner     changing access itself: only the extension owner (and superusers)
+--   owner     changing access itself: the extension owner, and the roles it delegates to
+--             with GRANT EXECUTE (on Supabase, where supabase_admin owns privileged
+--             extensions, to postgres); these functions run as the owner
 --   internal  never called directly (trigger functions)
 --
 -- Supabase's roles get their level at CREATE EXTENSION when they exist. Plain PostgreSQL has
@@ -18,7 +20,7 @@
 CREATE TABLE metrics.api_access (
     role_name  name PRIMARY KEY,
     access     text NOT NULL CHECK (access IN ('read', 'manage', 'none')),
-    granted_by name NOT NULL DEFAULT current_user,
+    granted_by name NOT NULL DEFAULT session_user,
     granted_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE metrics.api_access IS
@@ -29,7 +31,7 @@ COMMENT ON TABLE metrics.api_access IS
 CREATE TABLE metrics.admin_check (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     check_function text NOT NULL,
-    set_by         name NOT NULL DEFAULT current_user,
+    set_by         name NOT NULL DEFAULT session_user,
     set_at         timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE metrics.admin_check IS
@@ -77,7 +79,6 @@ AS $$
         ('function',  'metrics.revoke_api_access(name)',                    'EXECUTE', 'owner'),
         ('function',  'metrics.set_admin_check(text)',                      'EXECUTE', 'owner'),
         ('function',  'metrics.apply_api_access(name,text)',                'EXECUTE', 'owner'),
-        ('function',  'metrics.require_extension_owner(text)',              'EXECUTE', 'owner'),
         ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal')
 $$;
 COMMENT ON FUNCTION metrics.access_rules() IS
@@ -108,24 +109,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION metrics.api_roles() IS
     'Roles with an access level: Supabase''s anon, authenticated and service_role by default, overridden by metrics.grant_api_access.';
-
--- Raises 42501 unless the caller owns the extension (or is a superuser).
-CREATE FUNCTION metrics.require_extension_owner(action text)
-RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    owner_name name := (SELECT e.extowner::regrole::text FROM pg_catalog.pg_extension AS e WHERE e.extname = 'metrics');
-BEGIN
-    IF NOT pg_catalog.pg_has_role(current_user, owner_name, 'USAGE') THEN
-        RAISE EXCEPTION 'permission denied to %', action
-            USING ERRCODE = '42501',
-                  DETAIL = pg_catalog.format('Only the owner of extension metrics (%s) may do this.', owner_name),
-                  HINT = pg_catalog.format('Connect as %s or a superuser.', owner_name);
-    END IF;
-END
-$$;
 
 -- Grants (and revokes) every privilege of access_rules() so that role_name holds exactly
 -- what its level allows. Internal: callers go through grant_api_access / revoke_api_access.
@@ -166,16 +149,17 @@ BEGIN
 END
 $$;
 
+-- The owner-level functions are SECURITY DEFINER so that a role the owner delegates to (by
+-- GRANT EXECUTE) can change grants on objects it does not own; EXECUTE is the only gate.
 CREATE FUNCTION metrics.grant_api_access(role_name name DEFAULT NULL, access text DEFAULT NULL)
 RETURNS TABLE (api_role name, api_access text, privileges integer, status text)
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     owner_oid oid := (SELECT e.extowner FROM pg_catalog.pg_extension AS e WHERE e.extname = 'metrics');
     r record;
 BEGIN
-    PERFORM metrics.require_extension_owner('change API access');
     IF role_name IS NULL THEN
         IF access IS NOT NULL THEN
             RAISE EXCEPTION 'access given without a role'
@@ -217,7 +201,7 @@ BEGIN
     INSERT INTO metrics.api_access AS a (role_name, access)
     VALUES (grant_api_access.role_name, grant_api_access.access)
     ON CONFLICT ON CONSTRAINT api_access_pkey
-    DO UPDATE SET access = excluded.access, granted_by = current_user, granted_at = now();
+    DO UPDATE SET access = excluded.access, granted_by = session_user, granted_at = now();
 
     api_role := grant_api_access.role_name;
     api_access := grant_api_access.access;
@@ -231,11 +215,10 @@ COMMENT ON FUNCTION metrics.grant_api_access(name, text) IS
 
 CREATE FUNCTION metrics.revoke_api_access(role_name name)
 RETURNS TABLE (api_role name, api_access text, privileges integer, status text)
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM metrics.require_extension_owner('change API access');
     IF role_name IS NULL THEN
         RAISE EXCEPTION 'role_name must not be NULL'
             USING ERRCODE = '22004', HINT = 'name the role whose access to remove';
@@ -248,7 +231,7 @@ BEGIN
     INSERT INTO metrics.api_access AS a (role_name, access)
     VALUES (revoke_api_access.role_name, 'none')
     ON CONFLICT ON CONSTRAINT api_access_pkey
-    DO UPDATE SET access = 'none', granted_by = current_user, granted_at = now();
+    DO UPDATE SET access = 'none', granted_by = session_user, granted_at = now();
 
     api_role := revoke_api_access.role_name;
     api_access := 'none';
@@ -308,7 +291,7 @@ COMMENT ON FUNCTION metrics.is_admin() IS
 
 CREATE FUNCTION metrics.set_admin_check(check_function text)
 RETURNS text
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -316,7 +299,6 @@ DECLARE
     p       record;
     missing text;
 BEGIN
-    PERFORM metrics.require_extension_owner('change the administrator check');
     IF check_function IS NULL THEN
         DELETE FROM metrics.admin_check;
         RETURN NULL;
@@ -368,7 +350,7 @@ BEGIN
     INSERT INTO metrics.admin_check AS c (singleton, check_function)
     VALUES (true, fn::text)
     ON CONFLICT ON CONSTRAINT admin_check_pkey
-    DO UPDATE SET check_function = excluded.check_function, set_by = current_user, set_at = now();
+    DO UPDATE SET check_function = excluded.check_function, set_by = session_user, set_at = now();
     RETURN fn::text;
 END
 $$;

@@ -130,9 +130,6 @@ INSERT INTO function_cases VALUES
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_reader', 'read')::text$$, false,
      '{42501,42501,42501,42501,ok:11}'),
-    ('metrics.require_extension_owner(text)',
-     $$SELECT metrics.require_extension_owner('test')::text$$, true,
-     '{42501,42501,42501,42501,ok:}'),
     ('metrics.sealed_rows_guard()',
      $$SELECT metrics.sealed_rows_guard()::text$$, false,
      -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
