@@ -55,18 +55,24 @@ export const AS = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// HTTP. Every response with a 5xx status is recorded; the hook below fails the test that got
-// it, even when the test itself did not look at the status.
+// HTTP. Every response is screened: a 5xx status, or an error body that carries the
+// extension's internals (a Rust backtrace, source paths), is recorded, and the hook below fails
+// the test that got it, even when the test itself did not look that far.
 
-const serverErrors = [];
+const problems = [];
+const INTERNALS = /pgrx|rustc|\.rs:\d+|\.cargo\/registry|stack backtrace/;
 
-export function recordServerError(what, status, text) {
-    if (status >= 500) serverErrors.push(`${what} answered ${status}: ${String(text).slice(0, 500)}`);
+export function screenResponse(what, status, text) {
+    const body = String(text);
+    if (status >= 500) problems.push(`${what} answered ${status}, a server error: ${body.slice(0, 500)}`);
+    if (status >= 400 && INTERNALS.test(body)) {
+        problems.push(`${what} answered ${status} with the extension's internals in the body: ${body.slice(0, 300)}`);
+    }
 }
 
 afterEach(() => {
-    const seen = serverErrors.splice(0);
-    assert.deepEqual(seen, [], 'no request may get a 5xx answer');
+    const seen = problems.splice(0);
+    assert.deepEqual(seen, [], 'no answer is a 5xx or shows a Rust backtrace');
 });
 
 /**
@@ -92,7 +98,7 @@ export async function api(method, path, { as = null, body, headers = {}, timeout
     const text = await res.text();
     let parsed;
     try { parsed = text === '' ? null : JSON.parse(text); } catch { parsed = undefined; }
-    recordServerError(what, res.status, text);
+    screenResponse(what, res.status, text);
     assert.ok(res.status < 500, `${what} answered ${res.status}, a server error: ${text.slice(0, 500)}`);
     return { status: res.status, body: parsed, text, headers: res.headers };
 }

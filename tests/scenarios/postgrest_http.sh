@@ -66,7 +66,7 @@ jwt-secret = "$JWT_SECRET"
 server-host = "127.0.0.1"
 server-port = $PORT
 admin-server-port = $ADMIN_PORT
-log-level = "error"
+log-level = "${POSTGREST_LOG_LEVEL:-error}"
 EOF
 
 stop_postgrest() {
@@ -95,14 +95,20 @@ fi
 # --- the tests --------------------------------------------------------------------------------
 # One file at a time, in name order: they share the database, and the last one drops and
 # re-creates the extension. The flat reporter prints one TAP line per test.
-export PGRST_URL="http://127.0.0.1:$PORT" PGRST_ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
-export PGRST_JWT_SECRET="$JWT_SECRET" METRICS_HTTP_DB="$DB" POSTGREST_LOG="$SCEN_TMP/postgrest.log"
+export PGRST_URL="http://127.0.0.1:$PORT" PGRST_JWT_SECRET="$JWT_SECRET" METRICS_HTTP_DB="$DB"
 mapfile -t test_files < <(cd "$HTTP_DIR" && ls ./*.test.mjs | sort)
-(cd "$HTTP_DIR" && node --test --test-concurrency=1 --test-timeout=120000 \
-    --test-reporter=./tap-flat.mjs "${test_files[@]}")
+# In the background and waited for, so an interrupt reaches the cleanups at once.
+(cd "$HTTP_DIR" && exec node --test --test-concurrency=1 --test-timeout=120000 \
+    --test-reporter=./tap-flat.mjs "${test_files[@]}") &
+NODE_PID=$!
+at_exit "kill $NODE_PID"
+wait "$NODE_PID"
 status=$?
-if [ "$status" -ne 0 ] && [ -s "$SCEN_TMP/postgrest.log" ]; then
+if [ -n "${POSTGREST_SHOW_LOG:-}" ]; then
     diag "PostgREST's log:
+$(cat "$SCEN_TMP/postgrest.log")"
+elif [ "$status" -ne 0 ] && [ -s "$SCEN_TMP/postgrest.log" ]; then
+    diag "PostgREST's log (the end; POSTGREST_SHOW_LOG=1 shows all of it):
 $(tail -20 "$SCEN_TMP/postgrest.log")"
 fi
 exit "$status"
