@@ -83,3 +83,14 @@ pub fn catching<R>(
         })
         .execute()
 }
+
+/// Keeps Rust backtraces out of error reports. pgrx captures one whenever a PostgreSQL error
+/// passes through Rust code (an SPI call that fails, a read-only transaction refusing a
+/// write) and, if RUST_BACKTRACE is set in the server's environment, appends it to the
+/// error's DETAIL, which PostgREST sends to the client as `details`. Internals are not for
+/// clients: `RUST_LIB_BACKTRACE=0` turns capture off for library code in this backend,
+/// whatever RUST_BACKTRACE says. Called from `_PG_init`, before any capture (std caches the
+/// setting at the first one).
+pub fn keep_backtraces_out_of_reports() {
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
+}

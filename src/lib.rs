@@ -53,6 +53,7 @@ extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    errors::keep_backtraces_out_of_reports();
     settings::register();
 }
 
