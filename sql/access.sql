@@ -123,6 +123,14 @@ DECLARE
     target  text;
     granted integer := 0;
 BEGIN
+    IF access IS NULL OR access NOT IN ('none', 'read', 'manage') THEN
+        RAISE EXCEPTION 'unknown access level "%"', access
+            USING ERRCODE = '22023', HINT = 'the levels a role can have are none, read and manage';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS pr WHERE pr.rolname = apply_api_access.role_name) THEN
+        RAISE EXCEPTION 'role "%" does not exist', apply_api_access.role_name
+            USING ERRCODE = '42704', HINT = 'create the role first; metrics.api_roles() lists the roles with a level';
+    END IF;
     FOR rule IN SELECT * FROM metrics.access_rules() LOOP
         target := CASE rule.object_type
             WHEN 'schema' THEN pg_catalog.quote_ident(rule.object_name)
@@ -279,9 +287,12 @@ BEGIN
     IF claims IS NULL OR claims = '' THEN
         RETURN false;
     END IF;
+    -- Claims that are not a JSON object, hold values PostgreSQL cannot represent (a NUL escape,
+    -- a number beyond numeric) or nest too deeply make nobody an administrator, and never
+    -- turn a read of the log into an error.
     BEGIN
         RETURN coalesce((claims::jsonb -> 'app_metadata' ->> 'role') = 'admin', false);
-    EXCEPTION WHEN invalid_text_representation THEN
+    EXCEPTION WHEN data_exception OR statement_too_complex THEN
         RETURN false;
     END;
 END

@@ -133,6 +133,14 @@ DECLARE
     target  text;
     granted integer := 0;
 BEGIN
+    IF access IS NULL OR access NOT IN ('none', 'read', 'manage') THEN
+        RAISE EXCEPTION 'unknown access level "%"', access
+            USING ERRCODE = '22023', HINT = 'the levels a role can have are none, read and manage';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS pr WHERE pr.rolname = apply_api_access.role_name) THEN
+        RAISE EXCEPTION 'role "%" does not exist', apply_api_access.role_name
+            USING ERRCODE = '42704', HINT = 'create the role first; metrics.api_roles() lists the roles with a level';
+    END IF;
     FOR rule IN SELECT * FROM metrics.access_rules() LOOP
         target := CASE rule.object_type
             WHEN 'schema' THEN pg_catalog.quote_ident(rule.object_name)
@@ -289,9 +297,12 @@ BEGIN
     IF claims IS NULL OR claims = '' THEN
         RETURN false;
     END IF;
+    -- Claims that are not a JSON object, hold values PostgreSQL cannot represent (a NUL escape,
+    -- a number beyond numeric) or nest too deeply make nobody an administrator, and never
+    -- turn a read of the log into an error.
     BEGIN
         RETURN coalesce((claims::jsonb -> 'app_metadata' ->> 'role') = 'admin', false);
-    EXCEPTION WHEN invalid_text_representation THEN
+    EXCEPTION WHEN data_exception OR statement_too_complex THEN
         RETURN false;
     END;
 END
@@ -515,6 +526,64 @@ AS $$
 $$;
 COMMENT ON FUNCTION metrics.verify_security() IS
     'One row per security problem in schema metrics (RLS, search_path, privileges of API roles, views, admin check); none on a correct install.';
+
+-- sql/procedures.sql as 0.2.0 installs it: the chunked backfill refuses infinite dates.
+-- metrics: the chunked backfill. A procedure, not a function, so it can COMMIT after each
+-- chunk: an interruption keeps every finished chunk, and calling it again resumes (sealed
+-- days are skipped). It has no SET clause and is SECURITY INVOKER because PostgreSQL forbids
+-- COMMIT in procedures that have either; it only calls metrics.backfill_daily_metrics, whose
+-- EXECUTE privilege the caller needs. CALL it outside an explicit transaction block.
+CREATE OR REPLACE PROCEDURE metrics.backfill_daily_metrics_chunked(
+    start_date date,
+    end_date   date DEFAULT metrics.last_closed_day(),
+    chunk_days integer DEFAULT 31
+)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    chunk_start date := start_date;
+    chunk_end   date;
+    chunk_count integer;
+    chunk_no    integer := 0;
+    days_done   integer := 0;
+    recorded    bigint := 0;
+    started     timestamptz := pg_catalog.clock_timestamp();
+    chunk       record;
+BEGIN
+    IF start_date IS NULL OR end_date IS NULL OR chunk_days IS NULL THEN
+        RAISE EXCEPTION 'start_date, end_date and chunk_days must not be NULL'
+            USING ERRCODE = '22004', HINT = 'omit end_date and chunk_days to use their defaults';
+    END IF;
+    IF chunk_days < 1 OR chunk_days > 3660 THEN
+        RAISE EXCEPTION 'chunk_days must be between 1 and 3660, not %', chunk_days
+            USING ERRCODE = '22023', HINT = 'each chunk is committed on its own; 31 is a month at a time';
+    END IF;
+    IF NOT isfinite(start_date) OR NOT isfinite(end_date) THEN
+        RAISE EXCEPTION 'start_date and end_date must be finite dates, not % and %', start_date, end_date
+            USING ERRCODE = '22008', HINT = 'pass the first and the last day to backfill, e.g. ''2025-01-01'' and metrics.last_closed_day()';
+    END IF;
+    IF start_date > end_date THEN
+        RAISE EXCEPTION 'start_date (%) is after end_date (%)', start_date, end_date
+            USING ERRCODE = '22023', HINT = 'pass a start_date on or before the end_date';
+    END IF;
+    chunk_count := ((end_date - start_date) / chunk_days) + 1;
+    WHILE chunk_start <= end_date LOOP
+        chunk_end := LEAST(chunk_start + (chunk_days - 1), end_date);
+        SELECT * INTO chunk FROM metrics.backfill_daily_metrics(chunk_start, chunk_end);
+        COMMIT;
+        chunk_no := chunk_no + 1;
+        days_done := days_done + chunk.dates_processed;
+        recorded := recorded + chunk.total_metrics;
+        RAISE NOTICE 'metrics: chunk %/% (% to %) committed: % values recorded; % of % days done, % days/s',
+            chunk_no, chunk_count, chunk_start, chunk_end, chunk.total_metrics,
+            days_done, end_date - start_date + 1,
+            round(days_done / GREATEST(extract(epoch FROM pg_catalog.clock_timestamp() - started), 0.001)::numeric, 1);
+        chunk_start := chunk_end + 1;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE metrics.backfill_daily_metrics_chunked(date, date, integer) IS
+    'Backfill committing chunk by chunk; an interrupted run keeps finished chunks and resumes when called again.';
 
 -- RLS on the new tables; the administrator policies evaluate is_admin() once per query.
 ALTER TABLE metrics.api_access ENABLE ROW LEVEL SECURITY;

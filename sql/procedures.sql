@@ -28,6 +28,10 @@ BEGIN
         RAISE EXCEPTION 'chunk_days must be between 1 and 3660, not %', chunk_days
             USING ERRCODE = '22023', HINT = 'each chunk is committed on its own; 31 is a month at a time';
     END IF;
+    IF NOT isfinite(start_date) OR NOT isfinite(end_date) THEN
+        RAISE EXCEPTION 'start_date and end_date must be finite dates, not % and %', start_date, end_date
+            USING ERRCODE = '22008', HINT = 'pass the first and the last day to backfill, e.g. ''2025-01-01'' and metrics.last_closed_day()';
+    END IF;
     IF start_date > end_date THEN
         RAISE EXCEPTION 'start_date (%) is after end_date (%)', start_date, end_date
             USING ERRCODE = '22023', HINT = 'pass a start_date on or before the end_date';

@@ -358,6 +358,46 @@ pub fn humanize(category: &str) -> String {
     }
 }
 
+/// Built-in functions a filter may not call even though they are not volatile: they read
+/// beyond the row (other tables as XML, settings, statistics, the catalog, privileges,
+/// comments, the connection). A filter runs with the source owner's rights, often a
+/// superuser's, so any of them would let a metric leak what its definer cannot read.
+/// Operator support functions of `pg_lsn` and `pg_snapshot` values stay allowed, as do a few
+/// harmless `pg_` helpers.
+pub fn reads_beyond_the_row(function_name: &str) -> bool {
+    const HARMLESS_PG: [&str; 4] = [
+        "pg_typeof",
+        "pg_size_pretty",
+        "pg_size_bytes",
+        "pg_column_size",
+    ];
+    const EXACT: [&str; 10] = [
+        "current_setting",
+        "current_database",
+        "current_schema",
+        "current_schemas",
+        "version",
+        "inet_client_addr",
+        "inet_client_port",
+        "inet_server_addr",
+        "inet_server_port",
+        "row_security_active",
+    ];
+    let name = function_name;
+    if name.starts_with("pg_") {
+        return !(HARMLESS_PG.contains(&name)
+            || name.starts_with("pg_lsn")
+            || name.starts_with("pg_snapshot_"));
+    }
+    EXACT.contains(&name)
+        || name.contains("_to_xml")
+        || name.starts_with("has_") && name.ends_with("_privilege")
+        || name.ends_with("description")
+        || name.starts_with("to_reg")
+        || name.starts_with("txid_")
+        || name.starts_with("ts_stat")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,5 +542,41 @@ mod tests {
             check_metric_type("counts").unwrap_err().state,
             SqlState::InvalidParameterValue
         );
+    }
+
+    #[test]
+    fn filters_cannot_read_beyond_the_row() {
+        for name in [
+            "table_to_xml",
+            "database_to_xml_and_xmlschema",
+            "query_to_xml",
+            "current_setting",
+            "pg_read_file",
+            "pg_get_viewdef",
+            "pg_stat_get_live_tuples",
+            "has_table_privilege",
+            "obj_description",
+            "to_regclass",
+            "inet_server_addr",
+            "txid_current_snapshot",
+        ] {
+            assert!(reads_beyond_the_row(name), "{name}");
+        }
+        for name in [
+            "lower",
+            "length",
+            "coalesce",
+            "date_trunc",
+            "jsonb_extract_path_text",
+            "textlike",
+            "pg_typeof",
+            "pg_lsn_gt",
+            "int4pl",
+            "array_length",
+            "to_tsvector",
+            "xpath",
+        ] {
+            assert!(!reads_beyond_the_row(name), "{name}");
+        }
     }
 }

@@ -18,6 +18,7 @@ use pgrx::prelude::*;
 use pgrx::PgList;
 
 use crate::catalog::Relation;
+use crate::definition::reads_beyond_the_row;
 use crate::errors::{catching, sqlstate_text};
 use crate::planner::quote_ident;
 use crate::problem::{Outcome, Problem, SqlState};
@@ -43,7 +44,12 @@ unsafe extern "C-unwind" fn check_function(func: pg_sys::Oid, context: *mut c_vo
             pg_sys::get_func_namespace(func) == pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE);
         let volatile = pg_sys::func_volatile(func) as u8 == pg_sys::PROVOLATILE_VOLATILE;
         if builtin && !volatile {
-            return false;
+            let name = pg_sys::get_func_name(func);
+            let outside =
+                !name.is_null() && reads_beyond_the_row(&CStr::from_ptr(name).to_string_lossy());
+            if !outside {
+                return false;
+            }
         }
         (*(context as *mut Walk)).bad_function = Some(func);
         true
@@ -210,7 +216,7 @@ pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
                     SqlState::FeatureNotSupported,
                     format!("filter may not call {name}"),
                 )
-                .detail("Filters may call only built-in functions and operators that are not volatile, so evaluating one can only read the row.")
+                .detail("Filters may call only built-in functions and operators that are not volatile and read nothing but the row (no other tables, settings, statistics or catalog lookups).")
                 .hint("rewrite the condition with built-in operators and functions"));
                 }
                 let what = found.bad_node.unwrap_or("this construct");
