@@ -57,11 +57,26 @@ AS $$
         -- metrics.is_admin() runs as the caller and reads the configured check.
         ('table',     'metrics.admin_check',           'SELECT',  'read'),
         ('table',     'metrics.api_access',            'SELECT',  'manage'),
+        -- Request and operation metrics: readable, but the policies return rows only to
+        -- administrators (like the collection log).
+        ('table',     'metrics.route_metrics',         'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics',     'SELECT',  'read'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
         ('function',  'metrics.last_closed_day()',                          'EXECUTE', 'read'),
         ('function',  'metrics.is_admin()',                                 'EXECUTE', 'read'),
+        ('function',  'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketch(bytea,bytea)',          'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketches(bytea)',              'EXECUTE', 'read'),
+        ('function',  'metrics.latency_quantile(bytea,double precision)',   'EXECUTE', 'read'),
+        -- Recording writes the tables with the owner's rights: server-side callers only
+        -- (service_role), never a browser's anon key.
+        ('function',  'metrics.record_route_metric(text,text,boolean,double precision)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
+        ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
         ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
         ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),

@@ -11,6 +11,8 @@ ALTER TABLE metrics.metric_collection_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metric_revisions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.api_access ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.admin_check ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.route_metrics ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.operation_metrics ENABLE ROW LEVEL SECURITY;
 
 -- Sealed metrics and their definitions are public analytics for whoever has read access.
 CREATE POLICY "Anyone can view metrics" ON metrics.daily_metrics
@@ -22,6 +24,11 @@ CREATE POLICY "Anyone can view metric definitions" ON metrics.metric_definitions
 CREATE POLICY "Admins can view collection logs" ON metrics.metric_collection_log
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Admins can view metric revisions" ON metrics.metric_revisions
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+-- Request and operation metrics are operational data, like the seed's admin metrics endpoint.
+CREATE POLICY "Admins can view route metrics" ON metrics.route_metrics
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view operation metrics" ON metrics.operation_metrics
     FOR SELECT USING ((SELECT metrics.is_admin()));
 -- Readable by the roles that hold SELECT on them (access_rules: admin_check for read, since
 -- is_admin() runs as the caller; api_access for manage).

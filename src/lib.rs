@@ -3,9 +3,11 @@
 //!
 //! This file only wires the modules together and declares the order of the SQL files.
 //! Pure logic (no pgrx types, tested with `cargo test`): `problem`, `calendar`, `definition`,
-//! `planner`, `rollup`, `cron_expr`, `presets`. The PostgreSQL surface: `settings`,
-//! `definitions`, `collector`, `query`, `schedule`, `sealing`, with `catalog`, `filter`,
-//! `identity`, `subxact`, `run_log`, `db` and `errors` underneath.
+//! `planner`, `rollup`, `cron_expr`, `presets`, and for request metrics `ingest` and `sketch`.
+//! The PostgreSQL surface: `settings`, `definitions`, `collector`, `query`, `schedule`,
+//! `sealing`; for request metrics `recorder`, `reports`, `latency`, with `store` and `buffer`
+//! (shared memory and its background worker); and `catalog`, `filter`, `identity`,
+//! `subxact`, `run_log`, `db` and `errors` underneath.
 
 use pgrx::prelude::*;
 
@@ -15,12 +17,15 @@ use pgrx::prelude::*;
 mod calendar;
 mod cron_expr;
 mod definition;
+mod ingest;
 mod planner;
 mod presets;
 mod problem;
 mod rollup;
+mod sketch;
 
 // PostgreSQL surface.
+mod buffer;
 mod catalog;
 mod collector;
 mod db;
@@ -28,11 +33,15 @@ mod definitions;
 mod errors;
 mod filter;
 mod identity;
+mod latency;
 mod query;
+mod recorder;
+mod reports;
 mod run_log;
 mod schedule;
 mod sealing;
 mod settings;
+mod store;
 mod subxact;
 
 // Tables first, then the functions pgrx generates, then what needs both.
@@ -48,6 +57,11 @@ extension_sql_file!(
     name = "procedures",
     requires = [collector::backfill_daily_metrics, query::last_closed_day]
 );
+extension_sql_file!(
+    "../sql/observability.sql",
+    name = "observability",
+    requires = [latency::merge_latency_sketch]
+);
 extension_sql_file!("../sql/access.sql", name = "access", requires = ["tables"]);
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
@@ -55,6 +69,7 @@ extension_sql_file!("../sql/security.sql", name = "security", finalize);
 pub extern "C-unwind" fn _PG_init() {
     errors::keep_backtraces_out_of_reports();
     settings::register();
+    buffer::init();
 }
 
 /// Required by `cargo pgrx test` for the `#[pg_test]` functions of the modules.

@@ -16,6 +16,12 @@ pub enum SqlState {
     DatetimeFieldOverflow,
     /// 22001: a text argument is longer than we accept.
     StringDataRightTruncation,
+    /// 22007: a timestamp that does not parse (an event's `at`).
+    InvalidDatetimeFormat,
+    /// 54000: a batch larger than we accept in one call (PostgREST: 413).
+    ProgramLimitExceeded,
+    /// 22P03: bytes that are not a latency sketch.
+    InvalidBinaryRepresentation,
     /// 42601: a filter that is not a single boolean expression.
     SyntaxError,
     /// 42P01: a source table that does not exist.
@@ -48,11 +54,14 @@ pub enum SqlState {
 impl SqlState {
     /// Every state, for tests that must hold for all of them.
     #[cfg(test)]
-    pub const ALL: [SqlState; 17] = [
+    pub const ALL: [SqlState; 20] = [
         SqlState::NullValueNotAllowed,
         SqlState::InvalidParameterValue,
         SqlState::DatetimeFieldOverflow,
         SqlState::StringDataRightTruncation,
+        SqlState::InvalidDatetimeFormat,
+        SqlState::ProgramLimitExceeded,
+        SqlState::InvalidBinaryRepresentation,
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedColumn,
@@ -74,6 +83,9 @@ impl SqlState {
             SqlState::InvalidParameterValue => "22023",
             SqlState::DatetimeFieldOverflow => "22008",
             SqlState::StringDataRightTruncation => "22001",
+            SqlState::InvalidDatetimeFormat => "22007",
+            SqlState::ProgramLimitExceeded => "54000",
+            SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::SyntaxError => "42601",
             SqlState::UndefinedTable => "42P01",
             SqlState::UndefinedColumn => "42703",
