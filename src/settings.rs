@@ -115,6 +115,11 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::UNIT_S,
     );
+    // A postmaster setting can only be defined while the library is preloaded; without
+    // preloading there is no buffer, and buffer_database() is never asked.
+    if !unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        return;
+    }
     GucRegistry::define_string_guc(
         c"metrics.buffer_database",
         c"The database whose buffered events the background worker writes.",

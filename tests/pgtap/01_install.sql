@@ -10,7 +10,7 @@ SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'metrics'), f
 SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'metrics'), 'metrics', 'it lives in schema metrics');
 
 SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions',
-                                  'api_access', 'admin_check']);
+                                  'api_access', 'admin_check', 'route_metrics', 'operation_metrics']);
 SELECT columns_are('metrics', 'daily_metrics',
     ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at']);
 SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_type', 'metric_category']);
@@ -82,7 +82,7 @@ SELECT is_empty(
 SELECT is_empty($$SELECT * FROM metrics.verify_security()$$, 'verify_security() finds nothing on a fresh install');
 
 -- Read functions are STABLE, so PostgREST runs them read-only and allows GET.
-SELECT is(provolatile::text, 's', proname || ' is STABLE')
+SELECT ok(provolatile IN ('s', 'i'), proname || ' is STABLE or IMMUTABLE')
 FROM pg_proc
 WHERE pronamespace = 'metrics'::regnamespace
   AND oid IN (SELECT to_regprocedure(object_name) FROM metrics.access_rules() WHERE object_type = 'function' AND access = 'read')

@@ -24,6 +24,13 @@ CREATE FUNCTION regress_hooks.claims_admin() RETURNS boolean LANGUAGE sql STABLE
     AS $$ SELECT coalesce(auth.jwt() -> 'app_metadata' ->> 'role' = 'admin', false) $$;
 GRANT USAGE ON SCHEMA regress_hooks TO anon, authenticated, service_role, regress_reader;
 SELECT lives_ok($$SELECT metrics.set_admin_check('regress_hooks.claims_admin()')$$, 'plug in an admin check');
+-- Two requests and an operation in one hour of 2025-06-02 (old events need a wider window).
+SET LOCAL metrics.max_event_age = '4000d';
+SELECT is(metrics.record_route_metrics('[{"route": "/posts", "method": "GET", "success": true, "duration_ms": 12, "at": "2025-06-02T10:15:00Z"},
+                                         {"route": "/posts", "method": "POST", "success": false, "duration_ms": 30, "at": "2025-06-02T10:20:00Z"}]'),
+          2::bigint, 'record two requests');
+SELECT is(metrics.record_operation_metrics('[{"operation": "send_email", "success": true, "duration_ms": 80, "at": "2025-06-02T10:30:00Z"}]'),
+          1::bigint, 'and an operation');
 -- On Supabase the API roles can read the application's tables; define_metric checks that.
 GRANT USAGE ON SCHEMA regress_src TO service_role;
 GRANT SELECT ON ALL TABLES IN SCHEMA regress_src TO service_role;
@@ -114,7 +121,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,ok:0,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:11,ok:11}'),
+     '{42501,42501,42501,ok:18,ok:18}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_reader=read,service_role=manage"}'),
@@ -129,7 +136,37 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:11}'),
+     '{42501,42501,42501,42501,ok:18}'),
+    -- Request and operation metrics: only server-side callers record; everyone may call the
+    -- read functions, but the rows are for administrators (one request and one operation
+    -- were recorded at 2025-06-02 10:15 UTC by the setup above).
+    ('metrics.record_route_metric(text,text,boolean,double precision)',
+     $$SELECT metrics.record_route_metric('/matrix', 'GET', true, 5)::text$$, false,
+     '{42501,42501,42501,ok:,ok:}'),
+    ('metrics.record_operation_metric(text,boolean,double precision)',
+     $$SELECT metrics.record_operation_metric('matrix_op', true, 5)::text$$, false,
+     '{42501,42501,42501,ok:,ok:}'),
+    ('metrics.record_route_metrics(jsonb)',
+     $$SELECT metrics.record_route_metrics('[{"route": "/matrix", "method": "GET", "success": true, "duration_ms": 5}]')::text$$, false,
+     '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.record_operation_metrics(jsonb)',
+     $$SELECT metrics.record_operation_metrics('[{"operation": "matrix_op", "success": true, "duration_ms": 5}]')::text$$, false,
+     '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)',
+     $$SELECT coalesce(sum(total_requests), 0)::text FROM metrics.get_route_metrics(start_at => '2025-06-02', end_at => '2025-06-03')$$, true,
+     '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)',
+     $$SELECT coalesce(sum(total_executions), 0)::text FROM metrics.get_operation_metrics(start_at => '2025-06-02', end_at => '2025-06-03')$$, true,
+     '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.merge_latency_sketch(bytea,bytea)',
+     $$SELECT length(metrics.merge_latency_sketch(NULL, NULL))::text$$, true,
+     '{ok:NULL,ok:NULL,ok:NULL,ok:NULL,ok:NULL}'),
+    ('metrics.merge_latency_sketches(bytea)',
+     $$SELECT length(metrics.merge_latency_sketches(x))::text FROM (VALUES (NULL::bytea)) AS v(x)$$, true,
+     '{ok:NULL,ok:NULL,ok:NULL,ok:NULL,ok:NULL}'),
+    ('metrics.latency_quantile(bytea,double precision)',
+     $$SELECT metrics.latency_quantile(NULL, 0.5)::text$$, true,
+     '{ok:NULL,ok:NULL,ok:NULL,ok:NULL,ok:NULL}'),
     ('metrics.sealed_rows_guard()',
      $$SELECT metrics.sealed_rows_guard()::text$$, false,
      -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
@@ -173,7 +210,15 @@ INSERT INTO table_cases VALUES
     ('metrics.api_access',            'select', '{42501,42501,42501,ok:1,ok:1}'),
     ('metrics.api_access',            'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.api_access',            'update', '{42501,42501,42501,42501,ok:1}'),
-    ('metrics.api_access',            'delete', '{42501,42501,42501,42501,ok:1}');
+    ('metrics.api_access',            'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.route_metrics',         'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.route_metrics',         'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.route_metrics',         'update', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.route_metrics',         'delete', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.operation_metrics',     'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.operation_metrics',     'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.operation_metrics',     'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.operation_metrics',     'delete', '{42501,42501,42501,42501,ok:1}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims,
               CASE t.action

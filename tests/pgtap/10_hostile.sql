@@ -273,7 +273,7 @@ INSERT INTO hostile (label, val) VALUES
 -- One row per text argument: a call with every other argument valid, the argument's
 -- value as %1$s (an SQL literal), and for free text the check that it was stored verbatim.
 CREATE TEMP TABLE arg_cases (fn text, arg text, template text, free_text boolean DEFAULT false,
-                             max_len integer, check_template text);
+                             max_len integer, check_template text, refuse_control boolean DEFAULT false);
 INSERT INTO arg_cases (fn, arg, template) VALUES
     ('metrics.fetch_metrics(date,date,text[],text[],text)', 'categories',
      $$SELECT count(*)::text FROM metrics.fetch_metrics('2025-06-01', '2025-06-03', categories => ARRAY['posts_total', %1$s])$$),
@@ -329,6 +329,30 @@ INSERT INTO arg_cases (fn, arg, template, free_text, max_len, check_template) VA
      $$SELECT count(*)::text FROM metrics.recollect('2025-06-01', ARRAY['posts_total'], %1$s)$$, true, 2000,
      $$SELECT EXISTS (SELECT FROM metrics.metric_revisions WHERE reason = %1$s)::text$$);
 
+-- Route and operation names are free text too (any printable text up to 1,024 bytes, stored
+-- as given), but control characters are refused: they would forge lines in logs and reports.
+INSERT INTO arg_cases (fn, arg, template, free_text, max_len, check_template, refuse_control) VALUES
+    ('metrics.record_route_metric(text,text,boolean,double precision)', 'route',
+     $$SELECT metrics.record_route_metric(%1$s, 'GET', true, 5)::text$$, true, 1024,
+     $$SELECT EXISTS (SELECT FROM metrics.route_metrics WHERE route = %1$s AND method = 'GET')::text$$, true),
+    ('metrics.record_operation_metric(text,boolean,double precision)', 'operation',
+     $$SELECT metrics.record_operation_metric(%1$s, true, 5)::text$$, true, 1024,
+     $$SELECT EXISTS (SELECT FROM metrics.operation_metrics WHERE operation = %1$s)::text$$, true),
+    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'route',
+     $$SELECT count(*)::text FROM metrics.get_route_metrics(route => %1$s)$$, true, 1024, NULL, true),
+    ('metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)', 'operation',
+     $$SELECT count(*)::text FROM metrics.get_operation_metrics(operation => %1$s)$$, true, 1024, NULL, true);
+-- Methods and grains are one of a few words: every hostile string is refused.
+INSERT INTO arg_cases (fn, arg, template) VALUES
+    ('metrics.record_route_metric(text,text,boolean,double precision)', 'method',
+     $$SELECT metrics.record_route_metric('/hostile', %1$s, true, 5)::text$$),
+    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'method',
+     $$SELECT count(*)::text FROM metrics.get_route_metrics(method => %1$s)$$),
+    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'grain',
+     $$SELECT count(*)::text FROM metrics.get_route_metrics(grain => %1$s)$$),
+    ('metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)', 'grain',
+     $$SELECT count(*)::text FROM metrics.get_operation_metrics(grain => %1$s)$$);
+
 -- Every text, text[] or name argument of every function and procedure must be listed above:
 -- a new function or argument fails this test until it is covered.
 SELECT set_eq(
@@ -347,11 +371,13 @@ SELECT pg_temp.expect(
            pg_temp.outcome(pg_temp.caller_of(c.fn), pg_temp.claims_of(pg_temp.caller_of(c.fn)), 'public',
                            format(c.template, quote_literal(h.val)), format(c.check_template, quote_literal(h.val))),
            CASE WHEN NOT c.free_text THEN 'refused'
+                WHEN c.refuse_control AND h.val ~ '[[:cntrl:]]' THEN 'refused'
                 WHEN c.max_len IS NOT NULL AND char_length(h.val) > c.max_len THEN 'refused'
                 WHEN c.check_template IS NULL THEN 'accepted'
                 ELSE 'stored' END,
            format('%s %s: %s is %s', split_part(c.fn, '(', 1), c.arg, h.label,
-                  CASE WHEN NOT c.free_text OR char_length(h.val) > coalesce(c.max_len, 2147483647) THEN 'refused'
+                  CASE WHEN NOT c.free_text OR char_length(h.val) > coalesce(c.max_len, 2147483647)
+                            OR (c.refuse_control AND h.val ~ '[[:cntrl:]]') THEN 'refused'
                        ELSE 'stored verbatim, never run' END))
 FROM arg_cases AS c CROSS JOIN hostile AS h
 ORDER BY c.fn, c.arg, h.position;
@@ -748,6 +774,27 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
      $$SELECT metrics.schedule_daily_collection('61 0 * * *')::pg_catalog.text$$, NULL, NULL),
     ('metrics.unschedule_daily_collection()', 'unscheduling without pg_cron',
      $$SELECT metrics.unschedule_daily_collection()::pg_catalog.text$$, NULL, NULL);
+-- Recording requests and operations: what the hour's rows hold afterwards.
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
+    ('metrics.record_route_metric(text,text,boolean,double precision)', 'recording a request',
+     $$SELECT metrics.record_route_metric('/hijack', 'get', true, 12.5)::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT route, method, period_end - period_start, total_requests, successful, failed,
+                                   total_duration_ms, min_duration_ms, max_duration_ms, length(latency_sketch) > 0
+                            FROM metrics.route_metrics WHERE route = '/hijack') AS d$$, NULL),
+    ('metrics.record_operation_metric(text,boolean,double precision)', 'recording an operation',
+     $$SELECT metrics.record_operation_metric('hijack_op', false, 80)::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT operation, period_end - period_start, total_executions, successful, failed,
+                                   total_duration_ms, min_duration_ms, max_duration_ms
+                            FROM metrics.operation_metrics WHERE operation = 'hijack_op') AS d$$, NULL),
+    ('metrics.record_route_metrics(jsonb)', 'recording a batch of requests',
+     $$SELECT metrics.record_route_metrics('[{"route": "/hijack_batch", "method": "POST", "success": true, "duration_ms": 3},
+                                             {"route": "/hijack_batch", "method": "POST", "success": false, "duration_ms": 9}]')::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms
+                            FROM metrics.route_metrics WHERE route = '/hijack_batch') AS d$$, NULL),
+    ('metrics.record_operation_metrics(jsonb)', 'recording a batch of operations',
+     $$SELECT metrics.record_operation_metrics('[{"operation": "hijack_batch_op", "success": true, "duration_ms": 4}]')::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT operation, total_executions, successful, failed, total_duration_ms
+                            FROM metrics.operation_metrics WHERE operation = 'hijack_batch_op') AS d$$, NULL);
 -- The owner-level functions, as the delegate (service_role may not call them at all).
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VALUES
     ('metrics.grant_api_access(name,text)', 'granting manage',
