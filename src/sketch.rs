@@ -184,10 +184,12 @@ impl LatencySketch {
     }
 
     /// Number of values added.
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.count
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -251,6 +253,7 @@ impl LatencySketch {
 
     /// Adds one duration to a dense form (`counts.len() == BUCKETS`); a full bucket stays at
     /// `u32::MAX` (saturates).
+    #[cfg(test)]
     pub fn add_to_dense(value_ms: f64, counts: &mut [u32]) {
         debug_assert_eq!(counts.len(), BUCKETS);
         if let Some(n) = counts.get_mut(bucket_of(value_ms)) {
