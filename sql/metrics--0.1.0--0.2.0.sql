@@ -1,11 +1,196 @@
--- metrics 0.1.0 -> 0.2.0: access levels for API roles.
+-- metrics 0.1.0 -> 0.2.0.
 --
--- 0.1.0 let PUBLIC read the metrics and call the read functions. 0.2.0 grants nothing to
--- PUBLIC: Supabase's roles get their level (anon and authenticated read, service_role
--- manages), other roles get one with metrics.grant_api_access(role, level). New: the
--- access_rules() / api_roles() catalog, grant_api_access, revoke_api_access, a pluggable
--- administrator check (set_admin_check) and verify_security().
+-- Access levels for API roles: 0.1.0 let PUBLIC read the metrics and call the read
+-- functions; 0.2.0 grants nothing to PUBLIC. Supabase's roles get their level (anon and
+-- authenticated read, service_role manages), other roles get one with
+-- metrics.grant_api_access(role, level). New: the access_rules() / api_roles() catalog,
+-- grant_api_access, revoke_api_access, a pluggable administrator check (set_admin_check),
+-- verify_security(); route and operation metrics (hourly tables, record_* and get_*,
+-- latency sketches); the chunked backfill refuses infinite dates.
 \echo Use "ALTER EXTENSION metrics UPDATE TO '0.2.0'" to load this file. \quit
+
+-- Latency sketches (src/latency.rs), needed by the aggregate below.
+CREATE FUNCTION metrics."merge_latency_sketch"(
+	"a" bytea, /* Option < & [u8] > */
+	"b" bytea /* Option < & [u8] > */
+) RETURNS bytea /* :: std :: option :: Option < Vec < u8 > > */
+IMMUTABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'merge_latency_sketch_wrapper';
+
+CREATE FUNCTION metrics."latency_quantile"(
+	"sketch" bytea, /* Option < & [u8] > */
+	"q" double precision /* Option < f64 > */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'latency_quantile_wrapper';
+
+-- sql/observability.sql as 0.2.0 installs it.
+-- metrics: route and operation metrics, one row per (route, method, UTC hour) and per
+-- (operation, UTC hour). Rows are added into by metrics.record_* (directly, or from the
+-- shared-memory buffer); nobody writes them otherwise. Durations are milliseconds.
+-- latency_sketch is a mergeable log-bucketed histogram (src/sketch.rs documents the format):
+-- percentiles of any set of rows come from merging their sketches, never from averages.
+
+CREATE TABLE metrics.route_metrics (
+    id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    route               text NOT NULL CHECK (length(route) BETWEEN 1 AND 1024),
+    method              text NOT NULL
+                        CHECK (method IN ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT')),
+    period_start        timestamptz NOT NULL,
+    period_end          timestamptz NOT NULL,
+    total_requests      bigint NOT NULL CHECK (total_requests > 0),
+    successful          bigint NOT NULL CHECK (successful >= 0),
+    failed              bigint NOT NULL CHECK (failed >= 0),
+    total_duration_ms   double precision NOT NULL CHECK (total_duration_ms >= 0),
+    average_duration_ms double precision GENERATED ALWAYS AS (total_duration_ms / total_requests) STORED,
+    min_duration_ms     double precision NOT NULL,
+    max_duration_ms     double precision NOT NULL,
+    last_request_at     timestamptz NOT NULL,
+    latency_sketch      bytea NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT route_metrics_bucket UNIQUE (route, method, period_start),
+    CONSTRAINT route_metrics_one_hour CHECK (period_end = period_start + interval '1 hour'),
+    CONSTRAINT route_metrics_outcomes CHECK (successful + failed = total_requests)
+);
+COMMENT ON TABLE metrics.route_metrics IS
+    'Requests per (route, method, UTC hour): counts, durations (ms) and a latency sketch. Written by metrics.record_route_metric(s).';
+CREATE INDEX idx_route_metrics_period ON metrics.route_metrics (period_start);
+
+CREATE TABLE metrics.operation_metrics (
+    id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    operation           text NOT NULL CHECK (length(operation) BETWEEN 1 AND 1024),
+    period_start        timestamptz NOT NULL,
+    period_end          timestamptz NOT NULL,
+    total_executions    bigint NOT NULL CHECK (total_executions > 0),
+    successful          bigint NOT NULL CHECK (successful >= 0),
+    failed              bigint NOT NULL CHECK (failed >= 0),
+    total_duration_ms   double precision NOT NULL CHECK (total_duration_ms >= 0),
+    average_duration_ms double precision GENERATED ALWAYS AS (total_duration_ms / total_executions) STORED,
+    min_duration_ms     double precision NOT NULL,
+    max_duration_ms     double precision NOT NULL,
+    last_execution_at   timestamptz NOT NULL,
+    latency_sketch      bytea NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT operation_metrics_bucket UNIQUE (operation, period_start),
+    CONSTRAINT operation_metrics_one_hour CHECK (period_end = period_start + interval '1 hour'),
+    CONSTRAINT operation_metrics_outcomes CHECK (successful + failed = total_executions)
+);
+COMMENT ON TABLE metrics.operation_metrics IS
+    'Executions per (operation, UTC hour): counts, durations (ms) and a latency sketch. Written by metrics.record_operation_metric(s).';
+CREATE INDEX idx_operation_metrics_period ON metrics.operation_metrics (period_start);
+
+SELECT pg_catalog.pg_extension_config_dump('metrics.route_metrics', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.operation_metrics', '');
+
+-- Merges the latency sketches of any set of rows, for percentiles in your own queries:
+--   SELECT metrics.latency_quantile(metrics.merge_latency_sketches(latency_sketch), 0.99)
+--   FROM metrics.route_metrics WHERE period_start >= now() - interval '1 day';
+CREATE AGGREGATE metrics.merge_latency_sketches(bytea) (
+    SFUNC = metrics.merge_latency_sketch,
+    STYPE = bytea,
+    COMBINEFUNC = metrics.merge_latency_sketch,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE metrics.merge_latency_sketches(bytea) IS
+    'Merges latency sketches (exactly: bucket counts add); read percentiles with metrics.latency_quantile.';
+
+-- Recording and reporting (src/recorder.rs, src/reports.rs).
+CREATE FUNCTION metrics."record_route_metric"(
+	"route" TEXT, /* Option < String > */
+	"method" TEXT, /* Option < String > */
+	"success" bool, /* Option < bool > */
+	"duration_ms" double precision /* Option < f64 > */
+) RETURNS void
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_route_metric_wrapper';
+
+CREATE FUNCTION metrics."record_operation_metric"(
+	"operation" TEXT, /* Option < String > */
+	"success" bool, /* Option < bool > */
+	"duration_ms" double precision /* Option < f64 > */
+) RETURNS void
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_operation_metric_wrapper';
+
+CREATE FUNCTION metrics."record_route_metrics"(
+	"events" jsonb /* Option < pgrx :: JsonB > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_route_metrics_wrapper';
+
+CREATE FUNCTION metrics."record_operation_metrics"(
+	"events" jsonb /* Option < pgrx :: JsonB > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_operation_metrics_wrapper';
+
+CREATE FUNCTION metrics."get_route_metrics"(
+	"route" TEXT DEFAULT NULL, /* Option < String > */
+	"method" TEXT DEFAULT NULL, /* Option < String > */
+	"start_at" timestamp with time zone DEFAULT now() - interval '24 hours', /* Option < TimestampWithTimeZone > */
+	"end_at" timestamp with time zone DEFAULT now(), /* Option < TimestampWithTimeZone > */
+	"grain" TEXT DEFAULT 'hour', /* Option < String > */
+	"combined" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"period_start" timestamp with time zone,  /* TimestampWithTimeZone */
+	"period_end" timestamp with time zone,  /* TimestampWithTimeZone */
+	"route" TEXT,  /* Option < String > */
+	"method" TEXT,  /* Option < String > */
+	"total_requests" bigint,  /* i64 */
+	"successful" bigint,  /* i64 */
+	"failed" bigint,  /* i64 */
+	"success_rate" double precision,  /* f64 */
+	"average_duration_ms" double precision,  /* f64 */
+	"min_duration_ms" double precision,  /* f64 */
+	"max_duration_ms" double precision,  /* f64 */
+	"p50_ms" double precision,  /* Option < f64 > */
+	"p95_ms" double precision,  /* Option < f64 > */
+	"p99_ms" double precision  /* Option < f64 > */
+)
+STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'get_route_metrics_wrapper';
+
+CREATE FUNCTION metrics."get_operation_metrics"(
+	"operation" TEXT DEFAULT NULL, /* Option < String > */
+	"start_at" timestamp with time zone DEFAULT now() - interval '24 hours', /* Option < TimestampWithTimeZone > */
+	"end_at" timestamp with time zone DEFAULT now(), /* Option < TimestampWithTimeZone > */
+	"grain" TEXT DEFAULT 'hour', /* Option < String > */
+	"combined" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"period_start" timestamp with time zone,  /* TimestampWithTimeZone */
+	"period_end" timestamp with time zone,  /* TimestampWithTimeZone */
+	"operation" TEXT,  /* Option < String > */
+	"total_executions" bigint,  /* i64 */
+	"successful" bigint,  /* i64 */
+	"failed" bigint,  /* i64 */
+	"success_rate" double precision,  /* f64 */
+	"average_duration_ms" double precision,  /* f64 */
+	"min_duration_ms" double precision,  /* f64 */
+	"max_duration_ms" double precision,  /* f64 */
+	"p50_ms" double precision,  /* Option < f64 > */
+	"p95_ms" double precision,  /* Option < f64 > */
+	"p99_ms" double precision  /* Option < f64 > */
+)
+STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'get_operation_metrics_wrapper';
 
 -- The objects of sql/access.sql, as 0.2.0 installs them; is_admin() existed and is replaced.
 -- metrics: who may call what. Every object of the extension has an access level, declared
@@ -67,11 +252,26 @@ AS $$
         -- metrics.is_admin() runs as the caller and reads the configured check.
         ('table',     'metrics.admin_check',           'SELECT',  'read'),
         ('table',     'metrics.api_access',            'SELECT',  'manage'),
+        -- Request and operation metrics: readable, but the policies return rows only to
+        -- administrators (like the collection log).
+        ('table',     'metrics.route_metrics',         'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics',     'SELECT',  'read'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
         ('function',  'metrics.last_closed_day()',                          'EXECUTE', 'read'),
         ('function',  'metrics.is_admin()',                                 'EXECUTE', 'read'),
+        ('function',  'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketch(bytea,bytea)',          'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketches(bytea)',              'EXECUTE', 'read'),
+        ('function',  'metrics.latency_quantile(bytea,double precision)',   'EXECUTE', 'read'),
+        -- Recording writes the tables with the owner's rights: server-side callers only
+        -- (service_role), never a browser's anon key.
+        ('function',  'metrics.record_route_metric(text,text,boolean,double precision)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
+        ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
         ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
         ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),
@@ -588,14 +788,18 @@ COMMENT ON PROCEDURE metrics.backfill_daily_metrics_chunked(date, date, integer)
 -- RLS on the new tables; the administrator policies evaluate is_admin() once per query.
 ALTER TABLE metrics.api_access ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.admin_check ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.route_metrics ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.operation_metrics ENABLE ROW LEVEL SECURITY;
 DROP POLICY "Admins can view collection logs" ON metrics.metric_collection_log;
 CREATE POLICY "Admins can view collection logs" ON metrics.metric_collection_log
     FOR SELECT USING ((SELECT metrics.is_admin()));
 DROP POLICY "Admins can view metric revisions" ON metrics.metric_revisions;
 CREATE POLICY "Admins can view metric revisions" ON metrics.metric_revisions
     FOR SELECT USING ((SELECT metrics.is_admin()));
--- Readable by the roles that hold SELECT on them (access_rules: admin_check for read, since
--- is_admin() runs as the caller; api_access for manage).
+CREATE POLICY "Admins can view route metrics" ON metrics.route_metrics
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view operation metrics" ON metrics.operation_metrics
+    FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Readers can view the admin check" ON metrics.admin_check
     FOR SELECT USING (true);
 CREATE POLICY "Managers can view API access" ON metrics.api_access
