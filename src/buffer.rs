@@ -11,8 +11,13 @@
 //! directly instead: nothing is dropped.
 //!
 //! Durability: a crash (or an immediate shutdown) loses what was added since the last write,
-//! at most one interval.
+//! at most one interval. A write that fails (a deadlock with a client holding the same hour's
+//! row, a lock timeout) is rolled back and retried a second later with everything added
+//! since: the worker keeps what it took out of shared memory until a write commits. It writes
+//! in key order, the order in which clients' batches take the same rows, so the two wait for
+//! each other rather than deadlock.
 
+use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +25,7 @@ use std::time::Duration;
 
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::pg_sys;
+use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 
 use crate::ingest::{Bucket, Key, Subject, MAX_NAME_BYTES, METHODS};
@@ -283,25 +289,91 @@ fn drain() -> Vec<(Subject, Key, Bucket)> {
     out
 }
 
-/// Writes what the buffer holds into the tables, in one transaction.
-fn flush() {
-    let drained = drain();
-    if drained.is_empty() {
-        return;
+/// What the worker took out of shared memory and has not written yet, in key order.
+type Pending = BTreeMap<(Subject, Key), Bucket>;
+
+/// Most buckets kept for a retry; beyond that a persistently failing write starts dropping
+/// (and says so), rather than growing without bound.
+const MAX_PENDING: usize = 200_000;
+
+/// Moves what the buffer holds into `pending` and writes it all in one transaction. On
+/// failure the transaction is rolled back and `pending` keeps everything for the next try.
+fn flush(pending: &mut Pending) -> bool {
+    for (subject, key, bucket) in drain() {
+        match pending.get_mut(&(subject, key.clone())) {
+            Some(b) => b.merge(&bucket),
+            None => {
+                pending.insert((subject, key), bucket);
+            }
+        }
     }
-    let events: u64 = drained.iter().map(|(_, _, b)| b.total).sum();
-    BackgroundWorker::transaction(move || {
+    if pending.is_empty() {
+        return true;
+    }
+    match write(pending) {
+        Ok(()) => {
+            let events: u64 = pending.values().map(|b| b.total).sum();
+            debug1!(
+                "metrics: wrote {events} buffered events in {} rows",
+                pending.len()
+            );
+            pending.clear();
+            true
+        }
+        Err(why) => {
+            warning!(
+                "metrics buffer writer: writing {} buffered rows failed, retrying in a second: {why}",
+                pending.len()
+            );
+            if pending.len() > MAX_PENDING {
+                let dropped = pending.len() - MAX_PENDING;
+                while pending.len() > MAX_PENDING {
+                    pending.pop_last();
+                }
+                warning!("metrics buffer writer: dropped {dropped} buffered rows that could not be written");
+            }
+            false
+        }
+    }
+}
+
+/// One transaction that adds every pending bucket, or an error after rolling it back.
+fn write(pending: &Pending) -> Result<(), String> {
+    PgTryBuilder::new(|| {
+        unsafe {
+            pg_sys::SetCurrentStatementStartTimestamp();
+            pg_sys::StartTransactionCommand();
+            pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+        }
         for subject in [Subject::Route, Subject::Operation] {
             store::add(
                 subject,
-                drained
+                pending
                     .iter()
-                    .filter(|(s, _, _)| *s == subject)
-                    .map(|(_, k, b)| (k, b)),
+                    .filter(|((s, _), _)| *s == subject)
+                    .map(|((_, k), b)| (k, b)),
             );
         }
-    });
-    debug1!("metrics: wrote {events} buffered events");
+        unsafe {
+            pg_sys::PopActiveSnapshot();
+            pg_sys::CommitTransactionCommand();
+        }
+        Ok(())
+    })
+    .catch_others(|e| {
+        let why = match &e {
+            CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
+                report.message().to_string()
+            }
+            CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+        };
+        unsafe {
+            pg_sys::AbortCurrentTransaction();
+            pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
+        }
+        Err(why)
+    })
+    .execute()
 }
 
 /// The background worker: writes the buffer every `metrics.flush_interval`, and once more
@@ -316,17 +388,34 @@ pub extern "C-unwind" fn metrics_buffer_writer_main(_arg: pg_sys::Datum) {
         "metrics buffer writer started for database \"{database}\", every {} s",
         settings::flush_interval_secs()
     );
+    let mut pending = Pending::new();
+    let mut wait = Duration::from_secs(settings::flush_interval_secs());
     loop {
-        let running = BackgroundWorker::wait_latch(Some(Duration::from_secs(
-            settings::flush_interval_secs(),
-        )));
+        let running = BackgroundWorker::wait_latch(Some(wait));
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
-        flush();
+        let written = flush(&mut pending);
         if !running {
             break;
         }
+        wait = if written {
+            Duration::from_secs(settings::flush_interval_secs())
+        } else {
+            Duration::from_secs(1)
+        };
     }
-    log!("metrics buffer writer: buffered events written, stopping");
+    // Asked to stop: a few more tries if the last write failed, then say what is lost.
+    for _ in 0..3 {
+        if flush(&mut pending) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if pending.is_empty() {
+        log!("metrics buffer writer: buffered events written, stopping");
+    } else {
+        let events: u64 = pending.values().map(|b| b.total).sum();
+        warning!("metrics buffer writer: stopping with {events} buffered events that could not be written");
+    }
 }
