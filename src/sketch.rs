@@ -61,6 +61,24 @@
 //! refuses anything else (truncated, unknown version, overlong or non-minimal varints, buckets
 //! out of range, zero counts, a total that overflows, trailing bytes) with a [`SketchError`],
 //! and never panics.
+//!
+//! # Encoding (version 2: version 1 with pending single events)
+//!
+//! ```text
+//! byte 0        format version, 2
+//! varint        t, the number of pending events (1..=TAIL_MAX)
+//! t times:      u16 little-endian bucket index of one event
+//! ...           the version 1 encoding without its version byte (m, then the pairs)
+//! ```
+//!
+//! [`merge_encoded`] writes it when one event is added to a stored sketch: it copies the stored
+//! bytes and inserts the event's bucket near the front, instead of re-encoding every bucket.
+//! That is what direct recording does for every request, and since the bytes after the
+//! pending events do not change, PostgreSQL logs an update of the row without them (an update
+//! inside the same page logs only the bytes between the first and last difference). After
+//! `TAIL_MAX` pending events the next merge folds them in and writes version 1 again. Decoding
+//! adds the pending events to their buckets; `to_bytes` always writes version 1, so only
+//! version 1 encodings are canonical.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -89,6 +107,12 @@ pub const BUCKETS: usize = 1261;
 
 /// Encoding version written by [`LatencySketch::to_bytes`].
 const FORMAT_VERSION: u8 = 1;
+/// The version with pending single events in front (see the module docs).
+const TAIL_VERSION: u8 = 2;
+/// Most pending events a version 2 encoding holds before a merge folds them in: about the
+/// square root of a busy hour's encoded size, which balances the bytes an update logs for the
+/// pending events against the full rewrite of each fold.
+pub const TAIL_MAX: usize = 24;
 
 /// The bucket of a duration in milliseconds: 0 for the zero bucket (below `MIN_TRACKED_MS`),
 /// otherwise `1 + floor(ln(v / MIN_TRACKED_MS) / ln(gamma))`, clamped to `BUCKETS - 1`.
@@ -263,68 +287,18 @@ impl LatencySketch {
 
     /// The version 1 encoding described in the module documentation.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2 + 3 * self.buckets.len());
-        out.push(FORMAT_VERSION);
-        put_varint(&mut out, self.buckets.len() as u64);
-        let mut next = 0usize;
-        for (&bucket, &n) in &self.buckets {
-            put_varint(&mut out, (bucket - next) as u64);
-            put_varint(&mut out, n);
-            next = bucket + 1;
-        }
-        out
+        let pairs: Vec<(usize, u64)> = self.buckets.iter().map(|(&b, &n)| (b, n)).collect();
+        encode_pairs(&pairs)
     }
 
     /// Decodes [`LatencySketch::to_bytes`]; refuses anything that is not exactly such an
     /// encoding, without panicking.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SketchError> {
-        let (&version, _) = bytes
-            .split_first()
-            .ok_or_else(|| SketchError::new("no bytes"))?;
-        if version != FORMAT_VERSION {
-            return Err(SketchError::new(format!(
-                "unknown format version {version} (this release reads version {FORMAT_VERSION})"
-            )));
-        }
-        let mut pos = 1;
-        let m = get_varint(bytes, &mut pos)?;
-        if m > BUCKETS as u64 {
-            return Err(SketchError::new(format!(
-                "{m} buckets announced, at most {BUCKETS} exist"
-            )));
-        }
-        let mut sketch = LatencySketch::new();
-        let mut next = 0u64;
-        for _ in 0..m {
-            let at = pos;
-            let gap = get_varint(bytes, &mut pos)?;
-            let bucket = next
-                .checked_add(gap)
-                .filter(|&b| b < BUCKETS as u64)
-                .ok_or_else(|| {
-                    SketchError::new(format!(
-                        "bucket index out of range (at byte {at}; buckets are 0..{BUCKETS})"
-                    ))
-                })?;
-            let at = pos;
-            let n = get_varint(bytes, &mut pos)?;
-            if n == 0 {
-                return Err(SketchError::new(format!("zero count at byte {at}")));
-            }
-            sketch.count = sketch
-                .count
-                .checked_add(n)
-                .ok_or_else(|| SketchError::new(format!("total count overflows at byte {at}")))?;
-            sketch.buckets.insert(bucket as usize, n);
-            next = bucket + 1;
-        }
-        if pos != bytes.len() {
-            return Err(SketchError::new(format!(
-                "{} trailing bytes after byte {pos}",
-                bytes.len() - pos
-            )));
-        }
-        Ok(sketch)
+        let (pairs, count) = decode_pairs(bytes)?;
+        Ok(LatencySketch {
+            buckets: pairs.into_iter().collect(),
+            count,
+        })
     }
 }
 
@@ -371,6 +345,182 @@ fn get_varint(bytes: &[u8], pos: &mut usize) -> Result<u64, SketchError> {
     Err(SketchError::new(format!(
         "integer at byte {start} is longer than 10 bytes"
     )))
+}
+
+/// A checked encoding: where its version 1 body starts, its pending events, and its pairs.
+struct Parsed {
+    body_start: usize,
+    tail: Vec<usize>,
+    pairs: Vec<(usize, u64)>,
+    total: u64,
+}
+
+/// Checks an encoding of either version without folding the pending events in.
+fn parse(bytes: &[u8]) -> Result<Parsed, SketchError> {
+    let (&version, _) = bytes
+        .split_first()
+        .ok_or_else(|| SketchError::new("no bytes"))?;
+    let mut pos = 1;
+    let mut tail = Vec::new();
+    match version {
+        FORMAT_VERSION => {}
+        TAIL_VERSION => {
+            let t = get_varint(bytes, &mut pos)?;
+            if t == 0 || t > TAIL_MAX as u64 {
+                return Err(SketchError::new(format!(
+                    "{t} pending events announced, 1 to {TAIL_MAX} are allowed"
+                )));
+            }
+            for _ in 0..t {
+                let at = pos;
+                let b = bytes
+                    .get(pos..pos + 2)
+                    .ok_or_else(|| SketchError::new(format!("truncated pending event at byte {at}")))?;
+                let bucket = u16::from_le_bytes([b[0], b[1]]) as usize;
+                if bucket >= BUCKETS {
+                    return Err(SketchError::new(format!(
+                        "pending bucket index out of range (at byte {at}; buckets are 0..{BUCKETS})"
+                    )));
+                }
+                tail.push(bucket);
+                pos += 2;
+            }
+        }
+        _ => {
+            return Err(SketchError::new(format!(
+                "unknown format version {version} (this release reads versions {FORMAT_VERSION} and {TAIL_VERSION})"
+            )))
+        }
+    }
+    let body_start = pos;
+    let m = get_varint(bytes, &mut pos)?;
+    if m > BUCKETS as u64 {
+        return Err(SketchError::new(format!(
+            "{m} buckets announced, at most {BUCKETS} exist"
+        )));
+    }
+    let mut pairs = Vec::with_capacity(m as usize);
+    let mut total = tail.len() as u64;
+    let mut next = 0u64;
+    for _ in 0..m {
+        let at = pos;
+        let gap = get_varint(bytes, &mut pos)?;
+        let bucket = next
+            .checked_add(gap)
+            .filter(|&b| b < BUCKETS as u64)
+            .ok_or_else(|| {
+                SketchError::new(format!(
+                    "bucket index out of range (at byte {at}; buckets are 0..{BUCKETS})"
+                ))
+            })?;
+        let at = pos;
+        let n = get_varint(bytes, &mut pos)?;
+        if n == 0 {
+            return Err(SketchError::new(format!("zero count at byte {at}")));
+        }
+        total = total
+            .checked_add(n)
+            .ok_or_else(|| SketchError::new(format!("total count overflows at byte {at}")))?;
+        pairs.push((bucket as usize, n));
+        next = bucket + 1;
+    }
+    if pos != bytes.len() {
+        return Err(SketchError::new(format!(
+            "{} trailing bytes after byte {pos}",
+            bytes.len() - pos
+        )));
+    }
+    Ok(Parsed {
+        body_start,
+        tail,
+        pairs,
+        total,
+    })
+}
+
+/// Reads an encoding into its (bucket, count) pairs in bucket order, pending events added,
+/// and the total count. Refuses every malformed input (see `LatencySketch::from_bytes`).
+fn decode_pairs(bytes: &[u8]) -> Result<(Vec<(usize, u64)>, u64), SketchError> {
+    let Parsed {
+        mut tail,
+        pairs,
+        total,
+        ..
+    } = parse(bytes)?;
+    if tail.is_empty() {
+        return Ok((pairs, total));
+    }
+    tail.sort_unstable();
+    let mut pending: Vec<(usize, u64)> = Vec::new();
+    for b in tail {
+        match pending.last_mut() {
+            Some((last, n)) if *last == b => *n += 1,
+            _ => pending.push((b, 1)),
+        }
+    }
+    Ok((merge_pairs(&pairs, &pending, &mut 0), total))
+}
+
+/// Merges two bucket lists; counts of `ys` are cut so that `total` (the running total,
+/// updated) never passes u64::MAX, as in `add_bucket`.
+fn merge_pairs(xs: &[(usize, u64)], ys: &[(usize, u64)], total: &mut u64) -> Vec<(usize, u64)> {
+    let mut out = Vec::with_capacity(xs.len() + ys.len());
+    let (mut i, mut j) = (0, 0);
+    while i < xs.len() || j < ys.len() {
+        if j == ys.len() || (i < xs.len() && xs[i].0 < ys[j].0) {
+            out.push(xs[i]);
+            i += 1;
+            continue;
+        }
+        let (bucket, n) = ys[j];
+        j += 1;
+        let n = n.min(u64::MAX - *total);
+        *total += n;
+        if i < xs.len() && xs[i].0 == bucket {
+            out.push((bucket, xs[i].1 + n));
+            i += 1;
+        } else if n > 0 {
+            out.push((bucket, n));
+        }
+    }
+    out
+}
+
+fn encode_pairs(pairs: &[(usize, u64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + 3 * pairs.len());
+    out.push(FORMAT_VERSION);
+    put_varint(&mut out, pairs.len() as u64);
+    let mut next = 0usize;
+    for &(bucket, n) in pairs {
+        put_varint(&mut out, (bucket - next) as u64);
+        put_varint(&mut out, n);
+        next = bucket + 1;
+    }
+    out
+}
+
+/// Merges two encoded sketches without building either. Adding a single event to a sketch
+/// with room for it copies the stored bytes and inserts the event as pending (version 2);
+/// anything else is one pass over both bucket lists, written as version 1. Either way the
+/// result decodes to the merge of both (`decode(a).merge(decode(b))`). This is the hot path of
+/// direct recording: every upsert merges its event into the hour's row.
+pub fn merge_encoded(a: &[u8], b: &[u8]) -> Result<Vec<u8>, SketchError> {
+    let x = parse(a)?;
+    let (ys, ys_total) = decode_pairs(b)?;
+    if ys_total == 1 && x.tail.len() < TAIL_MAX && x.total < u64::MAX {
+        let bucket = ys[0].0 as u16;
+        let mut out = Vec::with_capacity(a.len() + 4);
+        out.push(TAIL_VERSION);
+        put_varint(&mut out, x.tail.len() as u64 + 1);
+        for &t in &x.tail {
+            out.extend_from_slice(&(t as u16).to_le_bytes());
+        }
+        out.extend_from_slice(&bucket.to_le_bytes());
+        out.extend_from_slice(&a[x.body_start..]);
+        return Ok(out);
+    }
+    let (xs, mut total) = decode_pairs(a)?;
+    Ok(encode_pairs(&merge_pairs(&xs, &ys, &mut total)))
 }
 
 #[cfg(test)]
@@ -868,7 +1018,9 @@ mod tests {
             };
             if let Ok(s) = LatencySketch::from_bytes(&bytes) {
                 accepted += 1;
-                assert_eq!(s.to_bytes(), bytes);
+                if bytes[0] == FORMAT_VERSION {
+                    assert_eq!(s.to_bytes(), bytes);
+                }
                 assert_eq!(s.buckets().map(|(_, n)| n).sum::<u64>(), s.count());
             }
         }
@@ -898,5 +1050,98 @@ mod tests {
             LatencySketch::from_dense(&full).count(),
             u64::from(u32::MAX)
         );
+    }
+
+    #[test]
+    fn merging_encodings_equals_merging_sketches() {
+        let mut rng = Rng(42);
+        for round in 0..200 {
+            let mut a = LatencySketch::new();
+            let mut b = LatencySketch::new();
+            for _ in 0..(round % 17) * 30 {
+                a.add(rng.unit() * 3000.0);
+            }
+            for _ in 0..(round % 5) * 7 {
+                b.add(rng.unit() * rng.unit() * 50.0);
+            }
+            let mut both = a.clone();
+            both.merge(&b);
+            assert_eq!(
+                merge_encoded(&a.to_bytes(), &b.to_bytes()).unwrap(),
+                both.to_bytes()
+            );
+            assert_eq!(
+                merge_encoded(&b.to_bytes(), &a.to_bytes()).unwrap(),
+                both.to_bytes()
+            );
+        }
+        let ok = LatencySketch::new().to_bytes();
+        assert!(merge_encoded(&[], &ok).is_err());
+        assert!(merge_encoded(&ok, &[1, 1]).is_err());
+        assert!(merge_encoded(&ok, &[1, 0, 9]).is_err());
+    }
+
+    #[test]
+    fn single_events_merge_as_pending_and_fold_after_tail_max() {
+        let mut rng = Rng(7);
+        let mut stored = sketch_of(&log_normal(&mut rng, 500)).to_bytes();
+        let mut expected = LatencySketch::from_bytes(&stored).unwrap();
+        for i in 0..(3 * TAIL_MAX + 5) {
+            let v = rng.unit() * 1000.0;
+            let mut one = LatencySketch::new();
+            one.add(v);
+            let before = stored.len();
+            stored = merge_encoded(&stored, &one.to_bytes()).unwrap();
+            expected.add(v);
+            assert_eq!(
+                LatencySketch::from_bytes(&stored).unwrap(),
+                expected,
+                "event {i}"
+            );
+            // Pending events grow the bytes by two; every TAIL_MAX + 1 events it folds.
+            if i % (TAIL_MAX + 1) == TAIL_MAX {
+                assert_eq!(stored[0], FORMAT_VERSION, "event {i} folds");
+            } else {
+                assert_eq!(stored[0], TAIL_VERSION, "event {i} is pending");
+                assert!(stored.len() <= before + 3);
+            }
+        }
+        // The bytes after the pending events are the stored version 1 body, unchanged.
+        let base = sketch_of(&[1.0, 2.0, 3.0]).to_bytes();
+        let with_one = merge_encoded(&base, &sketch_of(&[500.0]).to_bytes()).unwrap();
+        assert_eq!(&with_one[with_one.len() - (base.len() - 1)..], &base[1..]);
+        assert_eq!(with_one[..2], [TAIL_VERSION, 1]);
+        // A version 2 encoding re-encodes as version 1 of the same values.
+        let decoded = LatencySketch::from_bytes(&with_one).unwrap();
+        assert_eq!(decoded, sketch_of(&[1.0, 2.0, 3.0, 500.0]));
+        assert_eq!(decoded.to_bytes()[0], FORMAT_VERSION);
+        // Malformed version 2 encodings are refused.
+        let body = &base[1..];
+        for (label, bytes) in [
+            ("no pending events", [vec![2, 0], body.to_vec()].concat()),
+            (
+                "too many pending",
+                [
+                    vec![2, TAIL_MAX as u8 + 1],
+                    vec![0; 2 * (TAIL_MAX + 1)],
+                    body.to_vec(),
+                ]
+                .concat(),
+            ),
+            ("truncated pending", vec![2, 2, 5, 0, 7]),
+            (
+                "pending out of range",
+                [
+                    vec![2, 1],
+                    (BUCKETS as u16).to_le_bytes().to_vec(),
+                    body.to_vec(),
+                ]
+                .concat(),
+            ),
+            ("no body", vec![2, 1, 5, 0]),
+        ] {
+            assert!(LatencySketch::from_bytes(&bytes).is_err(), "{label}");
+            assert!(merge_encoded(&bytes, &base).is_err(), "{label}");
+        }
     }
 }

@@ -18,13 +18,15 @@ use crate::ingest::{Bucket, Key, Subject};
 const ROUTE_UPSERT: &str = "
 INSERT INTO metrics.route_metrics AS t
     (route, method, period_start, period_end, total_requests, successful, failed,
-     total_duration_ms, min_duration_ms, max_duration_ms, last_request_at, latency_sketch)
-VALUES ($1, $2, $3, $3 + interval '1 hour', $4, $5, $6, $7, $8, $9, $10, $11)
+     total_duration_ms, average_duration_ms, min_duration_ms, max_duration_ms, last_request_at, latency_sketch)
+VALUES ($1, $2, $3, $3 + interval '1 hour', $4, $5, $6, $7, $7 / $4, $8, $9, $10, $11)
 ON CONFLICT ON CONSTRAINT route_metrics_bucket DO UPDATE SET
     total_requests    = t.total_requests + excluded.total_requests,
     successful        = t.successful + excluded.successful,
     failed            = t.failed + excluded.failed,
     total_duration_ms = t.total_duration_ms + excluded.total_duration_ms,
+    average_duration_ms = (t.total_duration_ms + excluded.total_duration_ms)
+                          / (t.total_requests + excluded.total_requests),
     min_duration_ms   = least(t.min_duration_ms, excluded.min_duration_ms),
     max_duration_ms   = greatest(t.max_duration_ms, excluded.max_duration_ms),
     last_request_at   = greatest(t.last_request_at, excluded.last_request_at),
@@ -34,13 +36,15 @@ ON CONFLICT ON CONSTRAINT route_metrics_bucket DO UPDATE SET
 const OPERATION_UPSERT: &str = "
 INSERT INTO metrics.operation_metrics AS t
     (operation, period_start, period_end, total_executions, successful, failed,
-     total_duration_ms, min_duration_ms, max_duration_ms, last_execution_at, latency_sketch)
-VALUES ($1, $2, $2 + interval '1 hour', $3, $4, $5, $6, $7, $8, $9, $10)
+     total_duration_ms, average_duration_ms, min_duration_ms, max_duration_ms, last_execution_at, latency_sketch)
+VALUES ($1, $2, $2 + interval '1 hour', $3, $4, $5, $6, $6 / $3, $7, $8, $9, $10)
 ON CONFLICT ON CONSTRAINT operation_metrics_bucket DO UPDATE SET
     total_executions  = t.total_executions + excluded.total_executions,
     successful        = t.successful + excluded.successful,
     failed            = t.failed + excluded.failed,
     total_duration_ms = t.total_duration_ms + excluded.total_duration_ms,
+    average_duration_ms = (t.total_duration_ms + excluded.total_duration_ms)
+                          / (t.total_executions + excluded.total_executions),
     min_duration_ms   = least(t.min_duration_ms, excluded.min_duration_ms),
     max_duration_ms   = greatest(t.max_duration_ms, excluded.max_duration_ms),
     last_execution_at = greatest(t.last_execution_at, excluded.last_execution_at),
