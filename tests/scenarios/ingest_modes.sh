@@ -308,11 +308,11 @@ if wait_until 10 in_ops i:probe; then
     ok "interval: an event buffered right after a write is not in the table at once" not in_ops i:event
     sleep $(awk -v ms=$((t_write + 3000 - $(now_ms))) 'BEGIN { print (ms > 0 ? ms / 1000 : 0) }')
     ok "interval: nor 3 s after that write (interval 5 s)" not in_ops i:event
-    if wait_until 8 in_ops i:event; then
+    if wait_until 10 in_ops i:event; then
         waited=$(($(now_ms) - t_write))
         diag "interval: the event appeared $waited ms after the previous write"
-        ok "interval: it is written about 5 s after the previous write (4-7 s: $waited ms)" \
-            test "$waited" -ge 4000 -a "$waited" -le 7000
+        ok "interval: it is written about 5 s after the previous write (4-9 s, slack for a busy machine: $waited ms)" \
+            test "$waited" -ge 4000 -a "$waited" -le 9000
     else
         fail "interval: it is written about 5 s after the previous write (4-7 s)" "not in the table 11 s after the previous write"
     fi
