@@ -1,0 +1,87 @@
+// Request metrics over HTTP, as an app records them: the service role records single requests
+// and a JSON batch (with "at" times), a bad batch is a 400 naming the event, anon and users may
+// not record (401/403), and the report is for administrators: get_route_metrics by GET returns
+// rows to the admin JWT and none to an ordinary user. Every total is checked with psql.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AS, api, assertError, assertOk, sql } from './lib.mjs';
+
+const HOUR = sql(`SELECT to_char(date_trunc('hour', now() - interval '2 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"')`);
+const at = (minute) => HOUR.replace(':00:00Z', `:${String(minute).padStart(2, '0')}:00Z`);
+const rowOf = (route, method) => sql(`SELECT concat_ws('|', total_requests, successful, failed, min_duration_ms, max_duration_ms)
+    FROM metrics.route_metrics WHERE route = '${route}' AND method = '${method}' AND period_start = '${HOUR}'`);
+
+describe('recording requests', () => {
+    test('POST /rpc/record_route_metrics as service_role: the batch is recorded, per hour', async () => {
+        const events = [
+            { route: '/http/posts', method: 'GET', success: true, duration_ms: 12.5, at: at(1) },
+            { route: '/http/posts', method: 'get', success: false, duration_ms: 250, at: at(2) },
+            { route: '/http/posts', method: 'POST', success: true, duration_ms: 40, at: at(3) },
+        ];
+        assert.equal(assertOk(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } })), 3);
+        assert.equal(rowOf('/http/posts', 'GET'), '2|1|1|12.5|250');
+        assert.equal(rowOf('/http/posts', 'POST'), '1|1|0|40|40');
+    });
+
+    test('POST /rpc/record_route_metric as service_role: 204, added into the current hour', async () => {
+        const before = Number(sql(`SELECT coalesce(sum(total_requests), 0) FROM metrics.route_metrics WHERE route = '/http/single'`));
+        // A function returning void answers 204 No Content.
+        assertOk(await api('POST', '/rpc/record_route_metric', {
+            as: AS.service_role, body: { route: '/http/single', method: 'DELETE', success: true, duration_ms: 3 },
+        }), 204);
+        assert.equal(Number(sql(`SELECT sum(total_requests) FROM metrics.route_metrics WHERE route = '/http/single'
+                                 AND period_start = date_trunc('hour', now())`)), before + 1);
+    });
+
+    test('a batch with a bad event: 400, 22023, the index in the message, nothing recorded', async () => {
+        const events = [
+            { route: '/http/refused', method: 'GET', success: true, duration_ms: 1 },
+            { route: '/http/refused', method: 'GET', success: true, duration_ms: -5 },
+        ];
+        const body = assertError(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } }), 400, '22023');
+        assert.match(body.message, /^events\[1\]: duration_ms/);
+        assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics WHERE route = '/http/refused'`), '0');
+    });
+
+    test('an "at" without an offset: 400, 22007', async () => {
+        const events = [{ route: '/http/refused', method: 'GET', success: true, duration_ms: 1, at: '2025-06-01 12:00' }];
+        assertError(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } }), 400, '22007');
+    });
+
+    for (const [who, jwt, status] of [['anon', AS.anon, 401], ['authenticated', AS.authenticated, 403]]) {
+        test(`${who} may not record: ${status}, 42501, nothing recorded`, async () => {
+            assertError(await api('POST', '/rpc/record_route_metric', {
+                as: jwt, body: { route: '/http/forged', method: 'GET', success: true, duration_ms: 1 },
+            }), status, '42501', { hint: false });
+            assertError(await api('POST', '/rpc/record_operation_metrics', {
+                as: jwt, body: { events: [{ operation: 'forged', success: true, duration_ms: 1 }] },
+            }), status, '42501', { hint: false });
+            assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics WHERE route = '/http/forged'`), '0');
+        });
+    }
+});
+
+describe('reading the report', () => {
+    const query = new URLSearchParams({ route: '/http/posts', start_at: HOUR, end_at: at(59), grain: 'hour' }).toString();
+
+    test('GET /rpc/get_route_metrics as an admin: the hour per method, percentiles within [min, max]', async () => {
+        const rows = assertOk(await api('GET', `/rpc/get_route_metrics?${query}`, { as: AS.admin }));
+        const byMethod = Object.fromEntries(rows.map((r) => [r.method, r]));
+        assert.deepEqual(Object.keys(byMethod).sort(), ['GET', 'POST']);
+        assert.equal(byMethod.GET.total_requests, 2);
+        assert.equal(byMethod.GET.success_rate, 0.5);
+        assert.equal(byMethod.GET.min_duration_ms, 12.5);
+        assert.equal(byMethod.GET.max_duration_ms, 250);
+        assert.ok(byMethod.GET.p99_ms >= 12.5 && byMethod.GET.p99_ms <= 250);
+        assert.ok(Math.abs(byMethod.POST.p50_ms - 40) <= 0.4, `p50 ${byMethod.POST.p50_ms} within 1% of 40`);
+    });
+
+    test('an ordinary user gets no rows; anon neither', async () => {
+        assert.deepEqual(assertOk(await api('GET', `/rpc/get_route_metrics?${query}`, { as: AS.authenticated })), []);
+        assert.deepEqual(assertOk(await api('GET', `/rpc/get_route_metrics?${query}`, { as: AS.anon })), []);
+    });
+
+    test('an unknown grain: 400, 22023', async () => {
+        assertError(await api('GET', '/rpc/get_route_metrics?grain=month', { as: AS.admin }), 400, '22023');
+    });
+});
