@@ -1,5 +1,5 @@
 -- metrics: read functions written in SQL. STABLE and SECURITY INVOKER: they read what the
--- caller may read (everyone may read daily_metrics and metric_definitions).
+-- caller may read (the read level may read daily_metrics and metric_definitions).
 
 -- The latest sealed value of every metric, one row per category.
 CREATE FUNCTION metrics.current_metrics()

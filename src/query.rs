@@ -1,6 +1,6 @@
 //! The read side: what a dashboard calls, through SQL or PostgREST RPC. Every function here
 //! is STABLE and SECURITY INVOKER, reads only `daily_metrics` and `metric_definitions` (which
-//! everyone may read), and validates its arguments before touching them.
+//! the read level may read), and validates its arguments before touching them.
 
 use std::collections::HashMap;
 
