@@ -109,6 +109,12 @@ fn prepare(subject: Subject) -> OwnedPreparedStatement {
 
 /// Adds each bucket into its hour's row.
 pub fn add<'a>(subject: Subject, buckets: impl IntoIterator<Item = (&'a Key, &'a Bucket)>) {
+    // Nothing to write (a buffered call whose buckets all fit, the writer with no operations):
+    // no plan and no SPI connection.
+    let mut buckets = buckets.into_iter().peekable();
+    if buckets.peek().is_none() {
+        return;
+    }
     let cell = match subject {
         Subject::Route => &ROUTE_PLAN,
         Subject::Operation => &OPERATION_PLAN,
