@@ -404,18 +404,33 @@ pub struct Bucket {
 
 impl Bucket {
     pub fn of(event: &Event) -> Bucket {
-        let mut sketch = LatencySketch::new();
-        sketch.add(event.duration_ms);
-        Bucket {
-            total: 1,
-            successful: event.success as u64,
-            failed: (!event.success) as u64,
-            sum_ms: event.duration_ms,
-            min_ms: event.duration_ms,
-            max_ms: event.duration_ms,
-            last_at: event.at,
-            sketch,
+        let mut b = Bucket {
+            total: 0,
+            successful: 0,
+            failed: 0,
+            sum_ms: 0.0,
+            min_ms: f64::INFINITY,
+            max_ms: f64::NEG_INFINITY,
+            last_at: i64::MIN,
+            sketch: LatencySketch::new(),
+        };
+        b.add(event);
+        b
+    }
+
+    /// Adds one event.
+    pub fn add(&mut self, e: &Event) {
+        self.total += 1;
+        if e.success {
+            self.successful += 1;
+        } else {
+            self.failed += 1;
         }
+        self.sum_ms += e.duration_ms;
+        self.min_ms = self.min_ms.min(e.duration_ms);
+        self.max_ms = self.max_ms.max(e.duration_ms);
+        self.last_at = self.last_at.max(e.at);
+        self.sketch.add(e.duration_ms);
     }
 
     /// Adds another bucket of the same key (or of keys being rolled up).
@@ -437,19 +452,7 @@ pub fn aggregate(events: &[Event]) -> BTreeMap<Key, Bucket> {
     for e in events {
         let key = e.key();
         match out.get_mut(&key) {
-            Some(b) => {
-                b.total += 1;
-                if e.success {
-                    b.successful += 1;
-                } else {
-                    b.failed += 1;
-                }
-                b.sum_ms += e.duration_ms;
-                b.min_ms = b.min_ms.min(e.duration_ms);
-                b.max_ms = b.max_ms.max(e.duration_ms);
-                b.last_at = b.last_at.max(e.at);
-                b.sketch.add(e.duration_ms);
-            }
+            Some(b) => b.add(e),
             None => {
                 out.insert(key, Bucket::of(e));
             }
