@@ -441,14 +441,19 @@ fn parse(bytes: &[u8]) -> Result<Parsed, SketchError> {
 /// Reads an encoding into its (bucket, count) pairs in bucket order, pending events added,
 /// and the total count. Refuses every malformed input (see `LatencySketch::from_bytes`).
 fn decode_pairs(bytes: &[u8]) -> Result<(Vec<(usize, u64)>, u64), SketchError> {
+    Ok(fold(parse(bytes)?))
+}
+
+/// Adds a parsed encoding's pending events to its buckets.
+fn fold(parsed: Parsed) -> (Vec<(usize, u64)>, u64) {
     let Parsed {
         mut tail,
         pairs,
         total,
         ..
-    } = parse(bytes)?;
+    } = parsed;
     if tail.is_empty() {
-        return Ok((pairs, total));
+        return (pairs, total);
     }
     tail.sort_unstable();
     let mut pending: Vec<(usize, u64)> = Vec::new();
@@ -458,7 +463,7 @@ fn decode_pairs(bytes: &[u8]) -> Result<(Vec<(usize, u64)>, u64), SketchError> {
             _ => pending.push((b, 1)),
         }
     }
-    Ok((merge_pairs(&pairs, &pending, &mut 0), total))
+    (merge_pairs(&pairs, &pending, &mut 0), total)
 }
 
 /// Merges two bucket lists; counts of `ys` are cut so that `total` (the running total,
@@ -519,7 +524,7 @@ pub fn merge_encoded(a: &[u8], b: &[u8]) -> Result<Vec<u8>, SketchError> {
         out.extend_from_slice(&a[x.body_start..]);
         return Ok(out);
     }
-    let (xs, mut total) = decode_pairs(a)?;
+    let (xs, mut total) = fold(x);
     Ok(encode_pairs(&merge_pairs(&xs, &ys, &mut total)))
 }
 
