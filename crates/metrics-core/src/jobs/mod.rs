@@ -1,0 +1,3 @@
+//! Scheduled work: the check of a pg_cron schedule before it reaches pg_cron.
+
+pub mod cron_expr;

@@ -1,0 +1,408 @@
+//! Turns metric definitions into set-based SQL: one statement computes every day of a range for
+//! all the scalar metrics over one source (a single scan, grouped by day, with running sums for
+//! totals), one statement per breakdown, one per percentage.
+//!
+//! Every statement returns rows `(metric_date date, metric_type text, metric_category text,
+//! value text, metadata text)` ordered by date and category, so concurrent runs over
+//! overlapping ranges insert in the same order and wait for each other instead of
+//! deadlocking; `collector` inserts them. Identifiers are always quoted here;
+//! categories travel as parameters, never as SQL text; filters arrive already normalised by
+//! `filter` (PostgreSQL's own deparser), so they embed as one parenthesised expression.
+//!
+//! Parameters of the statements `source_sql` builds: `$1` first day, `$2` last day (dates),
+//! `$3` the metrics time zone (text), `$4` the categories (text[], in measure order), `$5`
+//! top_n (int4, read by breakdowns only).
+
+use std::fmt::Write;
+
+use crate::common::ident::{qualified, quote_ident};
+use crate::snapshots::definition::Kind;
+
+/// The type of a source's time column, which decides how a day maps onto it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeType {
+    /// `timestamptz`: a day is [local midnight, next local midnight) in the metrics time zone.
+    Timestamptz,
+    /// `timestamp`: wall-clock values, taken as local times in the metrics time zone.
+    Timestamp,
+    /// `date`: the value is the day.
+    Date,
+}
+
+/// Where a metric's rows come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub schema: String,
+    pub table: String,
+    pub time_column: String,
+    pub time_type: TimeType,
+}
+
+/// One scalar or breakdown metric over a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measure {
+    pub category: String,
+    pub kind: Kind,
+    pub value_column: Option<String>,
+    /// A normalised boolean expression over the source's columns.
+    pub filter: Option<String>,
+    /// Breakdowns: how many of the largest groups go into `top_items`.
+    pub top_n: Option<i32>,
+}
+
+/// Breakdowns keep at most this many groups per day in `metadata.breakdown`.
+pub const BREAKDOWN_LIMIT: i64 = 1000;
+
+impl Source {
+    pub fn qualified(&self) -> String {
+        qualified(&self.schema, &self.table)
+    }
+
+    fn column(&self) -> String {
+        format!("src.{}", quote_ident(&self.time_column))
+    }
+
+    /// The first instant (or value) of day `$1`.
+    fn lower_bound(&self) -> &'static str {
+        match self.time_type {
+            TimeType::Timestamptz => "($1::date::timestamp AT TIME ZONE $3)",
+            TimeType::Timestamp => "$1::date::timestamp",
+            TimeType::Date => "$1::date",
+        }
+    }
+
+    /// The first instant (or value) after day `$2`.
+    fn upper_bound(&self) -> &'static str {
+        match self.time_type {
+            TimeType::Timestamptz => "(($2::date + 1)::timestamp AT TIME ZONE $3)",
+            TimeType::Timestamp => "($2::date + 1)::timestamp",
+            TimeType::Date => "($2::date + 1)",
+        }
+    }
+
+    /// The metrics day a row belongs to.
+    fn day_of_row(&self) -> String {
+        match self.time_type {
+            TimeType::Timestamptz => format!("({} AT TIME ZONE $3)::date", self.column()),
+            TimeType::Timestamp => format!("{}::date", self.column()),
+            TimeType::Date => self.column(),
+        }
+    }
+}
+
+const DAYS_CTE: &str = "days AS (\n    SELECT d::date AS day\n    FROM pg_catalog.generate_series($1::date::timestamp, $2::date::timestamp, interval '1 day') AS d\n)";
+
+fn filter_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" FILTER (WHERE {})", conditions.join(" AND "))
+    }
+}
+
+/// One statement for all scalar measures (created, total, distinct, average) over `source`.
+///
+/// Rows before the range are needed only by totals; when there are totals they fall into a
+/// single NULL "before" group whose counts seed the running sums, otherwise the scan starts at
+/// the range.
+pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
+    assert!(
+        !measures.is_empty(),
+        "a scalar plan needs at least one measure"
+    );
+    let has_total = measures.iter().any(|m| m.kind == Kind::Total);
+    let column = source.column();
+    let lower = source.lower_bound();
+    let in_range = format!("{column} >= {lower}");
+    let day_key = if has_total {
+        format!("CASE WHEN {in_range} THEN {} END", source.day_of_row())
+    } else {
+        source.day_of_row()
+    };
+
+    let mut aggregates = Vec::new();
+    let mut series = Vec::new();
+    let mut values = Vec::new();
+    for (i, m) in measures.iter().enumerate() {
+        let user_filter: Vec<String> = m.filter.iter().map(|f| format!("({f})")).collect();
+        // Distinct and average work on the day's rows only; feeding them the "before" group
+        // would sort or sum the whole history for nothing.
+        let mut in_range_filter = user_filter.clone();
+        if has_total {
+            in_range_filter.insert(0, in_range.clone());
+        }
+        let category = format!("$4[{}]", i + 1);
+        let value_column = m
+            .value_column
+            .as_deref()
+            .map(|c| format!("src.{}", quote_ident(c)));
+        match m.kind {
+            Kind::Created => {
+                aggregates.push(format!(
+                    "pg_catalog.count(*){} AS v{i}",
+                    filter_clause(&user_filter)
+                ));
+                series.push(format!("coalesce(p.v{i}, 0) AS v{i}"));
+                values.push(format!(
+                    "('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)"
+                ));
+            }
+            Kind::Total => {
+                aggregates.push(format!(
+                    "pg_catalog.count(*){} AS v{i}",
+                    filter_clause(&user_filter)
+                ));
+                series.push(format!(
+                    "coalesce((SELECT b.v{i} FROM per_day AS b WHERE b.day IS NULL), 0) \
+                     + coalesce(pg_catalog.sum(p.v{i}) OVER (ORDER BY days.day), 0) AS v{i}"
+                ));
+                values.push(format!(
+                    "('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)"
+                ));
+            }
+            Kind::Distinct => {
+                let col = value_column.expect("distinct needs a value column");
+                aggregates.push(format!(
+                    "pg_catalog.count(DISTINCT {col}){} AS v{i}",
+                    filter_clause(&in_range_filter)
+                ));
+                series.push(format!("coalesce(p.v{i}, 0) AS v{i}"));
+                values.push(format!(
+                    "('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)"
+                ));
+            }
+            Kind::Average => {
+                let col = value_column.expect("average needs a value column");
+                let f = filter_clause(&in_range_filter);
+                aggregates.push(format!("pg_catalog.avg({col}){f} AS a{i}"));
+                aggregates.push(format!("pg_catalog.stddev_pop({col}){f} AS d{i}"));
+                aggregates.push(format!("pg_catalog.count({col}){f} AS n{i}"));
+                series.push(format!(
+                    "p.a{i} AS a{i}, p.d{i} AS d{i}, coalesce(p.n{i}, 0) AS n{i}"
+                ));
+                values.push(format!(
+                    "('average', {category}, coalesce(s.a{i}::numeric, 0), \
+                     pg_catalog.jsonb_build_object('sample_size', s.n{i}, 'std_deviation', coalesce(s.d{i}::numeric, 0)))"
+                ));
+            }
+            Kind::Percentage | Kind::Breakdown => {
+                panic!("{} metrics are not planned by scalar_sql", m.kind.as_str())
+            }
+        }
+    }
+
+    let scan_filter = if has_total {
+        format!("{column} < {}", source.upper_bound())
+    } else {
+        format!("{in_range} AND {column} < {}", source.upper_bound())
+    };
+
+    let mut sql = String::new();
+    let _ = write!(
+        sql,
+        "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, m.metadata::text AS metadata\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata)\nORDER BY s.day, m.metric_category",
+        aggregates = aggregates.join(",\n           "),
+        from = source.qualified(),
+        series = series.join(",\n           "),
+        values = values.join(",\n    "),
+    );
+    sql
+}
+
+/// The statement computing `measures` over `source`: one breakdown on its own, or any number
+/// of scalar measures together.
+pub fn source_sql(source: &Source, measures: &[Measure]) -> String {
+    match measures {
+        [only] if only.kind == Kind::Breakdown => breakdown_sql(source, only),
+        _ => scalar_sql(source, measures),
+    }
+}
+
+/// One statement for a breakdown: per day, the count of rows per value of the column (NULLs
+/// are not a group), the number of groups as the value, and the largest `$5` groups.
+pub fn breakdown_sql(source: &Source, measure: &Measure) -> String {
+    assert_eq!(measure.kind, Kind::Breakdown);
+    let column = source.column();
+    let key = format!(
+        "src.{}",
+        quote_ident(
+            measure
+                .value_column
+                .as_deref()
+                .expect("breakdown needs a column")
+        )
+    );
+    let user_filter = measure
+        .filter
+        .as_deref()
+        .map(|f| format!(" AND ({f})"))
+        .unwrap_or_default();
+    format!(
+        "WITH grouped AS (
+    SELECT {day} AS day, {key}::text AS key, pg_catalog.count(*) AS n
+    FROM {from} AS src
+    WHERE {column} >= {lower} AND {column} < {upper} AND {key} IS NOT NULL{user_filter}
+    GROUP BY 1, 2
+), ranked AS (
+    SELECT g.day, g.key, g.n,
+           pg_catalog.row_number() OVER (PARTITION BY g.day ORDER BY g.n DESC, g.key) AS rank,
+           pg_catalog.count(*) OVER (PARTITION BY g.day) AS groups
+    FROM grouped AS g
+), per_day AS (
+    SELECT r.day, pg_catalog.max(r.groups) AS groups, pg_catalog.sum(r.n) AS rows,
+           pg_catalog.jsonb_object_agg(r.key, r.n) FILTER (WHERE r.rank <= {limit}) AS breakdown,
+           pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', r.key, 'value', r.n) ORDER BY r.rank)
+               FILTER (WHERE r.rank <= $5) AS top_items
+    FROM ranked AS r
+    GROUP BY r.day
+), {DAYS_CTE}
+SELECT days.day AS metric_date, 'aggregate' AS metric_type, $4[1] AS metric_category,
+       coalesce(p.groups, 0)::numeric::text AS value,
+       pg_catalog.jsonb_build_object(
+           'breakdown', coalesce(p.breakdown, '{{}}'::jsonb),
+           'top_items', coalesce(p.top_items, '[]'::jsonb),
+           'rows', coalesce(p.rows, 0),
+           'truncated', coalesce(p.groups > {limit}, false))::text AS metadata
+FROM days LEFT JOIN per_day AS p ON p.day = days.day
+ORDER BY days.day",
+        day = source.day_of_row(),
+        from = source.qualified(),
+        lower = source.lower_bound(),
+        upper = source.upper_bound(),
+        limit = BREAKDOWN_LIMIT,
+    )
+}
+
+/// A percentage for every day of `[$1, $2]` on which both its numerator (`$4`) and its
+/// denominator (`$5`) are recorded; `$3` is its category. 0/0 is recorded as 0.
+pub const PERCENTAGE_SQL: &str = "SELECT n.metric_date, 'percentage' AS metric_type, $3 AS metric_category,
+       (CASE WHEN d.value = 0 THEN 0 ELSE pg_catalog.round(n.value * 100 / d.value, 4) END)::text AS value,
+       pg_catalog.jsonb_build_object('numerator', n.value, 'denominator', d.value)::text AS metadata
+FROM metrics.daily_metrics AS n
+JOIN metrics.daily_metrics AS d ON d.metric_date = n.metric_date AND d.metric_category = $5
+WHERE n.metric_category = $4 AND n.metric_date BETWEEN $1 AND $2
+ORDER BY n.metric_date";
+
+/// Seals computed rows: a (date, type, category) already recorded is left as it is.
+pub const INSERT_SQL: &str = "INSERT INTO metrics.daily_metrics AS dm (metric_date, metric_type, metric_category, value, metadata)
+SELECT r.metric_date, r.metric_type, r.metric_category, r.value::numeric, r.metadata::jsonb
+FROM ROWS FROM (pg_catalog.unnest($1::date[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]),
+               pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]))
+     AS r(metric_date, metric_type, metric_category, value, metadata)
+ON CONFLICT (metric_date, metric_type, metric_category) DO NOTHING
+RETURNING dm.metric_category";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posts() -> Source {
+        Source {
+            schema: "public".into(),
+            table: "posts".into(),
+            time_column: "created_at".into(),
+            time_type: TimeType::Timestamptz,
+        }
+    }
+
+    fn measure(category: &str, kind: Kind) -> Measure {
+        Measure {
+            category: category.into(),
+            kind,
+            value_column: None,
+            filter: None,
+            top_n: None,
+        }
+    }
+
+    #[test]
+    fn sources_are_qualified_and_quoted() {
+        let s = Source {
+            schema: "we\"ird".into(),
+            table: "t".into(),
+            ..posts()
+        };
+        assert_eq!(s.qualified(), "\"we\"\"ird\".\"t\"");
+    }
+
+    #[test]
+    fn created_only_scans_the_range() {
+        let sql = scalar_sql(&posts(), &[measure("posts_created", Kind::Created)]);
+        assert!(sql.contains("src.\"created_at\" >= ($1::date::timestamp AT TIME ZONE $3) AND src.\"created_at\" < (($2::date + 1)::timestamp AT TIME ZONE $3)"));
+        assert!(!sql.contains("CASE WHEN"));
+        assert!(sql.contains("FROM \"public\".\"posts\" AS src"));
+        assert!(sql.contains("('count', $4[1], s.v0::numeric"));
+        // Categories are parameters, never SQL text.
+        assert!(!sql.contains("posts_created"));
+    }
+
+    #[test]
+    fn totals_seed_a_running_sum_from_the_rows_before_the_range() {
+        let sql = scalar_sql(
+            &posts(),
+            &[
+                measure("posts_total", Kind::Total),
+                measure("posts_created", Kind::Created),
+            ],
+        );
+        assert!(sql.contains("CASE WHEN src.\"created_at\" >= ($1::date::timestamp AT TIME ZONE $3) THEN (src.\"created_at\" AT TIME ZONE $3)::date END AS day"));
+        assert!(sql
+            .contains("WHERE src.\"created_at\" < (($2::date + 1)::timestamp AT TIME ZONE $3)\n"));
+        assert!(sql.contains("(SELECT b.v0 FROM per_day AS b WHERE b.day IS NULL)"));
+        assert!(sql.contains("sum(p.v0) OVER (ORDER BY days.day)"));
+        assert!(sql.contains("$4[2]"));
+        // One scan of the source for both metrics.
+        assert_eq!(sql.matches("FROM \"public\".\"posts\"").count(), 1);
+    }
+
+    #[test]
+    fn distinct_and_average_skip_the_before_group_and_apply_filters() {
+        let mut active = measure("active_users", Kind::Distinct);
+        active.value_column = Some("user_id".into());
+        active.filter = Some("status = 'published'::text".into());
+        let mut avg = measure("avg_len", Kind::Average);
+        avg.value_column = Some("length".into());
+        let sql = scalar_sql(
+            &posts(),
+            &[measure("posts_total", Kind::Total), active, avg],
+        );
+        assert!(sql.contains("count(DISTINCT src.\"user_id\") FILTER (WHERE src.\"created_at\" >= ($1::date::timestamp AT TIME ZONE $3) AND (status = 'published'::text)) AS v1"));
+        assert!(sql.contains("avg(src.\"length\") FILTER (WHERE src.\"created_at\" >="));
+        assert!(sql.contains("'sample_size', s.n2, 'std_deviation'"));
+        assert!(sql.contains("('average', $4[3]"));
+    }
+
+    #[test]
+    fn time_types_map_days_differently() {
+        let mut s = posts();
+        s.time_type = TimeType::Date;
+        let sql = scalar_sql(&s, &[measure("x", Kind::Created)]);
+        assert!(
+            sql.contains("src.\"created_at\" >= $1::date AND src.\"created_at\" < ($2::date + 1)")
+        );
+        assert!(!sql.contains("AT TIME ZONE $3)::date AS day"));
+        s.time_type = TimeType::Timestamp;
+        let sql = scalar_sql(&s, &[measure("x", Kind::Created)]);
+        assert!(sql.contains("src.\"created_at\"::date AS day"));
+        assert!(!sql.contains("AT TIME ZONE"));
+    }
+
+    #[test]
+    fn breakdowns_group_by_day_and_value() {
+        let mut m = measure("top_genres", Kind::Breakdown);
+        m.value_column = Some("genre".into());
+        m.filter = Some("duration > 0".into());
+        let sql = breakdown_sql(&posts(), &m);
+        assert!(sql.contains("src.\"genre\"::text AS key"));
+        assert!(sql.contains("src.\"genre\" IS NOT NULL AND (duration > 0)"));
+        assert!(sql.contains("FILTER (WHERE r.rank <= $5)"));
+        assert!(sql.contains(&format!("r.rank <= {BREAKDOWN_LIMIT}")));
+        assert!(!sql.contains("top_genres"));
+    }
+
+    #[test]
+    #[should_panic]
+    fn percentages_are_not_scalar() {
+        scalar_sql(&posts(), &[measure("rate", Kind::Percentage)]);
+    }
+}

@@ -1,0 +1,221 @@
+//! Resolving a definition's source against the catalog: the relation, its columns and their
+//! types, and whether the caller may read it. Names are taken literally (as `quote_ident`
+//! would write them); a near miss in case gets a hint.
+
+use pgrx::pg_sys;
+
+use crate::pg::spi;
+use crate::common::ident::quote_ident;
+use crate::snapshots::statements::TimeType;
+use crate::common::problem::{Outcome, Problem, SqlState};
+
+/// A relation a metric may read: a table, partitioned table, view, materialized view or
+/// foreign table.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub oid: pg_sys::Oid,
+    pub schema: String,
+    pub name: String,
+    pub owner: pg_sys::Oid,
+}
+
+impl Relation {
+    pub fn display(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+const READABLE_KINDS: &str = "('r', 'p', 'v', 'm', 'f')";
+
+pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
+    let schema_exists = spi::value::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+        &[schema.into()],
+    )
+    .unwrap_or(false);
+    if !schema_exists {
+        return Err(Problem::new(
+            SqlState::InvalidSchemaName,
+            format!("schema \"{schema}\" does not exist"),
+        )
+        .hint(
+            "pass source_schema with the schema that holds the table (names are case-sensitive)",
+        ));
+    }
+    let found = spi::select(
+        "SELECT c.oid, c.relkind::text, c.relowner
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relname = $2",
+        &[schema.into(), table.into()],
+        |row| {
+            Ok((
+                row.get::<pg_sys::Oid>(1)?,
+                row.get::<String>(2)?,
+                row.get::<pg_sys::Oid>(3)?,
+            ))
+        },
+    );
+    let shown = format!("{}.{}", quote_ident(schema), quote_ident(table));
+    match found.into_iter().next() {
+        Some((Some(oid), Some(kind), Some(owner))) => {
+            if !"rpvmf".contains(kind.as_str()) {
+                return Err(Problem::new(
+                    SqlState::WrongObjectType,
+                    format!("{shown} is not a table, view, materialized view or foreign table"),
+                )
+                .hint("metrics read rows from a relation; pass the table the rows live in"));
+            }
+            Ok(Relation {
+                oid,
+                schema: schema.to_string(),
+                name: table.to_string(),
+                owner,
+            })
+        }
+        _ => {
+            let near = spi::value::<String>(
+                &format!(
+                    "SELECT c.relname::text FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind IN {READABLE_KINDS}
+                     ORDER BY c.relname LIMIT 1"
+                ),
+                &[schema.into(), table.into()],
+            );
+            let hint = match near {
+                Some(n) => format!("names are case-sensitive: did you mean \"{n}\"?"),
+                None => format!("create the table first, or pass the schema it lives in (looked in schema \"{schema}\")"),
+            };
+            Err(Problem::new(
+                SqlState::UndefinedTable,
+                format!("relation {shown} does not exist"),
+            )
+            .hint(hint))
+        }
+    }
+}
+
+/// A column of a relation, with its type resolved through domains.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub base_type: pg_sys::Oid,
+    pub type_name: String,
+}
+
+pub fn column(rel: &Relation, name: &str) -> Outcome<Column> {
+    let found = spi::select(
+        "SELECT a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod)
+         FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+        &[rel.oid.into(), name.into()],
+        |row| Ok((row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)),
+    );
+    match found.into_iter().next() {
+        Some((Some(typ), Some(type_name))) => Ok(Column {
+            name: name.to_string(),
+            base_type: unsafe { pg_sys::getBaseType(typ) },
+            type_name,
+        }),
+        _ => {
+            let columns = spi::value::<String>(
+                "SELECT string_agg(pg_catalog.quote_ident(attname), ', ' ORDER BY attnum)
+                 FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                &[rel.oid.into()],
+            )
+            .unwrap_or_default();
+            Err(Problem::new(
+                SqlState::UndefinedColumn,
+                format!(
+                    "column \"{name}\" of relation {} does not exist",
+                    rel.display()
+                ),
+            )
+            .detail(format!("Its columns are: {columns}."))
+            .hint("column names are case-sensitive"))
+        }
+    }
+}
+
+/// The time column decides which day a row belongs to.
+pub fn time_type(rel: &Relation, col: &Column) -> Outcome<TimeType> {
+    match col.base_type {
+        pg_sys::TIMESTAMPTZOID => Ok(TimeType::Timestamptz),
+        pg_sys::TIMESTAMPOID => Ok(TimeType::Timestamp),
+        pg_sys::DATEOID => Ok(TimeType::Date),
+        _ => Err(Problem::new(
+            SqlState::DatatypeMismatch,
+            format!(
+                "time column \"{}\" of {} has type {}",
+                col.name,
+                rel.display(),
+                col.type_name
+            ),
+        )
+        .hint("the time column must be timestamptz, timestamp or date")),
+    }
+}
+
+/// Averages need a number.
+pub fn check_numeric(rel: &Relation, col: &Column) -> Outcome<()> {
+    const NUMERIC_TYPES: [pg_sys::Oid; 6] = [
+        pg_sys::INT2OID,
+        pg_sys::INT4OID,
+        pg_sys::INT8OID,
+        pg_sys::FLOAT4OID,
+        pg_sys::FLOAT8OID,
+        pg_sys::NUMERICOID,
+    ];
+    if NUMERIC_TYPES.contains(&col.base_type) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        SqlState::DatatypeMismatch,
+        format!("value column \"{}\" of {} has type {}, which cannot be averaged", col.name, rel.display(), col.type_name),
+    )
+    .hint("average metrics need a smallint, integer, bigint, real, double precision or numeric column"))
+}
+
+/// Counting distinct values needs an ordering on the type (as `count(DISTINCT ...)` sorts).
+pub fn check_sortable(rel: &Relation, col: &Column) -> Outcome<()> {
+    let sortable = unsafe {
+        let entry = pg_sys::lookup_type_cache(col.base_type, pg_sys::TYPECACHE_LT_OPR as i32);
+        !entry.is_null() && (*entry).lt_opr != pg_sys::Oid::INVALID
+    };
+    if sortable {
+        return Ok(());
+    }
+    Err(Problem::new(
+        SqlState::UndefinedFunction,
+        format!(
+            "value column \"{}\" of {} has type {}, whose values cannot be compared",
+            col.name,
+            rel.display(),
+            col.type_name
+        ),
+    )
+    .hint(
+        "count distinct values of a column with an ordering, e.g. a uuid, integer or text column",
+    ))
+}
+
+/// The caller must be able to read the source: a metric must not reveal what its definer
+/// cannot see.
+pub fn check_readable(rel: &Relation, role: pg_sys::Oid, role_name: &str) -> Outcome<()> {
+    let allowed = spi::value::<bool>(
+        "SELECT pg_catalog.has_table_privilege($1, $2, 'SELECT')",
+        &[role.into(), rel.oid.into()],
+    )
+    .unwrap_or(false);
+    if allowed {
+        return Ok(());
+    }
+    Err(Problem::new(
+        SqlState::InsufficientPrivilege,
+        format!("permission denied for relation {}", rel.display()),
+    )
+    .detail(format!(
+        "Role \"{role_name}\" may not SELECT from it, so it may not define metrics over it."
+    ))
+    .hint("define the metric as a role that can read the table, or GRANT SELECT on it"))
+}
