@@ -28,7 +28,7 @@ async function sendEverywhere(jwt, check) {
 const described = (res, fn) => `${fn}: ${res.status} ${res.text.slice(0, 300)}`;
 
 test('a valid signature with a role that does not exist: 400 22023 (PostgREST 12) or 401 (v14), nothing written', async () => {
-    await sendEverywhere(signJwt(claimsFor('no_such_role')), (res, fn) => {
+    await sendEverywhere(signJwt(claimsFor('regress_metrics_no_such_role')), (res, fn) => {
         assert.ok((res.status === 400 && res.body?.code === '22023') || res.status === 401, described(res, fn));
     });
 });

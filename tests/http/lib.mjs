@@ -2,8 +2,8 @@
 // that fail the test on any 5xx, psql as the superuser for independent checks, and the
 // expected values of the social metrics computed straight from regress_src.
 //
-// The environment comes from tests/scenarios/postgrest_http.sh: PGRST_URL, PGRST_JWT_SECRET,
-// METRICS_HTTP_DB, and PGHOST/PGPORT/PGUSER of the cluster (a superuser).
+// The environment comes from tests/scenarios/access/postgrest_http.sh: PGRST_URL,
+// PGRST_JWT_SECRET, METRICS_HTTP_DB, and PGHOST/PGPORT/PGUSER of the cluster (a superuser).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -11,7 +11,7 @@ import { afterEach } from 'node:test';
 
 function required(name) {
     const value = process.env[name];
-    if (!value) throw new Error(`${name} is not set: run the HTTP tests through tests/scenarios/postgrest_http.sh`);
+    if (!value) throw new Error(`${name} is not set: run the HTTP tests through tests/scenarios/access/postgrest_http.sh`);
     return value;
 }
 

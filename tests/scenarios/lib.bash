@@ -3,7 +3,9 @@
 # the social fixture, background psql sessions fed through fifos, poll loops and checks of
 # sealed values against counts computed independently from the source tables.
 #
-# Source it from a scenario:  source "$(dirname "$0")/lib.bash"
+# Source it from a scenario:  source "$(dirname "$0")/../lib.bash"  (in a subsystem's folder;
+# upgrade.sh, next to this file, sources "$(dirname "$0")/lib.bash"). REPO_ROOT is found from
+# this file's place, so fixtures are "$REPO_ROOT/tests/fixtures/..." wherever the scenario is.
 # The scenarios expect what scripts/test exports: PGHOST, PGPORT, PGUSER (a superuser),
 # CLUSTER_DIR and METRICS_CRON_DB.
 

@@ -12,7 +12,7 @@
 # Needs what scripts/setup installs: target/tools/postgrest-12.0.2/postgrest and
 # tests/http/node_modules. Expects what scripts/test exports (PGHOST, PGPORT, PGUSER).
 # POSTGREST_LOG_LEVEL=info logs every request; POSTGREST_SHOW_LOG=1 prints the log at the end.
-source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/../lib.bash"
 
 HTTP_DIR="$REPO_ROOT/tests/http"
 POSTGREST="$REPO_ROOT/target/tools/postgrest-12.0.2/postgrest"

@@ -2,7 +2,7 @@
 -- written when a definition is refused. Filters go through PostgreSQL's own parser.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
+\ir ../../fixtures/setup.sql
 
 -- A valid definition is stored with its defaults.
 SELECT results_eq(
@@ -86,7 +86,7 @@ CREATE DOMAIN regress_src.checked_text AS text CHECK (regress_src.looks_harmless
 SELECT pg_temp.fails_with($$SELECT metrics.define_metric('f17', 'created', source_table => 'posts', source_schema => 'regress_src', filter => 'status = ''a''::regress_src.checked_text')$$, '0A000', 'nor a cast to a domain, whose check could run user code');
 
 -- A filter that closes and reopens parentheses is still one expression once normalised; it
--- cannot escape the day's time bounds (checked against collected values in 03_collect).
+-- cannot escape the day's time bounds (checked against collected values in collect.sql).
 SELECT results_eq(
     $$SELECT filter FROM metrics.define_metric('escape_attempt', 'created', source_table => 'posts', source_schema => 'regress_src', filter => 'false) OR (true')$$,
     $$VALUES ('(false OR true)')$$,

@@ -9,7 +9,7 @@
 # 2. Two overlapping backfills (January-June and April-December), released at the same
 #    instant by a third session holding a lock on a source table, both finish; every day of
 #    2025 then has every metric exactly once, with the values the source says.
-source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/../lib.bash"
 
 DAY=2025-06-15
 

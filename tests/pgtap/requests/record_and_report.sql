@@ -4,7 +4,7 @@
 -- percentile_disc over the same durations.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
+\ir ../../fixtures/setup.sql
 SET LOCAL metrics.max_event_age = '4000d';
 
 -- The events, kept here so every expected value is computed from them independently.

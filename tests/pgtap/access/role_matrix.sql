@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
+\ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
 -- level, and an admin check plugged in (the same rule as the default, through the hook).
@@ -17,12 +17,12 @@ SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$
 SELECT lives_ok($$SELECT * FROM metrics.backfill_daily_metrics('2025-06-01', '2025-06-03')$$, 'seal three days');
 DELETE FROM regress_src.posts WHERE id = (SELECT min(id) FROM regress_src.posts WHERE created_at < '2025-06-01');
 SELECT lives_ok($$SELECT * FROM metrics.recollect('2025-06-01', ARRAY['posts_total'], 'a revision to look at')$$, 'record a revision');
-CREATE ROLE regress_reader NOLOGIN;
-SELECT lives_ok($$SELECT * FROM metrics.grant_api_access('regress_reader', 'read')$$, 'an explicit read level for a plain role');
+CREATE ROLE regress_metrics_reader NOLOGIN;
+SELECT lives_ok($$SELECT * FROM metrics.grant_api_access('regress_metrics_reader', 'read')$$, 'an explicit read level for a plain role');
 CREATE SCHEMA regress_hooks;
 CREATE FUNCTION regress_hooks.claims_admin() RETURNS boolean LANGUAGE sql STABLE
     AS $$ SELECT coalesce(auth.jwt() -> 'app_metadata' ->> 'role' = 'admin', false) $$;
-GRANT USAGE ON SCHEMA regress_hooks TO anon, authenticated, service_role, regress_reader;
+GRANT USAGE ON SCHEMA regress_hooks TO anon, authenticated, service_role, regress_metrics_reader;
 SELECT lives_ok($$SELECT metrics.set_admin_check('regress_hooks.claims_admin()')$$, 'plug in an admin check');
 -- Two requests and an operation in one hour of 2025-06-02 (old events need a wider window).
 SET LOCAL metrics.max_event_age = '4000d';
@@ -124,18 +124,18 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,ok:18,ok:18}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
-     '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_reader=read,service_role=manage"}'),
+     '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
     ('metrics.grant_api_access(name,text)',
-     $$SELECT status FROM metrics.grant_api_access('regress_reader', 'manage')$$, false,
+     $$SELECT status FROM metrics.grant_api_access('regress_metrics_reader', 'manage')$$, false,
      '{42501,42501,42501,42501,ok:applied}'),
     ('metrics.revoke_api_access(name)',
-     $$SELECT status FROM metrics.revoke_api_access('regress_reader')$$, false,
+     $$SELECT status FROM metrics.revoke_api_access('regress_metrics_reader')$$, false,
      '{42501,42501,42501,42501,ok:revoked}'),
     ('metrics.set_admin_check(text)',
      $$SELECT coalesce(metrics.set_admin_check(NULL), 'default')$$, false,
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
-     $$SELECT metrics.apply_api_access('regress_reader', 'read')::text$$, false,
+     $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
      '{42501,42501,42501,42501,ok:18}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation

@@ -42,7 +42,7 @@
 # them with 22023) and empty routes (a target starting with '?', or with control characters).
 # This log has none of them: the sides must agree on exactly which lines they exclude, and
 # the test asserts that there are 0.
-source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/../lib.bash"
 
 LOG_GZ="$REPO_ROOT/tests/fixtures/http/apache_logs.gz"
 LOG_SHA256=f15c31e905f86c7b4b6ab44aee74d0a2086dce89f010187d983edea7ef0364ef

@@ -2,7 +2,7 @@
 -- checked against the source rows of the whole period; gaps reported; arguments validated.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
+\ir ../../fixtures/setup.sql
 SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
 SELECT lives_ok($$SELECT * FROM metrics.define_metric('avg_post_length', 'average', source_table => 'posts', source_schema => 'regress_src', value_column => 'length')$$, 'define an average');
 -- Seal April to June, but leave a gap on 2025-05-14 (a Wednesday).

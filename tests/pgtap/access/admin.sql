@@ -2,7 +2,7 @@
 -- and verify_security(), which must find each kind of mistake it claims to find.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
+\ir ../../fixtures/setup.sql
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA pg_temp TO PUBLIC;
 
@@ -22,44 +22,44 @@ SELECT ok(has_function_privilege('service_role', 'metrics.collect_daily_metrics(
 SELECT ok(NOT has_function_privilege('service_role', 'metrics.grant_api_access(name,text)', 'EXECUTE'), 'service_role may not change access');
 
 -- Bad calls.
-CREATE ROLE regress_web_anon NOLOGIN;
-SELECT pg_temp.fails_with($$SELECT * FROM metrics.grant_api_access('regress_web_anon', 'write')$$, '22023', 'an unknown level is refused');
-SELECT pg_temp.fails_with($$SELECT * FROM metrics.grant_api_access('regress_nobody')$$, '42704', 'a role that does not exist is refused');
+CREATE ROLE regress_metrics_web_anon NOLOGIN;
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.grant_api_access('regress_metrics_web_anon', 'write')$$, '22023', 'an unknown level is refused');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.grant_api_access('regress_metrics_nobody')$$, '42704', 'a role that does not exist is refused');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.grant_api_access(NULL, 'read')$$, '22004', 'a level without a role is refused');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.grant_api_access(current_user, 'read')$$, '22023', 'the owner''s own access cannot be changed');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.revoke_api_access(NULL)$$, '22004', 'revoking needs a role');
-SELECT pg_temp.fails_with($$SELECT * FROM metrics.revoke_api_access('regress_nobody')$$, '42704', 'revoking from a role that does not exist is refused');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.revoke_api_access('regress_metrics_nobody')$$, '42704', 'revoking from a role that does not exist is refused');
 SELECT is((SELECT count(*) FROM metrics.api_access), 0::bigint, 'and nothing was recorded');
 
 -- A plain PostgreSQL role (PostgREST's tutorial calls it web_anon) gets the read level.
-SELECT results_eq($$SELECT api_access, privileges, status FROM metrics.grant_api_access('regress_web_anon')$$,
+SELECT results_eq($$SELECT api_access, privileges, status FROM metrics.grant_api_access('regress_metrics_web_anon')$$,
                   $$VALUES ('read', 18, 'applied')$$, 'read is the default level');
-SELECT set_config('role', 'regress_web_anon', true);
+SELECT set_config('role', 'regress_metrics_web_anon', true);
 SELECT is((SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-02')), 18::bigint, 'the reader fetches metrics');
 SELECT throws_ok($$SELECT * FROM metrics.collect_daily_metrics('2025-06-03')$$, '42501', NULL, 'but cannot collect');
 SELECT throws_ok($$SELECT * FROM metrics.api_access$$, '42501', NULL, 'or read who has access');
 SELECT set_config('role', 'none', true);
 -- Upgraded to manage, and back down to read: exactly the privileges of the level remain.
-SELECT results_eq($$SELECT api_access, status FROM metrics.grant_api_access('regress_web_anon', 'manage')$$,
+SELECT results_eq($$SELECT api_access, status FROM metrics.grant_api_access('regress_metrics_web_anon', 'manage')$$,
                   $$VALUES ('manage', 'applied')$$, 'upgrade to manage');
-SELECT ok(has_function_privilege('regress_web_anon', 'metrics.collect_daily_metrics(date)', 'EXECUTE'), 'a manager may collect');
-SELECT set_config('role', 'regress_web_anon', true);
+SELECT ok(has_function_privilege('regress_metrics_web_anon', 'metrics.collect_daily_metrics(date)', 'EXECUTE'), 'a manager may collect');
+SELECT set_config('role', 'regress_metrics_web_anon', true);
 SELECT is((SELECT count(*) FROM metrics.metric_collection_log), 1::bigint, 'a manager is an administrator: it reads the log without a JWT (no BYPASSRLS here)');
 SELECT set_config('role', 'none', true);
-SELECT lives_ok($$SELECT * FROM metrics.grant_api_access('regress_web_anon', 'read')$$, 'back to read');
-SELECT ok(NOT has_function_privilege('regress_web_anon', 'metrics.collect_daily_metrics(date)', 'EXECUTE'), 'the manage privileges are gone');
-SELECT ok(has_function_privilege('regress_web_anon', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'the read ones stay');
-SELECT results_eq($$SELECT access, granted_by::text COLLATE "default" FROM metrics.api_access WHERE role_name = 'regress_web_anon'$$,
+SELECT lives_ok($$SELECT * FROM metrics.grant_api_access('regress_metrics_web_anon', 'read')$$, 'back to read');
+SELECT ok(NOT has_function_privilege('regress_metrics_web_anon', 'metrics.collect_daily_metrics(date)', 'EXECUTE'), 'the manage privileges are gone');
+SELECT ok(has_function_privilege('regress_metrics_web_anon', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'the read ones stay');
+SELECT results_eq($$SELECT access, granted_by::text COLLATE "default" FROM metrics.api_access WHERE role_name = 'regress_metrics_web_anon'$$,
                   $$VALUES ('read', session_user::text COLLATE "default")$$, 'the choice is recorded with who made it');
 
 -- Revoking is recorded too, so re-applying every level keeps the role out.
-SELECT results_eq($$SELECT api_access, status FROM metrics.revoke_api_access('regress_web_anon')$$,
+SELECT results_eq($$SELECT api_access, status FROM metrics.revoke_api_access('regress_metrics_web_anon')$$,
                   $$VALUES ('none', 'revoked')$$, 'revoke everything');
-SELECT ok(NOT has_schema_privilege('regress_web_anon', 'metrics', 'USAGE'), 'not even the schema is usable');
-SELECT ok(NOT has_table_privilege('regress_web_anon', 'metrics.daily_metrics', 'SELECT'), 'nor the metrics readable');
-SELECT results_eq($$SELECT api_role::text COLLATE "default", api_access, status FROM metrics.grant_api_access() WHERE api_role = 'regress_web_anon'$$,
-                  $$VALUES ('regress_web_anon', 'none', 'applied')$$, 'grant_api_access() re-applies the recorded choice');
-SELECT ok(NOT has_schema_privilege('regress_web_anon', 'metrics', 'USAGE'), 'and the role stays out');
+SELECT ok(NOT has_schema_privilege('regress_metrics_web_anon', 'metrics', 'USAGE'), 'not even the schema is usable');
+SELECT ok(NOT has_table_privilege('regress_metrics_web_anon', 'metrics.daily_metrics', 'SELECT'), 'nor the metrics readable');
+SELECT results_eq($$SELECT api_role::text COLLATE "default", api_access, status FROM metrics.grant_api_access() WHERE api_role = 'regress_metrics_web_anon'$$,
+                  $$VALUES ('regress_metrics_web_anon', 'none', 'applied')$$, 'grant_api_access() re-applies the recorded choice');
+SELECT ok(NOT has_schema_privilege('regress_metrics_web_anon', 'metrics', 'USAGE'), 'and the role stays out');
 -- A Supabase role can be taken out the same way and put back.
 SELECT lives_ok($$SELECT * FROM metrics.revoke_api_access('anon')$$, 'take anon out');
 SELECT ok(NOT has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'anon cannot fetch any more');
@@ -69,23 +69,23 @@ SELECT ok(has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[]
 -- Changing access is for the owner, and for the roles it delegates to with GRANT EXECUTE (on
 -- Supabase, supabase_admin owns the extension and delegates to postgres). A delegate that owns
 -- nothing still changes grants: the functions run as the owner.
-CREATE ROLE regress_delegate NOLOGIN;
-SELECT set_config('role', 'regress_delegate', true);
-SELECT throws_ok($$SELECT * FROM metrics.grant_api_access('regress_delegate', 'manage')$$, '42501', NULL, 'without EXECUTE a role cannot give itself access');
+CREATE ROLE regress_metrics_delegate NOLOGIN;
+SELECT set_config('role', 'regress_metrics_delegate', true);
+SELECT throws_ok($$SELECT * FROM metrics.grant_api_access('regress_metrics_delegate', 'manage')$$, '42501', NULL, 'without EXECUTE a role cannot give itself access');
 SELECT set_config('role', 'none', true);
-GRANT USAGE ON SCHEMA metrics TO regress_delegate;
-GRANT EXECUTE ON FUNCTION metrics.grant_api_access(name, text), metrics.revoke_api_access(name), metrics.set_admin_check(text) TO regress_delegate;
-CREATE ROLE regress_dashboard NOLOGIN;
-SELECT set_config('role', 'regress_delegate', true);
-SELECT results_eq($$SELECT api_access, status FROM metrics.grant_api_access('regress_dashboard')$$,
+GRANT USAGE ON SCHEMA metrics TO regress_metrics_delegate;
+GRANT EXECUTE ON FUNCTION metrics.grant_api_access(name, text), metrics.revoke_api_access(name), metrics.set_admin_check(text) TO regress_metrics_delegate;
+CREATE ROLE regress_metrics_dashboard NOLOGIN;
+SELECT set_config('role', 'regress_metrics_delegate', true);
+SELECT results_eq($$SELECT api_access, status FROM metrics.grant_api_access('regress_metrics_dashboard')$$,
                   $$VALUES ('read', 'applied')$$, 'a delegate gives a role the read level');
 SELECT set_config('role', 'none', true);
-SELECT ok(has_function_privilege('regress_dashboard', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'and the grant took effect');
-SELECT is((SELECT granted_by::text FROM metrics.api_access WHERE role_name = 'regress_dashboard'), session_user::text, 'recorded with the session user who made it');
+SELECT ok(has_function_privilege('regress_metrics_dashboard', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'and the grant took effect');
+SELECT is((SELECT granted_by::text FROM metrics.api_access WHERE role_name = 'regress_metrics_dashboard'), session_user::text, 'recorded with the session user who made it');
 SELECT is_empty($$SELECT * FROM metrics.verify_security()$$, 'a delegate is not an API role: nothing to report');
-SELECT lives_ok($$SELECT * FROM metrics.revoke_api_access('regress_dashboard')$$, 'clean up the dashboard role');
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA metrics FROM regress_delegate;
-REVOKE ALL ON SCHEMA metrics FROM regress_delegate;
+SELECT lives_ok($$SELECT * FROM metrics.revoke_api_access('regress_metrics_dashboard')$$, 'clean up the dashboard role');
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA metrics FROM regress_metrics_delegate;
+REVOKE ALL ON SCHEMA metrics FROM regress_metrics_delegate;
 
 -- The administrator check.
 CREATE SCHEMA regress_hooks;
@@ -194,9 +194,9 @@ SELECT set_eq($$SELECT pg_temp.findings_after('GRANT SELECT ON metrics.api_acces
               $$VALUES ('table readable beyond its access level: metrics.api_access')$$, 'finds a manager table readable by anon');
 SELECT set_eq($$SELECT pg_temp.findings_after('GRANT CREATE ON SCHEMA metrics TO PUBLIC')$$,
               $$VALUES ('schema writable by an API role: metrics')$$, 'finds a schema where anyone could plant look-alikes');
-SELECT set_eq($$SELECT pg_temp.findings_after('GRANT EXECUTE ON FUNCTION metrics.collect_daily_metrics(date) TO regress_web_anon')$$,
+SELECT set_eq($$SELECT pg_temp.findings_after('GRANT EXECUTE ON FUNCTION metrics.collect_daily_metrics(date) TO regress_metrics_web_anon')$$,
               $$VALUES ('privileged function executable by an API role: metrics.collect_daily_metrics(date)')$$,
-              'roles given a level by the owner are checked too (regress_web_anon was revoked: level none)');
+              'roles given a level by the owner are checked too (regress_metrics_web_anon was revoked: level none)');
 -- Every kind of finding at once: each row says what is wrong and how to fix it.
 CREATE FUNCTION pg_temp.every_kind_of_finding() RETURNS TABLE (kinds bigint, explained boolean) LANGUAGE plpgsql AS $$
 BEGIN

@@ -3,7 +3,7 @@
 -- for timestamptz, timestamp and date time columns.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
+\ir ../../fixtures/setup.sql
 SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
 
 -- The same month collected under three session time zones gives identical values.

@@ -6,7 +6,7 @@
 # database is moved under Supabase or PostgREST is added later); metrics.grant_api_access()
 # then gives them their levels, and a plain role gets the read level by name. A pg_dump of
 # that database restored elsewhere keeps the recorded choices and the grants.
-source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/../lib.bash"
 source "$REPO_ROOT/scripts/lib/cluster.sh"
 
 cluster_start "plain-$$" >/dev/null || bail_out "cannot start a cluster without Supabase's roles"
@@ -31,9 +31,9 @@ is "$(q "SELECT count(*) FROM metrics.verify_security()")" 0 "verify_security() 
 
 q "SELECT count(*) FROM metrics.install_preset('social', 'regress_src')" >/dev/null
 q "SELECT count(*) FROM metrics.backfill_daily_metrics('2025-06-01', '2025-06-03')" >/dev/null
-q "CREATE ROLE regress_analyst LOGIN"
-at_exit "psql -X -q -d postgres -c 'DROP ROLE IF EXISTS regress_analyst' 2>/dev/null"
-Q_DB=$DB q_try "SET ROLE regress_analyst; SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')"
+q "CREATE ROLE regress_metrics_analyst LOGIN"
+at_exit "psql -X -q -d postgres -c 'DROP ROLE IF EXISTS regress_metrics_analyst' 2>/dev/null"
+Q_DB=$DB q_try "SET ROLE regress_metrics_analyst; SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')"
 is "$Q_SQLSTATE" 42501 "a plain role cannot read the metrics before it is given access"
 
 # Supabase's roles arrive.
@@ -58,8 +58,8 @@ is "$(as_api anon "SELECT value::bigint FROM metrics.fetch_metrics('2025-06-04',
     "and the value it sealed equals a count of the posts of that day"
 is "$(q "SELECT count(*) FROM metrics.verify_security()")" 0 "verify_security() still finds nothing"
 
-is "$(q "SELECT status FROM metrics.grant_api_access('regress_analyst')")" applied "a plain role gets the read level by name"
-is "$(psql -X -qAt -U regress_analyst -d "$DB" -c "SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')")" "$expected" \
+is "$(q "SELECT status FROM metrics.grant_api_access('regress_metrics_analyst')")" applied "a plain role gets the read level by name"
+is "$(psql -X -qAt -U regress_metrics_analyst -d "$DB" -c "SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')")" "$expected" \
     "and reads the metrics when it logs in"
 
 # pg_dump keeps the choices (a table of the extension's config) and the grants made after
@@ -72,9 +72,9 @@ if pg_dump -d "$DB" -Fc -f "$SCEN_TMP/dump" && pg_restore -d "$restored" --exit-
 else
     fail "the database dumps and restores" "$(cat "$SCEN_TMP/restore.err")"
 fi
-is "$(q_in "$restored" "SELECT string_agg(role_name || ':' || access, ',') FROM metrics.api_access")" "regress_analyst:read" \
+is "$(q_in "$restored" "SELECT string_agg(role_name || ':' || access, ',') FROM metrics.api_access")" "regress_metrics_analyst:read" \
     "the restored database keeps the recorded choice"
-is "$(psql -X -qAt -U regress_analyst -d "$restored" -c "SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')")" "$expected" \
+is "$(psql -X -qAt -U regress_metrics_analyst -d "$restored" -c "SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')")" "$expected" \
     "and the analyst reads there too"
 is "$(q_in "$restored" "SELECT count(*) FROM metrics.verify_security()")" 0 "verify_security() finds nothing after the restore"
 

@@ -7,7 +7,7 @@
 # equal counts computed independently, the log has a completed 'collect' row. Unscheduling
 # returns true, then false. Without pg_cron in a database scheduling fails with 42704 and a
 # hint; a bad schedule fails with 22023 (before it reaches pg_cron).
-source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/../lib.bash"
 
 JOB=metrics-daily-collection
 COMMAND='SELECT * FROM metrics.collect_daily_metrics()'

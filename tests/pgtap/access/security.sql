@@ -1,15 +1,10 @@
 -- The security baseline, exercised as the roles an API uses (anon, authenticated,
--- service_role, created here as Supabase defines them when they do not exist), each call made
--- the way PostgREST makes it: set_config('role', ...) and request.jwt.claims.
+-- service_role, as Supabase defines them: tests/fixtures/supabase.sql, which scripts/test
+-- loads into the test database), each call made the way PostgREST makes it:
+-- set_config('role', ...) and request.jwt.claims.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN; END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN CREATE ROLE service_role NOLOGIN BYPASSRLS; END IF;
-END $$;
+\ir ../../fixtures/setup.sql
 -- pgTAP keeps its bookkeeping in temporary tables; the roles under test must be able to write them.
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA pg_temp TO PUBLIC;

@@ -12,7 +12,7 @@
 # year done), the view numbers its executions with a sequence and, during the interrupted
 # run, the second execution on (the second chunk) sleeps 600 s instead: the cancel always
 # lands in chunk 2's sleep, after chunk 1 is committed.
-source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/../lib.bash"
 
 SLEEP=0.3
 CHUNK=30

@@ -2,7 +2,7 @@
 -- and to independent counts; it is resumable and idempotent, and validates its range.
 BEGIN;
 SELECT * FROM no_plan();
-\ir ../fixtures/setup.sql
+\ir ../../fixtures/setup.sql
 SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
 SELECT lives_ok($$SELECT * FROM metrics.define_metric('avg_post_length', 'average', source_table => 'posts', source_schema => 'regress_src', value_column => 'length')$$, 'define an average');
 

@@ -1,0 +1,66 @@
+-- Hostile input against the whole SQL API: malformed JWT claims. A request whose claims are
+-- not a JSON object with app_metadata.role = 'admin' is not an administrator: is_admin() is
+-- false and the log and the revisions return no rows, without an error (a dashboard must
+-- keep working). (Huge and deeply nested claims are in oversized.sql.)
+--
+-- How each case is run (pg_temp.outcome): tests/fixtures/hostile.sql. The other hostile
+-- files: injection.sql (injection strings), search_path.sql (hijacking), oversized.sql
+-- (huge and extreme input).
+BEGIN;
+SELECT * FROM no_plan();
+\ir ../../fixtures/setup.sql
+\ir ../../fixtures/hostile.sql
+
+SELECT is(pg_temp.evidence(), 0::bigint, 'nothing planted has run yet');
+
+CREATE TEMP TABLE bad_claims (position serial, label text, claims text);
+INSERT INTO bad_claims (label, claims) VALUES
+    ('not JSON', 'not json'),
+    ('empty', ''),
+    ('whitespace', '   '),
+    ('a JSON array', '[{"app_metadata": {"role": "admin"}}]'),
+    ('a JSON string', '"admin"'),
+    ('JSON null', 'null'),
+    ('JSON true', 'true'),
+    ('truncated JSON', '{"app_metadata": {"role": "admin"}'),
+    ('trailing garbage', '{"app_metadata": {"role": "admin"}} x'),
+    ('role as an array', '{"app_metadata": {"role": ["admin"]}}'),
+    ('role as an object', '{"app_metadata": {"role": {"role": "admin"}}}'),
+    ('role as true', '{"app_metadata": {"role": true}}'),
+    ('role as a number', '{"app_metadata": {"role": 1}}'),
+    ('role as null', '{"app_metadata": {"role": null}}'),
+    ('app_metadata as a string', '{"app_metadata": "admin"}'),
+    ('app_metadata as an array', '{"app_metadata": ["admin"]}'),
+    ('app_metadata as an array of objects', '{"app_metadata": [{"role": "admin"}]}'),
+    ('app_metadata null', '{"app_metadata": null}'),
+    ('role at the top level', '{"role": "admin"}'),
+    ('role in user_metadata (user-editable)', '{"user_metadata": {"role": "admin"}}'),
+    ('role in upper case', '{"app_metadata": {"role": "ADMIN"}}'),
+    ('role with a trailing space', '{"app_metadata": {"role": "admin "}}'),
+    ('lone surrogate escape', '{"app_metadata": {"role": "\ud800"}}'),
+    -- Once a bug (fixed in 6532d6a): valid JSON that jsonb cannot hold; is_admin() raised
+    -- 22P05 (no hint) instead of answering false, so reading the collection log failed.
+    ('NUL escape in the role', '{"app_metadata": {"role": "admin\u0000"}}'),
+    -- Once a bug (fixed in 6532d6a): is_admin() raised 22003 (no hint) instead of answering
+    -- false.
+    ('a number too large for numeric', '{"exp": 1e1000000, "app_metadata": {"role": "admin"}}');
+SELECT is(pg_temp.outcome(r.api_role, b.claims, 'public', q.statement),
+          jsonb_build_object('result', q.expected, 'written', false, 'check', NULL, 'ran', 0, 'slow', false),
+          format('%s claims, as %s: %s', b.label, r.api_role, q.label))
+FROM bad_claims AS b
+CROSS JOIN (VALUES (1, 'anon'), (2, 'authenticated')) AS r(position, api_role)
+CROSS JOIN (VALUES (1, 'SELECT metrics.is_admin()::text', 'false', 'not an admin'),
+                   (2, 'SELECT count(*)::text FROM metrics.metric_collection_log', '0', 'no log rows'),
+                   (3, 'SELECT count(*)::text FROM metrics.metric_revisions', '0', 'no revisions')) AS q(position, statement, expected, label)
+ORDER BY b.position, r.position, q.position;
+-- The escaped spelling of admin is admin: JSON semantics, not text matching.
+SELECT is(pg_temp.outcome('authenticated', '{"app_metadata": {"role": "adm\u0069n"}}', 'public', 'SELECT metrics.is_admin()::text')->>'result',
+          'true', 'a JSON escape spelling admin is admin');
+
+-- ---------------------------------------------------------------------------------------
+-- Nothing hostile left a trace.
+-- ---------------------------------------------------------------------------------------
+SELECT * FROM pg_temp.no_hostile_trace();
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,385 @@
+-- Hostile input against the whole SQL API: search_path hijacking of every SECURITY DEFINER
+-- function (enumerated from pg_proc).
+--
+-- A caller controls its own search_path. Look-alikes of what the extension's code might
+-- call without a schema (functions, aggregates, operators of pg_catalog; its own tables)
+-- are planted in a schema placed first on the path, in public, and in pg_temp. Each one
+-- logs that it ran and returns a wrong value. Every SECURITY DEFINER function is called as
+-- service_role with a hijacked path and without, and must give the same outcome, with
+-- nothing planted having run. (The owner-level functions are called as the role the owner
+-- delegates them to; service_role may not call them at all.)
+--
+-- How each case is run and judged (pg_temp.outcome): tests/fixtures/hostile.sql. The other
+-- hostile files: injection.sql (injection strings), oversized.sql (huge and extreme input),
+-- jwt.sql (malformed claims).
+BEGIN;
+SELECT * FROM no_plan();
+\ir ../../fixtures/setup.sql
+\ir ../../fixtures/hostile.sql
+
+SELECT is(pg_temp.evidence(), 0::bigint, 'nothing planted has run yet');
+
+DO $$
+DECLARE
+    f record;
+BEGIN
+    -- Scalar functions: name, arguments, result type, the wrong value they return.
+    FOR f IN SELECT * FROM (VALUES
+        ('now', '', 'timestamptz', $r$'2000-01-01 00:00+00'$r$),
+        ('clock_timestamp', '', 'timestamptz', $r$'2000-01-01 00:00+00'$r$),
+        ('statement_timestamp', '', 'timestamptz', $r$'2000-01-01 00:00+00'$r$),
+        ('transaction_timestamp', '', 'timestamptz', $r$'2000-01-01 00:00+00'$r$),
+        ('current_setting', 'text', 'text', $r$'hijacked'$r$),
+        ('current_setting', 'text, boolean', 'text', $r$'hijacked'$r$),
+        ('format', 'text', 'text', $r$'hijacked'$r$),
+        ('format', 'text, text', 'text', $r$'hijacked'$r$),
+        ('format', 'text, text, text', 'text', $r$'hijacked'$r$),
+        ('lower', 'text', 'text', $r$'hijacked'$r$),
+        ('upper', 'text', 'text', $r$'hijacked'$r$),
+        ('btrim', 'text', 'text', $r$'hijacked'$r$),
+        ('length', 'text', 'integer', '-1'),
+        ('substr', 'text, integer', 'text', $r$'hijacked'$r$),
+        ('quote_ident', 'text', 'text', $r$'hijacked'$r$),
+        ('quote_literal', 'text', 'text', $r$'hijacked'$r$),
+        ('string_to_array', 'text, text', 'text[]', $r$'{hijacked}'$r$),
+        ('array_position', 'text[], text', 'integer', '1'),
+        ('round', 'numeric', 'numeric', '-1'),
+        ('round', 'numeric, integer', 'numeric', '-1'),
+        ('date_trunc', 'text, timestamptz', 'timestamptz', $r$'2000-01-01 00:00+00'$r$),
+        ('timezone', 'text, timestamptz', 'timestamp', $r$'2000-01-01 00:00'$r$),
+        ('timezone', 'text, timestamp', 'timestamptz', $r$'2000-01-01 00:00+00'$r$),
+        ('gen_random_uuid', '', 'uuid', $r$'00000000-0000-0000-0000-000000000000'$r$),
+        ('has_table_privilege', 'oid, oid, text', 'boolean', 'true'),
+        ('has_table_privilege', 'text, text', 'boolean', 'true'),
+        ('has_function_privilege', 'text, text', 'boolean', 'true'),
+        ('has_function_privilege', 'text, oid, text', 'boolean', 'true'),
+        ('has_schema_privilege', 'text, text', 'boolean', 'true'),
+        ('pg_has_role', 'name, name, text', 'boolean', 'true'),
+        ('to_regclass', 'text', 'regclass', $r$'pg_catalog.pg_class'$r$),
+        ('to_regprocedure', 'text', 'regprocedure', 'NULL'),
+        ('jsonb_build_object', 'text, text', 'jsonb', $r$'{"hijacked": true}'$r$),
+        ('jsonb_build_object', 'text, numeric', 'jsonb', $r$'{"hijacked": true}'$r$),
+        ('jsonb_build_object', 'text, numeric, text, numeric', 'jsonb', $r$'{"hijacked": true}'$r$),
+        ('jsonb_build_object', 'text, bigint, text, numeric', 'jsonb', $r$'{"hijacked": true}'$r$),
+        ('to_jsonb', 'text', 'jsonb', $r$'{"hijacked": true}'$r$),
+        ('jsonb_typeof', 'jsonb', 'text', $r$'hijacked'$r$),
+        ('jsonb_pretty', 'jsonb', 'text', $r$'hijacked'$r$),
+        ('set_config', 'text, text, boolean', 'text', $r$'hijacked'$r$)
+    ) AS v(name, args, ret, val) LOOP
+        EXECUTE format('CREATE FUNCTION regress_evil.%I(%s) RETURNS %s LANGUAGE plpgsql AS $f$ BEGIN PERFORM regress_evil.note(%L); RETURN %s; END $f$',
+                       f.name, f.args, f.ret, f.name || '(' || f.args || ')', f.val);
+    END LOOP;
+
+    -- Set-returning functions.
+    CREATE FUNCTION regress_evil.unnest(text[]) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+        BEGIN PERFORM regress_evil.note('unnest(text[])'); RETURN NEXT 'hijacked'; END $f$;
+    CREATE FUNCTION regress_evil.unnest(date[]) RETURNS SETOF date LANGUAGE plpgsql AS $f$
+        BEGIN PERFORM regress_evil.note('unnest(date[])'); RETURN NEXT '2000-01-01'; END $f$;
+    CREATE FUNCTION regress_evil.generate_series(timestamptz, timestamptz, interval) RETURNS SETOF timestamptz LANGUAGE plpgsql AS $f$
+        BEGIN PERFORM regress_evil.note('generate_series(timestamptz,timestamptz,interval)'); RETURN NEXT '2000-01-01 00:00+00'; END $f$;
+
+    -- Aggregates: name, argument, state type, the wrong value they end with.
+    FOR f IN SELECT * FROM (VALUES
+        ('count', '*', 'bigint', '424242'),
+        ('count', 'text', 'bigint', '424242'),
+        ('count', 'bigint', 'bigint', '424242'),
+        ('count', 'uuid', 'bigint', '424242'),
+        ('sum', 'bigint', 'numeric', '424242'),
+        ('sum', 'numeric', 'numeric', '424242'),
+        ('avg', 'numeric', 'numeric', '424242'),
+        ('stddev_pop', 'numeric', 'numeric', '424242'),
+        ('max', 'bigint', 'bigint', '424242'),
+        ('string_agg', 'text, text', 'text', $r$'hijacked'$r$),
+        ('jsonb_agg', 'jsonb', 'jsonb', $r$'{"hijacked": true}'$r$),
+        ('jsonb_object_agg', 'text, bigint', 'jsonb', $r$'{"hijacked": true}'$r$)
+    ) AS v(name, arg, stype, val) LOOP
+        EXECUTE format('CREATE FUNCTION regress_evil.%I(%s) RETURNS %s LANGUAGE plpgsql AS $f$ BEGIN PERFORM regress_evil.note(%L); RETURN %s; END $f$',
+                       'step_' || f.name || '_' || md5(f.arg), concat_ws(', ', f.stype, nullif(f.arg, '*')), f.stype,
+                       f.name || '(' || f.arg || ')', f.val);
+        EXECUTE format('CREATE AGGREGATE regress_evil.%I(%s) (SFUNC = regress_evil.%I, STYPE = %s)',
+                       f.name, f.arg, 'step_' || f.name || '_' || md5(f.arg), f.stype);
+    END LOOP;
+
+    -- Operators: symbol, left and right types, result type, the wrong result.
+    FOR f IN SELECT * FROM (VALUES
+        ('=', 'text', 'text', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('<>', 'text', 'text', 'boolean', 'NOT (a OPERATOR(pg_catalog.<>) b)'),
+        ('<', 'text', 'text', 'boolean', 'NOT (a OPERATOR(pg_catalog.<) b)'),
+        ('~', 'text', 'text', 'boolean', 'NOT (a OPERATOR(pg_catalog.~) b)'),
+        ('~~', 'text', 'text', 'boolean', 'NOT (a OPERATOR(pg_catalog.~~) b)'),
+        ('||', 'text', 'text', 'text', $r$'hijacked'$r$),
+        ('=', 'name', 'text', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('=', 'name', 'name', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('=', 'oid', 'oid', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('=', 'uuid', 'uuid', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('=', 'boolean', 'boolean', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('=', 'date', 'date', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('<', 'date', 'date', 'boolean', 'NOT (a OPERATOR(pg_catalog.<) b)'),
+        ('<=', 'date', 'date', 'boolean', 'NOT (a OPERATOR(pg_catalog.<=) b)'),
+        ('>=', 'date', 'date', 'boolean', 'NOT (a OPERATOR(pg_catalog.>=) b)'),
+        ('+', 'date', 'integer', 'date', 'a OPERATOR(pg_catalog.+) (b OPERATOR(pg_catalog.+) 1000)'),
+        ('-', 'date', 'integer', 'date', 'a OPERATOR(pg_catalog.-) (b OPERATOR(pg_catalog.+) 1000)'),
+        ('-', 'date', 'date', 'integer', '-1'),
+        ('<', 'timestamptz', 'timestamptz', 'boolean', 'NOT (a OPERATOR(pg_catalog.<) b)'),
+        ('>=', 'timestamptz', 'timestamptz', 'boolean', 'NOT (a OPERATOR(pg_catalog.>=) b)'),
+        ('=', 'numeric', 'numeric', 'boolean', 'NOT (a OPERATOR(pg_catalog.=) b)'),
+        ('*', 'numeric', 'numeric', 'numeric', '-1'),
+        ('/', 'numeric', 'numeric', 'numeric', '-1'),
+        ('+', 'bigint', 'bigint', 'bigint', '-1'),
+        ('->>', 'jsonb', 'text', 'text', $r$'admin'$r$),
+        ('->', 'jsonb', 'text', 'jsonb', $r$'{"role": "admin"}'$r$)
+    ) AS v(op, l, r, ret, val) LOOP
+        EXECUTE format('CREATE FUNCTION regress_evil.%I(a %s, b %s) RETURNS %s LANGUAGE plpgsql AS $f$ BEGIN PERFORM regress_evil.note(%L); RETURN %s; END $f$',
+                       'op_' || md5(f.op || f.l || f.r), f.l, f.r, f.ret, f.l || ' ' || f.op || ' ' || f.r, f.val);
+        EXECUTE format('CREATE OPERATOR regress_evil.%s (LEFTARG = %s, RIGHTARG = %s, FUNCTION = regress_evil.%I)',
+                       f.op, f.l, f.r, 'op_' || md5(f.op || f.l || f.r));
+    END LOOP;
+END
+$$;
+
+-- Tables and views named like the extension's tables and the catalogs it reads.
+CREATE TABLE regress_evil.daily_metrics (LIKE metrics.daily_metrics INCLUDING DEFAULTS);
+CREATE TABLE regress_evil.metric_collection_log (LIKE metrics.metric_collection_log INCLUDING DEFAULTS);
+CREATE TABLE regress_evil.metric_revisions (LIKE metrics.metric_revisions INCLUDING DEFAULTS);
+CREATE TRIGGER noted BEFORE INSERT OR UPDATE OR DELETE ON regress_evil.daily_metrics FOR EACH ROW EXECUTE FUNCTION regress_evil.note_trigger();
+CREATE TRIGGER noted BEFORE INSERT OR UPDATE OR DELETE ON regress_evil.metric_collection_log FOR EACH ROW EXECUTE FUNCTION regress_evil.note_trigger();
+CREATE TRIGGER noted BEFORE INSERT OR UPDATE OR DELETE ON regress_evil.metric_revisions FOR EACH ROW EXECUTE FUNCTION regress_evil.note_trigger();
+CREATE VIEW regress_evil.metric_definitions AS SELECT * FROM metrics.metric_definitions WHERE regress_evil.note('view metric_definitions');
+CREATE VIEW regress_evil.api_access AS SELECT * FROM metrics.api_access WHERE regress_evil.note('view api_access');
+CREATE VIEW regress_evil.admin_check AS SELECT * FROM metrics.admin_check WHERE regress_evil.note('view admin_check');
+CREATE VIEW regress_evil.pg_class AS SELECT * FROM pg_catalog.pg_class WHERE regress_evil.note('view pg_class');
+CREATE VIEW regress_evil.pg_namespace AS SELECT * FROM pg_catalog.pg_namespace WHERE regress_evil.note('view pg_namespace');
+CREATE VIEW regress_evil.pg_attribute AS SELECT attrelid, attname, atttypid, atttypmod, attnum, attisdropped
+    FROM pg_catalog.pg_attribute WHERE regress_evil.note('view pg_attribute');
+CREATE VIEW regress_evil.pg_proc AS SELECT * FROM pg_catalog.pg_proc WHERE regress_evil.note('view pg_proc');
+CREATE VIEW regress_evil.pg_roles AS SELECT * FROM pg_catalog.pg_roles WHERE regress_evil.note('view pg_roles');
+CREATE VIEW regress_evil.pg_extension AS SELECT * FROM pg_catalog.pg_extension WHERE regress_evil.note('view pg_extension');
+CREATE VIEW regress_evil.pg_type AS SELECT * FROM pg_catalog.pg_type WHERE regress_evil.note('view pg_type');
+GRANT ALL ON ALL TABLES IN SCHEMA regress_evil TO PUBLIC;
+
+-- In public (where an application's own functions live) and in pg_temp (searched first for
+-- relations when a caller lists it first).
+CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE plpgsql AS $f$
+    BEGIN PERFORM regress_evil.note('public.now()'); RETURN '2000-01-01 00:00+00'; END $f$;
+-- (Only exact signatures of pg_catalog functions here: pg_catalog, implicitly first on this
+-- test's own path, hides them from everything but the hijacked calls.)
+CREATE FUNCTION public.lower(text) RETURNS text LANGUAGE plpgsql AS $f$
+    BEGIN PERFORM regress_evil.note('public.lower(text)'); RETURN 'hijacked'; END $f$;
+CREATE FUNCTION public.coalesce(text, text) RETURNS text LANGUAGE plpgsql AS $f$
+    BEGIN PERFORM regress_evil.note('public.coalesce(text,text)'); RETURN 'hijacked'; END $f$;
+CREATE FUNCTION pg_temp.now() RETURNS timestamptz LANGUAGE plpgsql AS $f$
+    BEGIN PERFORM regress_evil.note('pg_temp.now()'); RETURN '2000-01-01 00:00+00'; END $f$;
+CREATE TEMP TABLE daily_metrics (LIKE metrics.daily_metrics INCLUDING DEFAULTS);
+CREATE TEMP TABLE metric_definitions (LIKE metrics.metric_definitions INCLUDING DEFAULTS);
+CREATE TEMP TABLE metric_collection_log (LIKE metrics.metric_collection_log INCLUDING DEFAULTS);
+CREATE TEMP TABLE metric_revisions (LIKE metrics.metric_revisions INCLUDING DEFAULTS);
+CREATE TEMP TABLE api_access (LIKE metrics.api_access INCLUDING DEFAULTS);
+CREATE TEMP TABLE admin_check (LIKE metrics.admin_check INCLUDING DEFAULTS);
+INSERT INTO pg_temp.metric_definitions (metric_type, metric_category, display_name, kind, source_schema, source_table, time_column)
+VALUES ('count', 'posts_total', 'planted', 'created', 'regress_vault', 'secret', 'id');
+INSERT INTO pg_temp.admin_check (check_function) VALUES ('regress_evil.note');
+CREATE TRIGGER noted BEFORE INSERT OR UPDATE OR DELETE ON pg_temp.daily_metrics FOR EACH ROW EXECUTE FUNCTION regress_evil.note_trigger();
+CREATE TRIGGER noted BEFORE INSERT OR UPDATE OR DELETE ON pg_temp.metric_collection_log FOR EACH ROW EXECUTE FUNCTION regress_evil.note_trigger();
+CREATE TRIGGER noted BEFORE INSERT OR UPDATE OR DELETE ON pg_temp.metric_revisions FOR EACH ROW EXECUTE FUNCTION regress_evil.note_trigger();
+CREATE TRIGGER noted BEFORE INSERT OR UPDATE OR DELETE ON pg_temp.metric_definitions FOR EACH ROW EXECUTE FUNCTION regress_evil.note_trigger();
+GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
+
+-- The paths a hostile caller would set, and the clean one (pg_catalog implicitly first).
+CREATE TEMP TABLE hijack_paths (position int, label text, path text);
+INSERT INTO hijack_paths VALUES
+    (1, 'a schema first', 'regress_evil, public, pg_catalog'),
+    (2, 'pg_temp and public first', 'pg_temp, public, regress_evil, pg_catalog');
+
+-- The look-alikes are live: on the hijacked path, the caller's own unqualified calls reach
+-- them (so "none of them ran" below means something).
+SELECT is(pg_temp.outcome('service_role', pg_temp.claims_of('service_role'), p.path,
+              $q$SELECT pg_catalog.concat_ws(',', now(), format('%s', 'x'), lower('X'), 'a'::pg_catalog.text = 'b'::pg_catalog.text,
+                                              (SELECT count(*) FROM (VALUES (1)) AS v), current_setting('search_path'),
+                                              (SELECT unnest FROM unnest(ARRAY['a']::pg_catalog.text[]) LIMIT 1),
+                                              DATE '2025-01-01' + 1, (SELECT count(*) FROM pg_class WHERE false),
+                                              (SELECT count(*) FROM daily_metrics))$q$)->>'ran' <> '0',
+          true, format('control: the look-alikes shadow pg_catalog for the caller (%s)', p.label))
+FROM hijack_paths AS p ORDER BY p.position;
+SELECT lives_ok($$SELECT setval('regress_evil.ran_seq', 1, false)$$, 'reset the evidence after the controls');
+
+-- One call (or a few) of every SECURITY DEFINER function. check_sql reads back, as the
+-- owner on a clean path, what the call wrote; prepare sets up what the call needs.
+CREATE TEMP TABLE hijack_cases (position serial, fn text, label text, statement text, check_sql text, prepare text,
+                                api_role text DEFAULT 'service_role', refused text);
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'a created metric with a filter',
+     $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
+       FROM metrics.define_metric('hijack_created', 'created', source_table => 'posts', source_schema => 'regress_src',
+                                  filter => 'status = ''published'' AND length BETWEEN 10 AND 900 AND lower(status) <> ''x''',
+                                  display_name => 'Hijack probe')$$,
+     $$SELECT d::text FROM (SELECT metric_category, metric_type, kind, source_schema, source_table, time_column, value_column,
+                                   filter, numerator, denominator, top_n, display_name, description, unit, format_pattern,
+                                   is_active, defined_by
+                            FROM metrics.metric_definitions WHERE metric_category = 'hijack_created') AS d$$, NULL),
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'a breakdown',
+     $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
+       FROM metrics.define_metric('hijack_breakdown', 'breakdown', source_table => 'tracks', source_schema => 'regress_src',
+                                  value_column => 'genre', top_n => 3)$$,
+     $$SELECT d::text FROM (SELECT metric_category, kind, source_table, value_column, top_n, unit, format_pattern
+                            FROM metrics.metric_definitions WHERE metric_category = 'hijack_breakdown') AS d$$, NULL),
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'a percentage',
+     $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
+       FROM metrics.define_metric('hijack_ratio', 'percentage', numerator => 'posts_created', denominator => 'posts_total')$$,
+     $$SELECT d::text FROM (SELECT metric_category, kind, numerator, denominator, unit
+                            FROM metrics.metric_definitions WHERE metric_category = 'hijack_ratio') AS d$$, NULL),
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'an average, replacing',
+     $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
+       FROM metrics.define_metric('hijack_avg', 'average', source_table => 'posts', source_schema => 'regress_src',
+                                  value_column => 'length', filter => 'status <> ''draft''', replace => true)$$,
+     $$SELECT d::text FROM (SELECT metric_category, kind, value_column, filter
+                            FROM metrics.metric_definitions WHERE metric_category = 'hijack_avg') AS d$$, NULL),
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'a refused definition (did-you-mean hint)',
+     $$SELECT metric_category FROM metrics.define_metric('hijack_refused', 'created', source_table => 'Posts', source_schema => 'regress_src')$$,
+     NULL, NULL),
+    ('metrics.activate_metric(text)', 'activating an inactive metric',
+     $$SELECT metrics.activate_metric('tracks_uploaded')::pg_catalog.text$$,
+     $$SELECT is_active::text FROM metrics.metric_definitions WHERE metric_category = 'tracks_uploaded'$$, NULL),
+    ('metrics.deactivate_metric(text)', 'deactivating a metric',
+     $$SELECT metrics.deactivate_metric('top_genres')::pg_catalog.text$$,
+     $$SELECT is_active::text FROM metrics.metric_definitions WHERE metric_category = 'top_genres'$$, NULL),
+    ('metrics.deactivate_metric(text)', 'a refused deactivation (a percentage uses it)',
+     $$SELECT metrics.deactivate_metric('users_total')::pg_catalog.text$$, NULL, NULL),
+    ('metrics.install_preset(text,text)', 'the preset, one metric to define again',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', metric_category, kind, status), ',') FROM metrics.install_preset('social', 'regress_src')$$,
+     $$SELECT d::text FROM (SELECT metric_category, kind, source_schema, source_table, description, is_active
+                            FROM metrics.metric_definitions WHERE metric_category = 'tracks_uploaded') AS d$$,
+     $$DELETE FROM metrics.metric_definitions WHERE metric_category = 'tracks_uploaded'$$),
+    ('metrics.collect_daily_metrics(date)', 'collecting a day',
+     $$SELECT pg_catalog.concat_ws('|', metrics_collected, status) FROM metrics.collect_daily_metrics('2025-06-04')$$,
+     $$SELECT string_agg(concat_ws('=', metric_category, metric_type, value, metadata), ',' ORDER BY metric_category)
+              || ' / ' || (SELECT concat_ws('|', run_type, collection_date, range_end, status, metrics_collected, metrics_skipped,
+                                            metrics_failed, timezone, executed_by, message, error_message, error_details)
+                           FROM metrics.metric_collection_log ORDER BY started_at DESC LIMIT 1)
+       FROM metrics.daily_metrics WHERE metric_date = '2025-06-04'$$, NULL),
+    ('metrics.collect_daily_metrics(date)', 'collecting yesterday (default argument)',
+     $$SELECT pg_catalog.concat_ws('|', metrics_collected, status) FROM metrics.collect_daily_metrics()$$,
+     $$SELECT string_agg(concat_ws('=', metric_category, metric_type, value, metadata), ',' ORDER BY metric_category)
+       FROM metrics.daily_metrics WHERE metric_date = metrics.last_closed_day()$$, NULL),
+    ('metrics.collect_daily_metrics(date)', 'collecting with a broken metric',
+     $$SELECT pg_catalog.concat_ws('|', metrics_collected, status) FROM metrics.collect_daily_metrics('2025-06-05')$$,
+     $$SELECT concat_ws('|', status, metrics_collected, metrics_failed, message, error_message, error_details)
+       FROM metrics.metric_collection_log ORDER BY started_at DESC LIMIT 1$$,
+     $$CREATE TABLE regress_src.doomed (created_at timestamptz);
+       SELECT metrics.define_metric('doomed_created', 'created', source_table => 'doomed', source_schema => 'regress_src');
+       DROP TABLE regress_src.doomed$$),
+    ('metrics.backfill_daily_metrics(date,date)', 'backfilling days',
+     $$SELECT pg_catalog.concat_ws('|', dates_processed, total_metrics) FROM metrics.backfill_daily_metrics('2025-06-04', '2025-06-07')$$,
+     $$SELECT string_agg(concat_ws('=', metric_date, metric_category, metric_type, value, metadata), ',' ORDER BY metric_date, metric_category)
+              || ' / ' || (SELECT concat_ws('|', run_type, collection_date, range_end, status, metrics_collected, metrics_skipped,
+                                            metrics_failed, message)
+                           FROM metrics.metric_collection_log ORDER BY started_at DESC LIMIT 1)
+       FROM metrics.daily_metrics WHERE metric_date BETWEEN '2025-06-04' AND '2025-06-07'$$, NULL),
+    ('metrics.recollect(date,text[],text)', 'correcting values',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', metric_category, old_value, new_value, changed), ',')
+       FROM metrics.recollect('2025-06-01', ARRAY['posts_total', 'engagement_rate', 'top_genres'], 'hijack attempt')$$,
+     $$SELECT string_agg(concat_ws('|', metric_category, old_value, new_value, old_metadata, new_metadata, reason, revised_by), ',' ORDER BY metric_category)
+       FROM metrics.metric_revisions WHERE reason = 'hijack attempt'$$, NULL),
+    ('metrics.schedule_daily_collection(text)', 'scheduling without pg_cron',
+     $$SELECT metrics.schedule_daily_collection('5 0 * * *')::pg_catalog.text$$, NULL, NULL),
+    ('metrics.schedule_daily_collection(text)', 'a refused schedule',
+     $$SELECT metrics.schedule_daily_collection('61 0 * * *')::pg_catalog.text$$, NULL, NULL),
+    ('metrics.unschedule_daily_collection()', 'unscheduling without pg_cron',
+     $$SELECT metrics.unschedule_daily_collection()::pg_catalog.text$$, NULL, NULL);
+-- Recording requests and operations: what the hour's rows hold afterwards.
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
+    ('metrics.record_route_metric(text,text,boolean,double precision)', 'recording a request',
+     $$SELECT metrics.record_route_metric('/hijack', 'get', true, 12.5)::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT route, method, period_end - period_start, total_requests, successful, failed,
+                                   total_duration_ms, min_duration_ms, max_duration_ms, length(latency_sketch) > 0
+                            FROM metrics.route_metrics WHERE route = '/hijack') AS d$$, NULL),
+    ('metrics.record_operation_metric(text,boolean,double precision)', 'recording an operation',
+     $$SELECT metrics.record_operation_metric('hijack_op', false, 80)::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT operation, period_end - period_start, total_executions, successful, failed,
+                                   total_duration_ms, min_duration_ms, max_duration_ms
+                            FROM metrics.operation_metrics WHERE operation = 'hijack_op') AS d$$, NULL),
+    ('metrics.record_route_metrics(jsonb)', 'recording a batch of requests',
+     $$SELECT metrics.record_route_metrics('[{"route": "/hijack_batch", "method": "POST", "success": true, "duration_ms": 3},
+                                             {"route": "/hijack_batch", "method": "POST", "success": false, "duration_ms": 9}]')::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms
+                            FROM metrics.route_metrics WHERE route = '/hijack_batch') AS d$$, NULL),
+    ('metrics.record_operation_metrics(jsonb)', 'recording a batch of operations',
+     $$SELECT metrics.record_operation_metrics('[{"operation": "hijack_batch_op", "success": true, "duration_ms": 4}]')::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT operation, total_executions, successful, failed, total_duration_ms
+                            FROM metrics.operation_metrics WHERE operation = 'hijack_batch_op') AS d$$, NULL);
+-- The owner-level functions, as the delegate (service_role may not call them at all).
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VALUES
+    ('metrics.grant_api_access(name,text)', 'granting manage',
+     $$SELECT pg_catalog.concat_ws('|', api_role, api_access, privileges, status) FROM metrics.grant_api_access('regress_metrics_hostile_reader', 'manage')$$,
+     $$SELECT concat_ws('|', (SELECT a::text FROM (SELECT role_name, access, granted_by FROM metrics.api_access
+                                                   WHERE role_name = 'regress_metrics_hostile_reader') AS a),
+                        has_function_privilege('regress_metrics_hostile_reader', 'metrics.collect_daily_metrics(date)', 'EXECUTE'),
+                        has_table_privilege('regress_metrics_hostile_reader', 'metrics.api_access', 'SELECT'))$$, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.grant_api_access(name,text)', 're-applying every level',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', api_role, api_access, privileges, status), ',') FROM metrics.grant_api_access()$$,
+     $$SELECT string_agg(concat_ws('|', r.rolname, has_function_privilege(r.oid, 'metrics.collect_daily_metrics(date)', 'EXECUTE'),
+                                   has_table_privilege(r.oid, 'metrics.daily_metrics', 'SELECT')), ',' ORDER BY r.rolname)
+       FROM pg_roles AS r WHERE r.rolname IN ('anon', 'authenticated', 'service_role', 'regress_metrics_hostile_reader')$$, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.grant_api_access(name,text)', 'a refused grant (no such role)',
+     $$SELECT status FROM metrics.grant_api_access('regress_metrics_no_such_role', 'read')$$, NULL, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.revoke_api_access(name)', 'revoking',
+     $$SELECT pg_catalog.concat_ws('|', api_role, api_access, privileges, status) FROM metrics.revoke_api_access('regress_metrics_hostile_reader')$$,
+     $$SELECT concat_ws('|', (SELECT access FROM metrics.api_access WHERE role_name = 'regress_metrics_hostile_reader'),
+                        has_schema_privilege('regress_metrics_hostile_reader', 'metrics', 'USAGE'))$$, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.set_admin_check(text)', 'plugging in a check',
+     $$SELECT metrics.set_admin_check('regress_hooks.claims_admin()')$$,
+     $$SELECT concat_ws('|', check_function, set_by) FROM metrics.admin_check$$, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.set_admin_check(text)', 'plugging in a check named without parentheses',
+     $$SELECT metrics.set_admin_check('regress_hooks.claims_admin')$$,
+     $$SELECT concat_ws('|', check_function, set_by) FROM metrics.admin_check$$, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.set_admin_check(text)', 'back to the default',
+     $$SELECT coalesce(metrics.set_admin_check(NULL), 'default')$$,
+     $$SELECT count(*)::text FROM metrics.admin_check$$,
+     $$INSERT INTO metrics.admin_check (check_function) VALUES ('regress_hooks.claims_admin()')$$, 'regress_metrics_hostile_delegate'),
+    ('metrics.set_admin_check(text)', 'a refused check (needs arguments)',
+     $$SELECT metrics.set_admin_check('regress_evil.note')$$, NULL, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.set_admin_check(text)', 'a refused check (not boolean)',
+     $$SELECT metrics.set_admin_check('now')$$, NULL, NULL, 'regress_metrics_hostile_delegate');
+
+-- The calls that must be refused, and with what (the others must succeed).
+UPDATE hijack_cases AS c SET refused = v.state
+FROM (VALUES ('a refused definition (did-you-mean hint)', '42P01'),
+             ('a refused deactivation (a percentage uses it)', '2BP01'),
+             ('scheduling without pg_cron', '42704'),
+             ('a refused schedule', '22023'),
+             ('unscheduling without pg_cron', '42704'),
+             ('a refused grant (no such role)', '42704'),
+             ('a refused check (needs arguments)', '42809'),
+             ('a refused check (not boolean)', '42804')) AS v(label, state)
+WHERE c.label = v.label;
+
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = 'metrics'::regnamespace AND p.prosecdef$$,
+    $$SELECT DISTINCT to_regprocedure(fn)::text FROM hijack_cases$$,
+    'the hijack reaches every SECURITY DEFINER function of the extension');
+
+SELECT is(pg_temp.outcome(c.api_role, pg_temp.claims_of(c.api_role), p.path, c.statement, c.check_sql, c.prepare),
+          pg_temp.outcome(c.api_role, pg_temp.claims_of(c.api_role), 'public', c.statement, c.check_sql, c.prepare),
+          format('%s, %s: same outcome with %s on the search path, no look-alike ran', split_part(c.fn, '(', 1), c.label, p.label))
+FROM hijack_cases AS c CROSS JOIN hijack_paths AS p
+ORDER BY c.position, p.position;
+-- And the clean outcome is the expected one (so the comparisons above are not between two
+-- failures of the harness).
+SELECT is(jsonb_build_object('sqlstate', o->>'sqlstate', 'ran', o->'ran'), jsonb_build_object('sqlstate', c.refused, 'ran', 0),
+          format('%s, %s: %s on a clean path', split_part(c.fn, '(', 1), c.label, coalesce('refused with ' || c.refused, 'succeeds')))
+FROM hijack_cases AS c
+CROSS JOIN LATERAL pg_temp.outcome(c.api_role, pg_temp.claims_of(c.api_role), 'public', c.statement, c.check_sql, c.prepare) AS o
+ORDER BY c.position;
+
+SELECT is(pg_temp.evidence(), 0::bigint, 'no look-alike ran during the hijack attempts');
+SELECT is((SELECT count(*) FROM regress_evil.daily_metrics) + (SELECT count(*) FROM regress_evil.metric_collection_log)
+          + (SELECT count(*) FROM regress_evil.metric_revisions) + (SELECT count(*) FROM pg_temp.daily_metrics)
+          + (SELECT count(*) FROM pg_temp.metric_collection_log) + (SELECT count(*) FROM pg_temp.metric_revisions),
+          0::bigint, 'nothing went into the look-alike tables');
+
+-- ---------------------------------------------------------------------------------------
+-- Nothing hostile left a trace.
+-- ---------------------------------------------------------------------------------------
+SELECT * FROM pg_temp.no_hostile_trace();
+
+SELECT * FROM finish();
+ROLLBACK;
