@@ -31,14 +31,14 @@ extension_sql_file!(
     "../sql/procedures.sql",
     name = "procedures",
     requires = [
-        snapshots::collect::backfill_daily_metrics,
-        snapshots::read::last_closed_day
+        snapshots::api::backfill_daily_metrics,
+        snapshots::api::last_closed_day
     ]
 );
 extension_sql_file!(
     "../sql/observability.sql",
     name = "observability",
-    requires = [requests::sketch_functions::merge_latency_sketch]
+    requires = [requests::api::merge_latency_sketch]
 );
 extension_sql_file!("../sql/access.sql", name = "access", requires = ["tables"]);
 extension_sql_file!("../sql/security.sql", name = "security", finalize);

@@ -1,7 +1,9 @@
-//! Jobs: the log every run writes (`run_log`) and the daily collection through pg_cron
-//! (`schedule`, with the schedule check of `metrics_core::jobs::cron_expr`).
+//! Jobs: the log every run writes (`run_log`, with what a run did from
+//! `metrics_core::jobs::run`) and the daily collection through pg_cron (`schedule`, checked
+//! by `metrics_core::jobs::cron_expr`; its functions in `api`).
 
-pub use metrics_core::jobs::cron_expr;
+pub use metrics_core::jobs::{cron_expr, run};
 
+pub mod api;
 pub mod run_log;
 pub mod schedule;

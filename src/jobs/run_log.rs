@@ -2,38 +2,15 @@
 //! written `running` at the start and closed with its outcome.
 
 use chrono::NaiveDate;
-use serde_json::Value;
 
-use crate::pg::spi::{self, pg_date};
+use crate::jobs::run::RunOutcome;
+use crate::pg::datum::pg_date;
 use crate::pg::identity;
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Every metric computed; something new was sealed.
-    Completed,
-    /// Some metrics failed, the others were recorded.
-    Partial,
-    /// Every metric failed.
-    Failed,
-    /// Nothing to do: everything was already sealed, or nothing is defined.
-    Skipped,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Completed => "completed",
-            Status::Partial => "partial",
-            Status::Failed => "failed",
-            Status::Skipped => "skipped",
-        }
-    }
-}
+use crate::pg::spi::{not_null, volatile as spi};
 
 /// Opens a log row; returns its id.
 pub fn open(run_type: &str, start: NaiveDate, end: NaiveDate, timezone: &str) -> String {
-    spi::update(
+    spi::rows(
         "INSERT INTO metrics.metric_collection_log
              (collection_date, range_end, run_type, started_at, status, timezone, executed_by)
          VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), 'running', $4, $5)
@@ -45,24 +22,14 @@ pub fn open(run_type: &str, start: NaiveDate, end: NaiveDate, timezone: &str) ->
             timezone.into(),
             identity::caller_name().into(),
         ],
-        |row| Ok(row.get::<String>(1)?.unwrap_or_default()),
+        |row| not_null(row, 1),
     )
     .pop()
     .expect("INSERT ... RETURNING returns the row")
 }
 
-/// The outcome of a run, as it is logged.
-pub struct Outcome {
-    pub status: Status,
-    pub recorded: i64,
-    pub already_sealed: i64,
-    pub failed: i64,
-    pub message: String,
-    pub error_message: Option<String>,
-    pub error_details: Option<Value>,
-}
-
-pub fn close(id: &str, outcome: &Outcome) {
+/// Closes a log row with what the run did.
+pub fn close(id: &str, outcome: &RunOutcome) {
     spi::run(
         "UPDATE metrics.metric_collection_log
          SET completed_at = pg_catalog.clock_timestamp(), status = $2, metrics_collected = $3,

@@ -1,13 +1,13 @@
-//! Resolving a definition's source against the catalog: the relation, its columns and their
-//! types, and whether the caller may read it. Names are taken literally (as `quote_ident`
-//! would write them); a near miss in case gets a hint.
+//! The catalog, as metric definitions need it: a source relation, its columns and their
+//! types, whether the caller may read it, and quick probes of what exists. Names are taken
+//! literally (as `quote_ident` would write them); a near miss in case gets a hint.
 
 use pgrx::pg_sys;
 
-use crate::pg::spi;
-use crate::common::ident::quote_ident;
-use crate::snapshots::statements::TimeType;
+use crate::common::ident::{is_readable_relkind, qualified, READABLE_RELKINDS};
 use crate::common::problem::{Outcome, Problem, SqlState};
+use crate::pg::spi::volatile as spi;
+use crate::snapshots::statements::TimeType;
 
 /// A relation a metric may read: a table, partitioned table, view, materialized view or
 /// foreign table.
@@ -21,19 +21,43 @@ pub struct Relation {
 
 impl Relation {
     pub fn display(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+        qualified(&self.schema, &self.name)
     }
 }
 
-const READABLE_KINDS: &str = "('r', 'p', 'v', 'm', 'f')";
+/// The relation kinds a metric may read, as a `text[]` parameter.
+fn readable_relkinds() -> Vec<String> {
+    READABLE_RELKINDS.map(str::to_string).to_vec()
+}
 
-pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
-    let schema_exists = spi::value::<bool>(
+pub fn schema_exists(schema: &str) -> bool {
+    spi::exists(
         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
         &[schema.into()],
     )
-    .unwrap_or(false);
-    if !schema_exists {
+}
+
+/// Whether `schema.table` is a relation a metric may read.
+pub fn readable_relation_exists(schema: &str, table: &str) -> bool {
+    spi::exists(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind::text = ANY ($3))",
+        &[schema.into(), table.into(), readable_relkinds().into()],
+    )
+}
+
+/// Whether `schema.table` has a (live) column `column`.
+pub fn column_exists(schema: &str, table: &str, column: &str) -> bool {
+    spi::exists(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped)",
+        &[schema.into(), table.into(), column.into()],
+    )
+}
+
+pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
+    if !schema_exists(schema) {
         return Err(Problem::new(
             SqlState::InvalidSchemaName,
             format!("schema \"{schema}\" does not exist"),
@@ -42,7 +66,7 @@ pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
             "pass source_schema with the schema that holds the table (names are case-sensitive)",
         ));
     }
-    let found = spi::select(
+    let found = spi::rows(
         "SELECT c.oid, c.relkind::text, c.relowner
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = $1 AND c.relname = $2",
@@ -55,10 +79,10 @@ pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
             ))
         },
     );
-    let shown = format!("{}.{}", quote_ident(schema), quote_ident(table));
+    let shown = qualified(schema, table);
     match found.into_iter().next() {
         Some((Some(oid), Some(kind), Some(owner))) => {
-            if !"rpvmf".contains(kind.as_str()) {
+            if !is_readable_relkind(&kind) {
                 return Err(Problem::new(
                     SqlState::WrongObjectType,
                     format!("{shown} is not a table, view, materialized view or foreign table"),
@@ -74,13 +98,11 @@ pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
         }
         _ => {
             let near = spi::value::<String>(
-                &format!(
-                    "SELECT c.relname::text FROM pg_catalog.pg_class c
-                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind IN {READABLE_KINDS}
-                     ORDER BY c.relname LIMIT 1"
-                ),
-                &[schema.into(), table.into()],
+                "SELECT c.relname::text FROM pg_catalog.pg_class c
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind::text = ANY ($3)
+                 ORDER BY c.relname LIMIT 1",
+                &[schema.into(), table.into(), readable_relkinds().into()],
             );
             let hint = match near {
                 Some(n) => format!("names are case-sensitive: did you mean \"{n}\"?"),
@@ -104,7 +126,7 @@ pub struct Column {
 }
 
 pub fn column(rel: &Relation, name: &str) -> Outcome<Column> {
-    let found = spi::select(
+    let found = spi::rows(
         "SELECT a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod)
          FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
@@ -202,11 +224,10 @@ pub fn check_sortable(rel: &Relation, col: &Column) -> Outcome<()> {
 /// The caller must be able to read the source: a metric must not reveal what its definer
 /// cannot see.
 pub fn check_readable(rel: &Relation, role: pg_sys::Oid, role_name: &str) -> Outcome<()> {
-    let allowed = spi::value::<bool>(
+    let allowed = spi::exists(
         "SELECT pg_catalog.has_table_privilege($1, $2, 'SELECT')",
         &[role.into(), rel.oid.into()],
-    )
-    .unwrap_or(false);
+    );
     if allowed {
         return Ok(());
     }

@@ -53,7 +53,14 @@ unsafe extern "C-unwind" fn check_timezone(
     }
 }
 
+/// Defines every setting; called from `_PG_init`.
 pub fn register() {
+    register_snapshot_settings();
+    register_request_settings();
+}
+
+/// The day boundary and the query limit of the read API.
+fn register_snapshot_settings() {
     unsafe {
         GucRegistry::define_string_guc_with_hooks(
             c"metrics.timezone",
@@ -77,6 +84,11 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+}
+
+/// How requests and operations are recorded: the mode, the buffer's interval and database,
+/// and the window an event's time must lie in.
+fn register_request_settings() {
     GucRegistry::define_enum_guc(
         c"metrics.ingest_mode",
         c"Where metrics.record_* calls add their events: direct or buffered.",

@@ -5,6 +5,7 @@
 //! extension's settings (`guc`).
 
 pub mod catalog;
+pub mod datum;
 pub mod guc;
 pub mod identity;
 pub mod raise;

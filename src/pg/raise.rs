@@ -1,4 +1,5 @@
-//! Raising `Problem`s as PostgreSQL errors, and reading the SQLSTATE of errors we catch.
+//! Raising `Problem`s as PostgreSQL errors with their SQLSTATE, message, detail and hint;
+//! catching PostgreSQL errors as `Problem`s; and reading the SQLSTATE of errors we catch.
 
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::pg_sys::panic::{CaughtError, ErrorReport, ErrorReportWithLevel};

@@ -6,24 +6,9 @@ use std::panic::UnwindSafe;
 use pgrx::pg_sys;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::prelude::*;
-use serde_json::{json, Value};
 
+use crate::common::problem::Failure;
 use crate::pg::raise::{report_of, sqlstate_text};
-
-/// An error caught and rolled back, in the shape it is logged.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub sqlstate: String,
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-}
-
-impl Failure {
-    pub fn to_json(&self) -> Value {
-        json!({"sqlstate": self.sqlstate, "message": self.message, "detail": self.detail, "hint": self.hint})
-    }
-}
 
 /// Runs `work` in a subtransaction. On success the subtransaction is committed into the
 /// current transaction; on an error it is rolled back and the error returned. A cancel request

@@ -1,66 +1,19 @@
-//! Recording requests and operations: `metrics.record_route_metric(s)` and
-//! `metrics.record_operation_metric(s)`.
-//!
-//! Every event is checked first (a batch as a whole: one bad event refuses all of them), then
-//! added up per hour, then added either into the hour's row in the caller's transaction
-//! (`metrics.ingest_mode = direct`) or into the shared-memory buffer (`buffered`), which a
-//! background worker writes every `metrics.flush_interval`. Buffered mode needs the library in
-//! `shared_preload_libraries` and works in `metrics.buffer_database`; elsewhere, and for
-//! buckets that do not fit into a full buffer, events are written directly.
-
-use std::cell::Cell;
+//! The SQL functions of request and operation metrics: recording (`record`), the reports
+//! (`read`), and the functions over latency sketches, which run no SQL and so need no
+//! pinned `search_path` (a `SET` clause would cost a settings save and restore on every call
+//! of the upsert's merge).
 
 use pgrx::prelude::*;
 
-use crate::requests::buffer;
-use crate::pg::raise::OrRaise;
-use crate::requests::event::{aggregate, check_event, parse_batch, Event, Subject, Window};
-use crate::common::problem::{required, Problem};
-use crate::pg::guc::{self, IngestMode};
-use crate::requests::store;
-
-thread_local! {
-    /// Whether this backend already warned that buffered mode is unavailable.
-    static WARNED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn window() -> Window {
-    let (max_age, max_ahead) = guc::event_window_micros();
-    Window {
-        now: store::now_micros(),
-        max_age,
-        max_ahead,
-    }
-}
-
-/// Adds checked events where the ingest mode says; returns how many were recorded.
-fn record(subject: Subject, events: &[Event]) -> i64 {
-    let buckets = aggregate(events);
-    if guc::ingest_mode() == IngestMode::Buffered {
-        match buffer::availability() {
-            Ok(()) => {
-                let left: Vec<_> = buckets
-                    .iter()
-                    .filter(|(key, bucket)| !buffer::add(subject, key, bucket))
-                    .collect();
-                // What did not fit into a full buffer is written now rather than lost.
-                store::add(subject, left);
-                return events.len() as i64;
-            }
-            Err(why) => {
-                if !WARNED.replace(true) {
-                    warning!("metrics: metrics.ingest_mode is buffered but {why}; recording directly in this session");
-                }
-            }
-        }
-    }
-    store::add(subject, &buckets);
-    events.len() as i64
-}
-
-fn duration(value: Option<f64>) -> f64 {
-    required(value, "duration_ms").or_raise()
-}
+use crate::common::problem::{required, Problem, SqlState};
+use crate::pg::datum::{finite_micros, now_micros};
+use crate::pg::guc;
+use crate::pg::raise::{raise, OrRaise};
+use crate::requests::event::{check_event, check_method, check_name, Subject};
+use crate::requests::read::{self, Query};
+use crate::requests::record::{record, record_batch, window};
+use crate::requests::report::{check_range, ReportGrain};
+use crate::requests::sketch_encoding::merge_encoded;
 
 /// Records one request to a route. Durable with the caller's commit in direct mode.
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
@@ -74,13 +27,14 @@ fn record_route_metric(
     let route = required(route, "route").or_raise();
     let method = required(method, "method").or_raise();
     let success = required(success, "success").or_raise();
+    let duration_ms = required(duration_ms, "duration_ms").or_raise();
     let event = check_event(
         Subject::Route,
         &route,
         Some(&method),
         success,
-        duration(duration_ms),
-        store::now_micros(),
+        duration_ms,
+        now_micros(),
         window(),
     )
     .or_raise();
@@ -97,31 +51,18 @@ fn record_operation_metric(
 ) {
     let operation = required(operation, "operation").or_raise();
     let success = required(success, "success").or_raise();
+    let duration_ms = required(duration_ms, "duration_ms").or_raise();
     let event = check_event(
         Subject::Operation,
         &operation,
         None,
         success,
-        duration(duration_ms),
-        store::now_micros(),
+        duration_ms,
+        now_micros(),
         window(),
     )
     .or_raise();
     record(Subject::Operation, &[event]);
-}
-
-fn record_batch(subject: Subject, events: Option<pgrx::JsonB>) -> i64 {
-    let Some(pgrx::JsonB(events)) = events else {
-        crate::pg::raise::raise(
-            Problem::null_argument("events")
-                .hint("pass a JSON array of events; [] records nothing"),
-        );
-    };
-    let events = parse_batch(subject, &events, window()).or_raise();
-    if events.is_empty() {
-        return 0;
-    }
-    record(subject, &events)
 }
 
 /// Records a batch of requests: a JSON array of `{route, method, success, duration_ms, at}`
@@ -137,4 +78,179 @@ fn record_route_metrics(events: Option<pgrx::JsonB>) -> i64 {
 #[search_path(pg_catalog, pg_temp)]
 fn record_operation_metrics(events: Option<pgrx::JsonB>) -> i64 {
     record_batch(Subject::Operation, events)
+}
+
+/// The checked query of a report: a grain, a finite range of at most
+/// `metrics.max_query_days` days, and names that could have been recorded.
+fn query(
+    subject: Subject,
+    name: Option<String>,
+    method: Option<String>,
+    range: (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>),
+    grain: Option<String>,
+    combined: Option<bool>,
+) -> Query {
+    let start = required(range.0, "start_at").or_raise();
+    let end = required(range.1, "end_at").or_raise();
+    let grain = ReportGrain::parse(&required(grain, "grain").or_raise()).or_raise();
+    check_range(
+        finite_micros(start),
+        finite_micros(end),
+        guc::max_query_days(),
+    )
+    .or_raise();
+    if let Some(n) = &name {
+        check_name(subject, n).or_raise();
+    }
+    Query {
+        subject,
+        name,
+        method: method.map(|m| check_method(&m).or_raise()),
+        start,
+        end,
+        grain,
+        combined: combined.unwrap_or(false),
+    }
+}
+
+/// Requests per route and method, or all together, per hour, day or week.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+#[allow(clippy::type_complexity)]
+fn get_route_metrics(
+    route: default!(Option<String>, "NULL"),
+    method: default!(Option<String>, "NULL"),
+    start_at: default!(Option<TimestampWithTimeZone>, "now() - interval '24 hours'"),
+    end_at: default!(Option<TimestampWithTimeZone>, "now()"),
+    grain: default!(Option<String>, "'hour'"),
+    combined: default!(Option<bool>, "false"),
+) -> TableIterator<
+    'static,
+    (
+        name!(period_start, TimestampWithTimeZone),
+        name!(period_end, TimestampWithTimeZone),
+        name!(route, Option<String>),
+        name!(method, Option<String>),
+        name!(total_requests, i64),
+        name!(successful, i64),
+        name!(failed, i64),
+        name!(success_rate, f64),
+        name!(average_duration_ms, f64),
+        name!(min_duration_ms, f64),
+        name!(max_duration_ms, f64),
+        name!(p50_ms, Option<f64>),
+        name!(p95_ms, Option<f64>),
+        name!(p99_ms, Option<f64>),
+    ),
+> {
+    let q = query(
+        Subject::Route,
+        route,
+        method,
+        (start_at, end_at),
+        grain,
+        combined,
+    );
+    TableIterator::new(read::report(&q).into_iter().map(|r| {
+        let s = r.stats;
+        (
+            r.start,
+            r.end,
+            r.name,
+            r.method,
+            s.total,
+            s.successful,
+            s.failed,
+            s.success_rate,
+            s.average_ms,
+            s.min_ms,
+            s.max_ms,
+            s.p50_ms,
+            s.p95_ms,
+            s.p99_ms,
+        )
+    }))
+}
+
+/// Executions per operation, or all together, per hour, day or week.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+#[allow(clippy::type_complexity)]
+fn get_operation_metrics(
+    operation: default!(Option<String>, "NULL"),
+    start_at: default!(Option<TimestampWithTimeZone>, "now() - interval '24 hours'"),
+    end_at: default!(Option<TimestampWithTimeZone>, "now()"),
+    grain: default!(Option<String>, "'hour'"),
+    combined: default!(Option<bool>, "false"),
+) -> TableIterator<
+    'static,
+    (
+        name!(period_start, TimestampWithTimeZone),
+        name!(period_end, TimestampWithTimeZone),
+        name!(operation, Option<String>),
+        name!(total_executions, i64),
+        name!(successful, i64),
+        name!(failed, i64),
+        name!(success_rate, f64),
+        name!(average_duration_ms, f64),
+        name!(min_duration_ms, f64),
+        name!(max_duration_ms, f64),
+        name!(p50_ms, Option<f64>),
+        name!(p95_ms, Option<f64>),
+        name!(p99_ms, Option<f64>),
+    ),
+> {
+    let q = query(
+        Subject::Operation,
+        operation,
+        None,
+        (start_at, end_at),
+        grain,
+        combined,
+    );
+    TableIterator::new(read::report(&q).into_iter().map(|r| {
+        let s = r.stats;
+        (
+            r.start,
+            r.end,
+            r.name,
+            s.total,
+            s.successful,
+            s.failed,
+            s.success_rate,
+            s.average_ms,
+            s.min_ms,
+            s.max_ms,
+            s.p50_ms,
+            s.p95_ms,
+            s.p99_ms,
+        )
+    }))
+}
+
+/// Merges two sketches; NULL stands for an empty one (so the aggregate skips NULL rows).
+#[pg_extern(immutable, parallel_safe)]
+fn merge_latency_sketch(a: Option<&[u8]>, b: Option<&[u8]>) -> Option<Vec<u8>> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(x), None) | (None, Some(x)) => Some(read::decode(x).to_bytes()),
+        (Some(x), Some(y)) => Some(merge_encoded(x, y).unwrap_or_else(|e| read::refuse(e))),
+    }
+}
+
+/// The q-quantile (0 <= q <= 1) of the durations a sketch holds, in milliseconds, within
+/// the sketch's relative accuracy; NULL for an empty sketch.
+#[pg_extern(immutable, parallel_safe)]
+fn latency_quantile(sketch: Option<&[u8]>, q: Option<f64>) -> Option<f64> {
+    let q = q?;
+    if !(0.0..=1.0).contains(&q) {
+        raise(
+            Problem::new(
+                SqlState::InvalidParameterValue,
+                format!("q must be between 0 and 1, not {q}"),
+            )
+            .hint("0.5 is the median, 0.99 the 99th percentile"),
+        );
+    }
+    read::decode(sketch?).quantile(q)
 }

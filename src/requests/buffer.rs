@@ -1,37 +1,29 @@
-//! Buffered mode: recorded buckets add up in shared memory, and a background worker writes
-//! them into the tables every `metrics.flush_interval` and when the server shuts down
-//! cleanly, the way pg_stat_statements keeps its counters in shared memory.
+//! Buffered mode: recorded buckets add up in shared memory, and a background worker
+//! (`writer`) writes them into the tables every `metrics.flush_interval` and when the server
+//! shuts down cleanly, the way pg_stat_statements keeps its counters in shared memory.
 //!
 //! The buffer is a fixed hash table of `PARTITIONS * SLOTS_PER_PARTITION` slots, one per
 //! (route, method, hour) or (operation, hour) seen since the last write. A key's partition
 //! and first slot come from its hash; each partition has its own LWLock, held only to add a
 //! few numbers, so concurrent callers rarely wait for each other and never for disk. A slot
-//! keeps the counts, sums, extremes and the dense form of the latency sketch
+//! keeps the bucket's `Totals` as they are and the dense form of its latency sketch
 //! (`sketch::BUCKETS` counters). When a partition is full, the caller writes that bucket
-//! directly instead: nothing is dropped.
-//!
-//! Durability: a crash (or an immediate shutdown) loses what was added since the last write,
-//! at most one interval. A write that fails (a deadlock with a client holding the same hour's
-//! row, a lock timeout) is rolled back and retried a second later with everything added
-//! since: the worker keeps what it took out of shared memory until a write commits. It writes
-//! in key order, the order in which clients' batches take the same rows, so the two wait for
-//! each other rather than deadlock.
+//! directly instead: nothing is dropped. Durability: a crash (or an immediate shutdown) loses
+//! what was added since the last write, at most one interval (see `writer`).
 
-use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::bgworkers::BackgroundWorkerBuilder;
 use pgrx::pg_sys;
-use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 
-use crate::requests::event::{Bucket, Key, Subject, MAX_NAME_BYTES, METHODS};
 use crate::pg::guc;
+use crate::requests::bucket::{Bucket, Totals};
+use crate::requests::event::{Key, Subject, MAX_NAME_BYTES, METHODS};
 use crate::requests::sketch::{LatencySketch, BUCKETS};
-use crate::requests::store;
 
 const PARTITIONS: usize = 16;
 const SLOTS_PER_PARTITION: usize = 64;
@@ -48,13 +40,7 @@ struct Slot {
     name_len: u16,
     hash: u64,
     hour: i64,
-    total: u64,
-    successful: u64,
-    failed: u64,
-    sum_ms: f64,
-    min_ms: f64,
-    max_ms: f64,
-    last_at: i64,
+    totals: Totals,
     name: [u8; MAX_NAME_BYTES],
     counts: [u32; BUCKETS],
 }
@@ -217,13 +203,7 @@ pub fn add(subject: Subject, key: &Key, bucket: &Bucket) -> bool {
             slot.hour = key.hour;
             slot.name_len = name.len() as u16;
             slot.name[..name.len()].copy_from_slice(name);
-            slot.total = 0;
-            slot.successful = 0;
-            slot.failed = 0;
-            slot.sum_ms = 0.0;
-            slot.min_ms = f64::INFINITY;
-            slot.max_ms = f64::NEG_INFINITY;
-            slot.last_at = i64::MIN;
+            slot.totals = Totals::EMPTY;
             slot.counts = [0; BUCKETS];
             add_into(slot, bucket);
             return true;
@@ -242,20 +222,14 @@ pub fn add(subject: Subject, key: &Key, bucket: &Bucket) -> bool {
 }
 
 fn add_into(slot: &mut Slot, b: &Bucket) {
-    slot.total += b.total;
-    slot.successful += b.successful;
-    slot.failed += b.failed;
-    slot.sum_ms += b.sum_ms;
-    slot.min_ms = slot.min_ms.min(b.min_ms);
-    slot.max_ms = slot.max_ms.max(b.max_ms);
-    slot.last_at = slot.last_at.max(b.last_at);
+    slot.totals.merge(&b.totals);
     for (i, n) in b.sketch.buckets() {
         slot.counts[i] = slot.counts[i].saturating_add(n.min(u32::MAX as u64) as u32);
     }
 }
 
 /// Takes everything out of the buffer (partition by partition, each lock held only to copy).
-fn drain() -> Vec<(Subject, Key, Bucket)> {
+pub fn drain() -> Vec<(Subject, Key, Bucket)> {
     let mut out = Vec::new();
     for p in 0..PARTITIONS {
         let _lock = Locked::partition(p);
@@ -273,13 +247,7 @@ fn drain() -> Vec<(Subject, Key, Bucket)> {
                 hour: slot.hour,
             };
             let bucket = Bucket {
-                total: slot.total,
-                successful: slot.successful,
-                failed: slot.failed,
-                sum_ms: slot.sum_ms,
-                min_ms: slot.min_ms,
-                max_ms: slot.max_ms,
-                last_at: slot.last_at,
+                totals: slot.totals,
                 sketch: LatencySketch::from_dense(&slot.counts),
             };
             out.push((subject, key, bucket));
@@ -287,135 +255,4 @@ fn drain() -> Vec<(Subject, Key, Bucket)> {
         }
     }
     out
-}
-
-/// What the worker took out of shared memory and has not written yet, in key order.
-type Pending = BTreeMap<(Subject, Key), Bucket>;
-
-/// Most buckets kept for a retry; beyond that a persistently failing write starts dropping
-/// (and says so), rather than growing without bound.
-const MAX_PENDING: usize = 200_000;
-
-/// Moves what the buffer holds into `pending` and writes it all in one transaction. On
-/// failure the transaction is rolled back and `pending` keeps everything for the next try.
-fn flush(pending: &mut Pending) -> bool {
-    for (subject, key, bucket) in drain() {
-        match pending.get_mut(&(subject, key.clone())) {
-            Some(b) => b.merge(&bucket),
-            None => {
-                pending.insert((subject, key), bucket);
-            }
-        }
-    }
-    if pending.is_empty() {
-        return true;
-    }
-    match write(pending) {
-        Ok(()) => {
-            let events: u64 = pending.values().map(|b| b.total).sum();
-            debug1!(
-                "metrics: wrote {events} buffered events in {} rows",
-                pending.len()
-            );
-            pending.clear();
-            true
-        }
-        Err(why) => {
-            warning!(
-                "metrics buffer writer: writing {} buffered rows failed, retrying in a second: {why}",
-                pending.len()
-            );
-            if pending.len() > MAX_PENDING {
-                let dropped = pending.len() - MAX_PENDING;
-                while pending.len() > MAX_PENDING {
-                    pending.pop_last();
-                }
-                warning!("metrics buffer writer: dropped {dropped} buffered rows that could not be written");
-            }
-            false
-        }
-    }
-}
-
-/// One transaction that adds every pending bucket, or an error after rolling it back.
-fn write(pending: &Pending) -> Result<(), String> {
-    PgTryBuilder::new(|| {
-        unsafe {
-            pg_sys::SetCurrentStatementStartTimestamp();
-            pg_sys::StartTransactionCommand();
-            pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
-        }
-        for subject in [Subject::Route, Subject::Operation] {
-            store::add(
-                subject,
-                pending
-                    .iter()
-                    .filter(|((s, _), _)| *s == subject)
-                    .map(|((_, k), b)| (k, b)),
-            );
-        }
-        unsafe {
-            pg_sys::PopActiveSnapshot();
-            pg_sys::CommitTransactionCommand();
-        }
-        Ok(())
-    })
-    .catch_others(|e| {
-        let why = match &e {
-            CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
-                report.message().to_string()
-            }
-            CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
-        };
-        unsafe {
-            pg_sys::AbortCurrentTransaction();
-            pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
-        }
-        Err(why)
-    })
-    .execute()
-}
-
-/// The background worker: writes the buffer every `metrics.flush_interval`, and once more
-/// when asked to stop (a clean shutdown).
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub extern "C-unwind" fn metrics_buffer_writer_main(_arg: pg_sys::Datum) {
-    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let database = guc::buffer_database();
-    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
-    log!(
-        "metrics buffer writer started for database \"{database}\", every {} s",
-        guc::flush_interval_secs()
-    );
-    let mut pending = Pending::new();
-    let mut wait = Duration::from_secs(guc::flush_interval_secs());
-    loop {
-        let running = BackgroundWorker::wait_latch(Some(wait));
-        if BackgroundWorker::sighup_received() {
-            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
-        }
-        let written = flush(&mut pending);
-        if !running {
-            break;
-        }
-        wait = if written {
-            Duration::from_secs(guc::flush_interval_secs())
-        } else {
-            Duration::from_secs(1)
-        };
-    }
-    // Asked to stop: a few more tries if the last write failed, then say what is lost.
-    for _ in 0..3 {
-        if flush(&mut pending) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    if pending.is_empty() {
-        log!("metrics buffer writer: buffered events written, stopping");
-    } else {
-        let events: u64 = pending.values().map(|b| b.total).sum();
-        warning!("metrics buffer writer: stopping with {events} buffered events that could not be written");
-    }
 }

@@ -1,14 +1,18 @@
 //! Request and operation metrics: hourly buckets of counts, durations and latency sketches.
 //!
-//! The pure model comes from `metrics_core::requests` (events, batches, buckets, the sketch).
-//! Here is its PostgreSQL face: recording (`api`), the prepared upserts (`store`), the
-//! shared-memory buffer and its background writer (`buffer`), the reports (`report`) and the
-//! SQL functions over sketches (`sketch_functions`).
+//! The pure model is `metrics_core::requests`, re-exported here: events, JSON batches,
+//! buckets, the sketch and its encoding, what a report checks and computes. Its PostgreSQL
+//! face: where recorded events go (`record`), the prepared upserts (`store`), the
+//! shared-memory buffer (`buffer`) and its background writer (`writer`), the reports
+//! (`read`), and the SQL functions (`api`).
 
-pub use metrics_core::requests::{event, sketch};
+pub use metrics_core::requests::{
+    batch, bucket, event, report, sketch, sketch_encoding, statements,
+};
 
 pub mod api;
 pub mod buffer;
-pub mod report;
-pub mod sketch_functions;
+pub mod read;
+pub mod record;
 pub mod store;
+pub mod writer;

@@ -9,7 +9,7 @@
 //!   evaluating it can only read the row in front of it.
 //!
 //! The stored text is the deparsed expression, fully parenthesised by PostgreSQL itself, which
-//! is what lets `planner` embed it in a larger statement without changing its meaning.
+//! is what lets `statements` embed it in a larger statement without changing its meaning.
 
 use std::ffi::{c_void, CStr, CString};
 
@@ -17,11 +17,11 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgList;
 
-use crate::pg::catalog::Relation;
-use crate::snapshots::definition::reads_beyond_the_row;
-use crate::pg::raise::{catching, sqlstate_text};
-use crate::common::ident::quote_ident;
+use crate::common::ident::qualified;
 use crate::common::problem::{Outcome, Problem, SqlState};
+use crate::pg::catalog::Relation;
+use crate::pg::raise::{catching, sqlstate_text};
+use crate::snapshots::filter_policy::{filter_error_state, reads_beyond_the_row};
 
 const FILTER_HINT: &str =
     "a filter is one boolean expression over the source's columns, e.g. status = 'published' AND NOT is_spam";
@@ -162,91 +162,97 @@ pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
             "filter contains a NUL character".to_string(),
         ));
     }
-    let sql = format!(
-        "SELECT 1 FROM {}.{} WHERE ({filter})",
-        quote_ident(&rel.schema),
-        quote_ident(&rel.name)
-    );
-    let sql = CString::new(sql).expect("no NUL");
-    let rel_oid = rel.oid;
-    let rel_name = CString::new(rel.name.clone()).expect("no NUL");
-    let shown = rel.display();
-
+    let sql = CString::new(format!(
+        "SELECT 1 FROM {} WHERE ({filter})",
+        qualified(&rel.schema, &rel.name)
+    ))
+    .expect("no NUL");
     catching(
         || unsafe {
             let raw = check_shape(pg_sys::raw_parser(
                 sql.as_ptr(),
                 pg_sys::RawParseMode::RAW_PARSE_DEFAULT,
             ))?;
-            let query = analyze(raw, &sql);
-            let q = &*query;
-            let range_table = PgList::<pg_sys::RangeTblEntry>::from_pg(q.rtable);
-            let single_source = range_table.len() == 1
-                && range_table
-                    .get_ptr(0)
-                    .map(|rte| (*rte).relid == rel_oid)
-                    .unwrap_or(false);
-            if q.commandType != pg_sys::CmdType::CMD_SELECT
-                || !q.cteList.is_null()
-                || !q.setOperations.is_null()
-                || q.hasAggs
-                || q.hasWindowFuncs
-                || q.hasTargetSRFs
-                || !single_source
-            {
-                return Err(refuse(
-                    SqlState::FeatureNotSupported,
-                    format!("filter may only read columns of {shown}"),
-                ));
-            }
-            if q.hasSubLinks {
-                return Err(refuse(
-                    SqlState::FeatureNotSupported,
-                    "filter may not contain subqueries".to_string(),
-                ));
-            }
-            let quals = (*q.jointree).quals;
-            let mut found = Walk::default();
-            if walk(quals, &mut found as *mut Walk as *mut c_void) {
-                if let Some(func) = found.bad_function {
-                    let name = CStr::from_ptr(pg_sys::format_procedure(func))
-                        .to_string_lossy()
-                        .into_owned();
-                    return Err(refuse(
-                    SqlState::FeatureNotSupported,
-                    format!("filter may not call {name}"),
-                )
-                .detail("Filters may call only built-in functions and operators that are not volatile and read nothing but the row (no other tables, settings, statistics or catalog lookups).")
-                .hint("rewrite the condition with built-in operators and functions"));
-                }
-                let what = found.bad_node.unwrap_or("this construct");
-                return Err(refuse(
-                    SqlState::FeatureNotSupported,
-                    format!("filter may not contain {what}"),
-                ));
-            }
-            let context = pg_sys::deparse_context_for(rel_name.as_ptr(), rel_oid);
-            let text = pg_sys::deparse_expression(quals, context, false, false);
-            Ok(CStr::from_ptr(text).to_string_lossy().into_owned())
+            let query = &*analyze(raw, &sql);
+            check_query(query, rel)?;
+            let quals = (*query.jointree).quals;
+            check_calls(quals)?;
+            Ok(deparse(quals, rel))
         },
-        |report| {
-            let state = match sqlstate_text(report.sql_error_code()).as_str() {
-                "42601" => SqlState::SyntaxError,
-                "42703" => SqlState::UndefinedColumn,
-                "42804" => SqlState::DatatypeMismatch,
-                "42883" => SqlState::UndefinedFunction,
-                // Another relation (42P01), an aggregate (42803), a window function (42P20).
-                "42P01" | "42803" | "42P20" | "0A000" => SqlState::FeatureNotSupported,
-                _ => SqlState::InvalidParameterValue,
-            };
-            Problem {
-                state,
-                message: format!("invalid filter: {}", report.message()),
-                detail: report.detail().map(str::to_string),
-                hint: Some(FILTER_HINT.to_string()),
-            }
+        |report| Problem {
+            state: filter_error_state(&sqlstate_text(report.sql_error_code())),
+            message: format!("invalid filter: {}", report.message()),
+            detail: report.detail().map(str::to_string),
+            hint: Some(FILTER_HINT.to_string()),
         },
     )
+}
+
+/// The analyzed statement reads only `rel`, one row at a time: no CTE, set operation,
+/// aggregate, window function, set-returning function, subquery or other relation.
+unsafe fn check_query(q: &pg_sys::Query, rel: &Relation) -> Outcome<()> {
+    unsafe {
+        let range_table = PgList::<pg_sys::RangeTblEntry>::from_pg(q.rtable);
+        let single_source = range_table.len() == 1
+            && range_table
+                .get_ptr(0)
+                .is_some_and(|rte| (*rte).relid == rel.oid);
+        if q.commandType != pg_sys::CmdType::CMD_SELECT
+            || !q.cteList.is_null()
+            || !q.setOperations.is_null()
+            || q.hasAggs
+            || q.hasWindowFuncs
+            || q.hasTargetSRFs
+            || !single_source
+        {
+            return Err(refuse(
+                SqlState::FeatureNotSupported,
+                format!("filter may only read columns of {}", rel.display()),
+            ));
+        }
+        if q.hasSubLinks {
+            return Err(refuse(
+                SqlState::FeatureNotSupported,
+                "filter may not contain subqueries".to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Every function and operator the expression calls is a non-volatile built-in that reads
+/// nothing but the row, and no node reaches elsewhere (subqueries, parameters, domains,
+/// sequences).
+unsafe fn check_calls(quals: *mut pg_sys::Node) -> Outcome<()> {
+    unsafe {
+        let mut found = Walk::default();
+        if !walk(quals, &mut found as *mut Walk as *mut c_void) {
+            return Ok(());
+        }
+        if let Some(func) = found.bad_function {
+            let name = CStr::from_ptr(pg_sys::format_procedure(func))
+                .to_string_lossy()
+                .into_owned();
+            return Err(refuse(SqlState::FeatureNotSupported, format!("filter may not call {name}"))
+                .detail("Filters may call only built-in functions and operators that are not volatile and read nothing but the row (no other tables, settings, statistics or catalog lookups).")
+                .hint("rewrite the condition with built-in operators and functions"));
+        }
+        let what = found.bad_node.unwrap_or("this construct");
+        Err(refuse(
+            SqlState::FeatureNotSupported,
+            format!("filter may not contain {what}"),
+        ))
+    }
+}
+
+/// The expression as PostgreSQL's deparser prints it, fully parenthesised.
+unsafe fn deparse(quals: *mut pg_sys::Node, rel: &Relation) -> String {
+    unsafe {
+        let rel_name = CString::new(rel.name.clone()).expect("no NUL");
+        let context = pg_sys::deparse_context_for(rel_name.as_ptr(), rel.oid);
+        let text = pg_sys::deparse_expression(quals, context, false, false);
+        CStr::from_ptr(text).to_string_lossy().into_owned()
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -1,15 +1,20 @@
 //! Daily snapshots: sealed per-day values of metrics defined over any table.
 //!
-//! The pure model comes from `metrics_core::snapshots` (definitions, presets, the statements
-//! that compute a day range, the roll-up into weeks and months). Here is its PostgreSQL face:
-//! the definitions as rows (`registry`), filters checked by PostgreSQL's parser (`filter`),
-//! the collection engine (`collect`), the seal on sealed rows (`seal`) and the read side
-//! (`read`).
+//! The pure model is `metrics_core::snapshots`, re-exported here: kinds, definitions,
+//! presets, the statements that compute a day range, the tally of a run, the roll-up into
+//! weeks and months, and the argument checks. Its PostgreSQL face: the definitions as rows
+//! (`registry`), filters checked by PostgreSQL's parser (`filter`), the collection engine
+//! (`collect`), corrections (`revise`), the seal on sealed rows (`seal`), the read side
+//! (`read`), and the SQL functions (`api`).
 
-pub use metrics_core::snapshots::{definition, presets, rollup, statements};
+pub use metrics_core::snapshots::{
+    checks, definition, filter_policy, kind, presets, rollup, statements, tally,
+};
 
+pub mod api;
 pub mod collect;
 pub mod filter;
 pub mod read;
 pub mod registry;
+pub mod revise;
 pub mod seal;

@@ -1,20 +1,25 @@
-//! Metric definitions as rows of `metrics.metric_definitions`: defining (with every check),
-//! activating and deactivating, presets, and resolving a definition against the catalog into
-//! something the planner can compute.
+//! Metric definitions as rows of `metrics.metric_definitions`: loading them, resolving one
+//! against the catalog into something the statements can compute, defining (with every
+//! check), activating, deactivating, and installing presets.
 
 use pgrx::pg_sys;
 use pgrx::pg_sys::PgOid;
 use pgrx::prelude::*;
+use pgrx::spi::{SpiHeapTupleData, SpiResult};
 
+use crate::common::problem::{Outcome, Problem, SqlState};
 use crate::pg::catalog::{self, Relation};
-use crate::pg::spi;
-use crate::snapshots::definition::{check_category, check_shape, Definition, Kind, Labels, MetricArgs};
-use crate::pg::raise::{catching, raise, sqlstate_text, OrRaise};
-use crate::snapshots::filter;
 use crate::pg::identity;
-use crate::snapshots::statements::{self, Measure, Source};
+use crate::pg::raise::{catching, sqlstate_text, OrRaise};
+use crate::pg::spi::{not_null, volatile as spi};
+use crate::snapshots::definition::{
+    check_category, check_shape, stored_kind, unknown_metric, Definition, Labels, MetricArgs,
+    Ratio, StoredDefinition,
+};
+use crate::snapshots::filter;
+use crate::snapshots::kind::Kind;
 use crate::snapshots::presets;
-use crate::common::problem::{required, Outcome, Problem, SqlState};
+use crate::snapshots::statements::{self, Measure, Source};
 
 /// A metric over a source relation, checked against the catalog and ready to compute.
 #[derive(Debug, Clone)]
@@ -22,14 +27,6 @@ pub struct Sourced {
     pub relation: Relation,
     pub source: Source,
     pub measure: Measure,
-}
-
-/// A percentage of two other metrics of the same day.
-#[derive(Debug, Clone)]
-pub struct Ratio {
-    pub category: String,
-    pub numerator: String,
-    pub denominator: String,
 }
 
 /// A definition checked against the catalog.
@@ -41,91 +38,84 @@ pub enum Resolved {
 
 const DEFINITION_COLUMNS: &str = "metric_category, kind, source_schema, source_table, time_column, value_column, \"filter\", numerator, denominator, top_n";
 
-fn row_to_definition(row: &pgrx::spi::SpiHeapTupleData) -> pgrx::spi::SpiResult<Definition> {
-    let text = |i: usize| row.get::<String>(i);
-    let kind = text(2)?.unwrap_or_default();
-    let (schema, table, time) = (text(3)?, text(4)?, text(5)?);
-    Ok(Definition {
-        category: text(1)?.unwrap_or_default(),
-        kind: Kind::parse(&kind).unwrap_or(Kind::Created),
-        source: match (schema, table, time) {
-            (Some(s), Some(t), Some(c)) => Some((s, t, c)),
-            _ => None,
-        },
-        value_column: text(6)?,
-        filter: text(7)?,
-        ratio: match (text(8)?, text(9)?) {
-            (Some(n), Some(d)) => Some((n, d)),
-            _ => None,
-        },
-        top_n: row.get::<i32>(10)?,
+fn stored_definition(row: &SpiHeapTupleData) -> SpiResult<StoredDefinition> {
+    Ok(StoredDefinition {
+        category: not_null(row, 1)?,
+        kind: not_null(row, 2)?,
+        source_schema: row.get(3)?,
+        source_table: row.get(4)?,
+        time_column: row.get(5)?,
+        value_column: row.get(6)?,
+        filter: row.get(7)?,
+        numerator: row.get(8)?,
+        denominator: row.get(9)?,
+        top_n: row.get(10)?,
     })
 }
 
-/// Definitions by category; only active ones unless `categories` names them.
+/// Definitions in category order: the active ones, or those `categories` names.
 pub fn load(categories: Option<&[String]>) -> Vec<Definition> {
-    match categories {
-        None => spi::select(
+    let rows = match categories {
+        None => spi::rows(
             &format!("SELECT {DEFINITION_COLUMNS} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category"),
             &[],
-            row_to_definition,
+            stored_definition,
         ),
-        Some(list) => spi::select(
+        Some(list) => spi::rows(
             &format!(
                 "SELECT {DEFINITION_COLUMNS} FROM metrics.metric_definitions WHERE metric_category = ANY($1) ORDER BY metric_category"
             ),
             &[list.to_vec().into()],
-            row_to_definition,
+            stored_definition,
         ),
-    }
+    };
+    rows.into_iter()
+        .map(|row| row.definition().or_raise())
+        .collect()
 }
 
 /// Checks a definition against the catalog. Runs the filter through the parser, so it must
 /// run where an error can be raised or rolled back (see `filter::normalize`).
 pub fn resolve(def: &Definition) -> Outcome<Resolved> {
-    if let Some((numerator, denominator)) = &def.ratio {
-        return Ok(Resolved::Ratio(Ratio {
-            category: def.category.clone(),
-            numerator: numerator.clone(),
-            denominator: denominator.clone(),
-        }));
-    }
-    let (schema, table, time_column) = def.source.clone().expect("sourced kinds have a source");
-    let relation = catalog::relation(&schema, &table)?;
-    let time_col = catalog::column(&relation, &time_column)?;
+    let d = match def {
+        Definition::Ratio(ratio) => return Ok(Resolved::Ratio(ratio.clone())),
+        Definition::Sourced(d) => d,
+    };
+    let relation = catalog::relation(&d.source.schema, &d.source.table)?;
+    let time_col = catalog::column(&relation, &d.source.time_column)?;
     let time_type = catalog::time_type(&relation, &time_col)?;
-    if let Some(value_column) = &def.value_column {
+    if let Some(value_column) = &d.value_column {
         let col = catalog::column(&relation, value_column)?;
-        match def.kind {
+        match d.kind {
             Kind::Average => catalog::check_numeric(&relation, &col)?,
             Kind::Distinct => catalog::check_sortable(&relation, &col)?,
             _ => {}
         }
     }
-    let filter = match &def.filter {
+    let filter = match &d.filter {
         Some(f) => Some(filter::normalize(&relation, f)?),
         None => None,
     };
     Ok(Resolved::Sourced(Sourced {
         source: Source {
-            schema,
-            table,
-            time_column,
+            schema: d.source.schema.clone(),
+            table: d.source.table.clone(),
+            time_column: d.source.time_column.clone(),
             time_type,
         },
         measure: Measure {
-            category: def.category.clone(),
-            kind: def.kind,
-            value_column: def.value_column.clone(),
+            category: d.category.clone(),
+            kind: d.kind,
+            value_column: d.value_column.clone(),
             filter,
-            top_n: def.top_n,
+            top_n: d.top_n,
         },
         relation,
     }))
 }
 
-/// The parameter types of `statements::source_sql` statements: first day, last day, time zone,
-/// categories, top_n.
+/// The parameter types of `statements::source_sql` statements: first day, last day, time
+/// zone, categories, top_n.
 pub const SOURCE_PARAMETER_TYPES: [pg_sys::Oid; 5] = [
     pg_sys::DATEOID,
     pg_sys::DATEOID,
@@ -181,27 +171,18 @@ struct Existing {
 }
 
 fn existing(category: &str) -> Option<Existing> {
-    spi::select(
+    spi::rows(
         "SELECT metric_type, kind, is_active FROM metrics.metric_definitions WHERE metric_category = $1",
         &[category.into()],
-        |row| {
-            Ok(Existing {
-                metric_type: row.get::<String>(1)?.unwrap_or_default(),
-                kind: Kind::parse(&row.get::<String>(2)?.unwrap_or_default()).unwrap_or(Kind::Created),
-                is_active: row.get::<bool>(3)?.unwrap_or(false),
-            })
-        },
+        |row| Ok((not_null::<String>(row, 1)?, not_null::<String>(row, 2)?, not_null::<bool>(row, 3)?)),
     )
     .into_iter()
     .next()
-}
-
-fn unknown_metric(category: &str) -> Problem {
-    Problem::new(
-        SqlState::UndefinedObject,
-        format!("metric \"{category}\" does not exist"),
-    )
-    .hint("list the defined metrics with: SELECT metric_category FROM metrics.metric_definitions")
+    .map(|(metric_type, kind, is_active)| Existing {
+        metric_type,
+        kind: stored_kind(category, &kind).or_raise(),
+        is_active,
+    })
 }
 
 /// Checks the numerator and denominator of a percentage.
@@ -230,59 +211,78 @@ fn check_ratio_parts(ratio: &Ratio) -> Outcome<()> {
     Ok(())
 }
 
+/// A redefinition may not change the `metric_type` of a category that has sealed values.
+fn check_redefinition(definition: &Definition, replace: bool) -> Outcome<()> {
+    let category = definition.category();
+    let Some(found) = existing(category) else {
+        return Ok(());
+    };
+    if !replace {
+        return Err(Problem::new(SqlState::DuplicateObject, format!("metric \"{category}\" is already defined"))
+            .hint("pass replace => true to change its definition (sealed values stay as they are), or choose another category"));
+    }
+    let new_type = definition.kind().metric_type();
+    if found.metric_type == new_type {
+        return Ok(());
+    }
+    let sealed = spi::value::<i64>(
+        "SELECT count(*) FROM metrics.daily_metrics WHERE metric_category = $1",
+        &[category.into()],
+    )
+    .expect("count(*) returns a row");
+    if sealed > 0 {
+        return Err(Problem::new(
+            SqlState::DependentObjectsStillExist,
+            format!(
+                "cannot change metric \"{category}\" from {} to {new_type} values: {sealed} values are already sealed",
+                found.metric_type
+            ),
+        )
+        .hint("define the new computation under a new category"));
+    }
+    Ok(())
+}
+
 /// Defines (or, with `replace`, redefines) a metric after every check.
 pub fn define(args: &MetricArgs, replace: bool) -> Outcome<Definition> {
     let (mut definition, labels) = check_shape(args)?;
-    if let Some(found) = existing(&definition.category) {
-        if !replace {
-            return Err(Problem::new(SqlState::DuplicateObject, format!("metric \"{}\" is already defined", definition.category))
-                .hint("pass replace => true to change its definition (sealed values stay as they are), or choose another category"));
-        }
-        if found.metric_type != definition.kind.metric_type() {
-            let sealed = spi::value::<i64>(
-                "SELECT count(*) FROM metrics.daily_metrics WHERE metric_category = $1",
-                &[definition.category.as_str().into()],
-            )
-            .unwrap_or(0);
-            if sealed > 0 {
-                return Err(Problem::new(
-                    SqlState::DependentObjectsStillExist,
-                    format!(
-                        "cannot change metric \"{}\" from {} to {} values: {sealed} values are already sealed",
-                        definition.category,
-                        found.metric_type,
-                        definition.kind.metric_type()
-                    ),
-                )
-                .hint("define the new computation under a new category"));
-            }
-        }
-    }
-    match resolve(&definition)? {
-        Resolved::Sourced(metric) => {
+    check_redefinition(&definition, replace)?;
+    match (resolve(&definition)?, &mut definition) {
+        (Resolved::Sourced(metric), Definition::Sourced(d)) => {
             catalog::check_readable(
                 &metric.relation,
                 identity::caller(),
                 &identity::caller_name(),
             )?;
             check_computable(&metric)?;
-            definition.filter = metric.measure.filter;
+            d.filter = metric.measure.filter;
         }
-        Resolved::Ratio(ratio) => check_ratio_parts(&ratio)?,
+        (Resolved::Ratio(ratio), _) => check_ratio_parts(&ratio)?,
+        (Resolved::Sourced(_), Definition::Ratio(_)) => {
+            unreachable!("a ratio resolves to a ratio")
+        }
     }
     store(&definition, &labels);
     Ok(definition)
 }
 
 fn store(def: &Definition, labels: &Labels) {
-    let (schema, table, time) = match &def.source {
-        Some((s, t, c)) => (Some(s.clone()), Some(t.clone()), Some(c.clone())),
-        None => (None, None, None),
-    };
-    let (num, den) = match &def.ratio {
-        Some((n, d)) => (Some(n.clone()), Some(d.clone())),
-        None => (None, None),
-    };
+    let (mut schema, mut table, mut time, mut value_column, mut top_n) =
+        (None, None, None, None, None);
+    let (mut numerator, mut denominator) = (None, None);
+    match def {
+        Definition::Sourced(d) => {
+            schema = Some(d.source.schema.clone());
+            table = Some(d.source.table.clone());
+            time = Some(d.source.time_column.clone());
+            value_column = d.value_column.clone();
+            top_n = d.top_n;
+        }
+        Definition::Ratio(r) => {
+            numerator = Some(r.numerator.clone());
+            denominator = Some(r.denominator.clone());
+        }
+    }
     spi::run(
         "INSERT INTO metrics.metric_definitions AS d
              (metric_category, metric_type, kind, display_name, description, unit, format_pattern,
@@ -297,9 +297,9 @@ fn store(def: &Definition, labels: &Labels) {
              numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, top_n = EXCLUDED.top_n,
              is_active = true, defined_by = EXCLUDED.defined_by, updated_at = pg_catalog.now()",
         &[
-            def.category.as_str().into(),
-            def.kind.metric_type().into(),
-            def.kind.as_str().into(),
+            def.category().into(),
+            def.kind().metric_type().into(),
+            def.kind().as_str().into(),
             labels.display_name.as_str().into(),
             labels.description.clone().into(),
             labels.unit.clone().into(),
@@ -307,98 +307,23 @@ fn store(def: &Definition, labels: &Labels) {
             schema.into(),
             table.into(),
             time.into(),
-            def.value_column.clone().into(),
-            def.filter.clone().into(),
-            num.into(),
-            den.into(),
-            def.top_n.into(),
+            value_column.into(),
+            def.filter().map(str::to_string).into(),
+            numerator.into(),
+            denominator.into(),
+            top_n.into(),
             identity::caller_name().into(),
         ],
     );
 }
 
-type DefinedRow = (String, String, String, Option<String>, Option<String>, bool);
-
-fn defined_row(def: &Definition) -> DefinedRow {
-    let source = match (&def.source, &def.ratio) {
-        (Some((s, t, c)), _) => Some(format!(
-            "{}.{} by {}",
-            crate::common::ident::quote_ident(s),
-            crate::common::ident::quote_ident(t),
-            crate::common::ident::quote_ident(c)
-        )),
-        (None, Some((n, d))) => Some(format!("{n} / {d}")),
-        _ => None,
-    };
-    (
-        def.category.clone(),
-        def.kind.metric_type().to_string(),
-        def.kind.as_str().to_string(),
-        source,
-        def.filter.clone(),
-        true,
-    )
-}
-
-/// Defines a metric: what to count, over which relation, by which time column.
-#[allow(clippy::type_complexity)]
-#[allow(clippy::too_many_arguments)]
-#[pg_extern(security_definer, volatile)]
-#[search_path(pg_catalog, pg_temp)]
-fn define_metric(
-    category: Option<String>,
-    kind: Option<String>,
-    source_table: default!(Option<String>, "NULL"),
-    value_column: default!(Option<String>, "NULL"),
-    time_column: default!(Option<String>, "'created_at'"),
-    filter: default!(Option<String>, "NULL"),
-    numerator: default!(Option<String>, "NULL"),
-    denominator: default!(Option<String>, "NULL"),
-    source_schema: default!(Option<String>, "'public'"),
-    display_name: default!(Option<String>, "NULL"),
-    description: default!(Option<String>, "NULL"),
-    unit: default!(Option<String>, "NULL"),
-    format_pattern: default!(Option<String>, "NULL"),
-    top_n: default!(Option<i32>, "5"),
-    replace: default!(Option<bool>, "false"),
-) -> TableIterator<
-    'static,
-    (
-        name!(metric_category, String),
-        name!(metric_type, String),
-        name!(kind, String),
-        name!(source, Option<String>),
-        name!(filter, Option<String>),
-        name!(is_active, bool),
-    ),
-> {
-    let args = MetricArgs {
-        category: required(category, "category").or_raise(),
-        kind: required(kind, "kind").or_raise(),
-        source_schema,
-        source_table,
-        time_column,
-        value_column,
-        filter,
-        numerator,
-        denominator,
-        display_name,
-        description,
-        unit,
-        format_pattern,
-        top_n,
-    };
-    let def = define(&args, replace.unwrap_or(false)).or_raise();
-    TableIterator::once(defined_row(&def))
-}
-
 /// Active percentages that read `category`.
 fn dependents(category: &str) -> Vec<String> {
-    spi::select(
+    spi::rows(
         "SELECT metric_category FROM metrics.metric_definitions
          WHERE is_active AND (numerator = $1 OR denominator = $1) ORDER BY 1",
         &[category.into()],
-        |row| Ok(row.get::<String>(1)?.unwrap_or_default()),
+        |row| not_null(row, 1),
     )
 }
 
@@ -409,127 +334,85 @@ fn set_active(category: &str, active: bool) {
     );
 }
 
-/// Stops collecting a metric; its sealed values stay. Returns false if it was already inactive.
-#[pg_extern(security_definer, volatile)]
-#[search_path(pg_catalog, pg_temp)]
-fn deactivate_metric(category: Option<String>) -> bool {
-    let category = required(category, "category").or_raise();
-    check_category(&category).or_raise();
-    let found = existing(&category)
-        .ok_or_else(|| unknown_metric(&category))
-        .or_raise();
-    if !found.is_active {
-        return false;
-    }
-    let users = dependents(&category);
-    if !users.is_empty() {
-        raise(
-            Problem::new(
-                SqlState::DependentObjectsStillExist,
-                format!("cannot deactivate metric \"{category}\": active percentages use it"),
-            )
-            .detail(format!("Used by: {}.", users.join(", ")))
-            .hint("deactivate those percentages first"),
-        );
-    }
-    set_active(&category, false);
-    true
+/// Whether a defined category is active; an unknown one is an error.
+fn is_active(category: &str) -> Outcome<bool> {
+    check_category(category)?;
+    existing(category)
+        .map(|found| found.is_active)
+        .ok_or_else(|| unknown_metric(category))
 }
 
-/// Resumes collecting a metric, after checking that its source still fits.
-#[pg_extern(security_definer, volatile)]
-#[search_path(pg_catalog, pg_temp)]
-fn activate_metric(category: Option<String>) -> bool {
-    let category = required(category, "category").or_raise();
-    check_category(&category).or_raise();
-    let found = existing(&category)
-        .ok_or_else(|| unknown_metric(&category))
-        .or_raise();
-    if found.is_active {
-        return false;
+/// Stops collecting a metric; its sealed values stay. False if it was already inactive.
+pub fn deactivate(category: &str) -> Outcome<bool> {
+    if !is_active(category)? {
+        return Ok(false);
     }
-    let def = load(Some(std::slice::from_ref(&category)))
-        .into_iter()
-        .next()
-        .expect("exists");
-    match resolve(&def).or_raise() {
+    let users = dependents(category);
+    if !users.is_empty() {
+        return Err(Problem::new(
+            SqlState::DependentObjectsStillExist,
+            format!("cannot deactivate metric \"{category}\": active percentages use it"),
+        )
+        .detail(format!("Used by: {}.", users.join(", ")))
+        .hint("deactivate those percentages first"));
+    }
+    set_active(category, false);
+    Ok(true)
+}
+
+/// Resumes collecting a metric, after checking that its source still fits. False if it was
+/// already active.
+pub fn activate(category: &str) -> Outcome<bool> {
+    if is_active(category)? {
+        return Ok(false);
+    }
+    let def = load(Some(&[category.to_string()]))
+        .pop()
+        .expect("the category exists");
+    match resolve(&def)? {
         Resolved::Sourced(metric) => catalog::check_readable(
             &metric.relation,
             identity::caller(),
             &identity::caller_name(),
-        )
-        .or_raise(),
+        )?,
         Resolved::Ratio(ratio) => {
-            check_ratio_parts(&ratio).or_raise();
+            check_ratio_parts(&ratio)?;
             for part in [&ratio.numerator, &ratio.denominator] {
-                if !existing(part).map(|e| e.is_active).unwrap_or(false) {
-                    raise(
-                        Problem::new(
-                            SqlState::ForeignKeyViolation,
-                            format!(
+                if !existing(part).is_some_and(|e| e.is_active) {
+                    return Err(Problem::new(
+                        SqlState::ForeignKeyViolation,
+                        format!(
                             "cannot activate percentage \"{}\": metric \"{part}\" is not active",
                             ratio.category
                         ),
-                        )
-                        .hint(format!("activate \"{part}\" first")),
-                    );
+                    )
+                    .hint(format!("activate \"{part}\" first")));
                 }
             }
         }
     }
-    set_active(&category, true);
-    true
+    set_active(category, true);
+    Ok(true)
 }
 
-fn table_exists(schema: &str, table: &str) -> bool {
-    spi::value::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                        WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))",
-        &[schema.into(), table.into()],
-    )
-    .unwrap_or(false)
+/// What installing one metric of a preset did.
+pub struct Installed {
+    pub category: String,
+    pub kind: String,
+    /// `defined`, `already defined`, or `skipped: <why>`.
+    pub status: String,
 }
 
-fn column_exists(schema: &str, table: &str, column: &str) -> bool {
-    spi::value::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                        WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped)",
-        &[schema.into(), table.into(), column.into()],
-    )
-    .unwrap_or(false)
-}
-
-/// Defines a ready-made set of metrics over the tables that exist in `source_schema`.
-#[pg_extern(security_definer, volatile)]
-#[search_path(pg_catalog, pg_temp)]
-fn install_preset(
-    preset: Option<String>,
-    source_schema: default!(Option<String>, "'public'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(metric_category, String),
-        name!(kind, String),
-        name!(status, String),
-    ),
-> {
-    let preset = required(preset, "preset").or_raise();
-    let schema = required(source_schema, "source_schema").or_raise();
-    let metrics = presets::preset(&preset, &schema).or_raise();
-    let schema_exists = spi::value::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
-        &[schema.as_str().into()],
-    )
-    .unwrap_or(false);
-    if !schema_exists {
-        raise(
-            Problem::new(
-                SqlState::InvalidSchemaName,
-                format!("schema \"{schema}\" does not exist"),
-            )
-            .hint("pass the schema that holds profiles, posts and comments as source_schema"),
-        );
+/// Defines the metrics of a preset over the tables that exist in `schema`: a missing core
+/// table is an error, a missing optional table or column skips its metric.
+pub fn install_preset(preset: &str, schema: &str) -> Outcome<Vec<Installed>> {
+    let metrics = presets::preset(preset, schema)?;
+    if !catalog::schema_exists(schema) {
+        return Err(Problem::new(
+            SqlState::InvalidSchemaName,
+            format!("schema \"{schema}\" does not exist"),
+        )
+        .hint("pass the schema that holds profiles, posts and comments as source_schema"));
     }
     for m in metrics.iter().filter(|m| m.core) {
         let table = m
@@ -537,48 +420,57 @@ fn install_preset(
             .source_table
             .as_deref()
             .expect("core metrics read a table");
-        if !table_exists(&schema, table) {
-            raise(Problem::new(
+        if !catalog::readable_relation_exists(schema, table) {
+            return Err(Problem::new(
                 SqlState::UndefinedTable,
-                format!("preset \"{preset}\" needs table {}.{}", crate::common::ident::quote_ident(&schema), crate::common::ident::quote_ident(table)),
+                format!(
+                    "preset \"{preset}\" needs table {}",
+                    crate::common::ident::qualified(schema, table)
+                ),
             )
             .hint("the social preset reads profiles, posts and comments, each with a created_at column"));
         }
     }
     let mut out = Vec::new();
     for m in metrics {
-        let category = m.args.category.clone();
-        let kind = m.args.kind.clone();
-        let time_column = m.args.time_column.as_deref().unwrap_or("created_at");
-        let missing = match (
-            &m.args.source_table,
-            &m.args.value_column,
-            &m.args.numerator,
-            &m.args.denominator,
-        ) {
-            (Some(t), _, _, _) if !table_exists(&schema, t) => {
-                Some(format!("skipped: no table {schema}.{t}"))
+        let status = match missing_part(schema, &m.args) {
+            Some(reason) => reason,
+            None if existing(&m.args.category).is_some() => "already defined".to_string(),
+            None => {
+                define(&m.args, false)?;
+                "defined".to_string()
             }
-            (Some(t), _, _, _) if !column_exists(&schema, t, time_column) => {
-                Some(format!("skipped: no column {t}.{time_column}"))
-            }
-            (Some(t), Some(c), _, _) if !column_exists(&schema, t, c) => {
-                Some(format!("skipped: no column {t}.{c}"))
-            }
-            (None, _, Some(n), Some(d)) if existing(n).is_none() || existing(d).is_none() => {
-                Some(format!("skipped: needs {n} and {d}"))
-            }
-            _ => None,
         };
-        let status = if let Some(reason) = missing {
-            reason
-        } else if existing(&category).is_some() {
-            "already defined".to_string()
-        } else {
-            define(&m.args, false).or_raise();
-            "defined".to_string()
-        };
-        out.push((category, kind, status));
+        out.push(Installed {
+            category: m.args.category,
+            kind: m.args.kind,
+            status,
+        });
     }
-    TableIterator::new(out)
+    Ok(out)
+}
+
+/// Why a preset metric cannot be defined here (`skipped: ...`), if it cannot.
+fn missing_part(schema: &str, args: &MetricArgs) -> Option<String> {
+    let time_column = args.time_column.as_deref().unwrap_or("created_at");
+    match (
+        &args.source_table,
+        &args.value_column,
+        &args.numerator,
+        &args.denominator,
+    ) {
+        (Some(t), _, _, _) if !catalog::readable_relation_exists(schema, t) => {
+            Some(format!("skipped: no table {schema}.{t}"))
+        }
+        (Some(t), _, _, _) if !catalog::column_exists(schema, t, time_column) => {
+            Some(format!("skipped: no column {t}.{time_column}"))
+        }
+        (Some(t), Some(c), _, _) if !catalog::column_exists(schema, t, c) => {
+            Some(format!("skipped: no column {t}.{c}"))
+        }
+        (None, _, Some(n), Some(d)) if existing(n).is_none() || existing(d).is_none() => {
+            Some(format!("skipped: needs {n} and {d}"))
+        }
+        _ => None,
+    }
 }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pgrx::prelude::*;
 
-use crate::pg::raise::raise;
 use crate::common::problem::{Problem, SqlState};
+use crate::pg::raise::raise;
 
 static REVISION_PERMIT: AtomicBool = AtomicBool::new(false);
 
@@ -74,8 +74,9 @@ mod tests {
 
     #[pg_test]
     fn the_permit_ends_with_the_revision_even_on_error() {
-        let outcome =
-            crate::pg::subxact::isolated(|| with_revision_permit(|| Spi::run("SELECT 1 / 0").unwrap()));
+        let outcome = crate::pg::subxact::isolated(|| {
+            with_revision_permit(|| Spi::run("SELECT 1 / 0").unwrap())
+        });
         assert!(outcome.is_err());
         assert!(!REVISION_PERMIT.load(Ordering::SeqCst));
     }

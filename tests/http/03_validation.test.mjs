@@ -30,9 +30,9 @@ describe('read functions, as anon', () => {
         assertError(await post('fetch_metrics', { start_date: '2024-01-01', end_date: '2025-12-31' }), 400, '22023');
     });
 
-    test('fetch_metrics with an unknown category: 400, 22023', async () => {
+    test('fetch_metrics with an unknown category: 400, 42704 (the unknown metric error of every function)', async () => {
         assertError(await post('fetch_metrics', { start_date: DAYS.backfillFrom, end_date: DAYS.backfillTo, categories: ['no_such_metric'] }),
-            400, '22023');
+            400, '42704');
     });
 
     test('fetch_metrics with a NULL start_date: 400, 22004', async () => {

@@ -105,11 +105,11 @@ SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2
 RESET metrics.max_query_days;
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', aggregation => 'hourly')$$, '22023', 'unknown aggregation');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', aggregation => NULL)$$, '22004', 'NULL aggregation');
-SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['post_created'])$$, '22023', 'a misspelt category');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['post_created'])$$, '42704', 'a misspelt category is an unknown metric');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['posts_created', NULL])$$, '22004', 'NULL inside categories');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', types => ARRAY['counts'])$$, '22023', 'an unknown type');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('-infinity', '2025-01-31')$$, '22008', 'an infinite date');
-SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['x''); DROP TABLE metrics.daily_metrics; --'])$$, '22023', 'an injection attempt is an unknown category');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-01-31', ARRAY['x''); DROP TABLE metrics.daily_metrics; --'])$$, '42704', 'an injection attempt is an unknown metric');
 
 -- current_metrics: the latest value per category.
 SELECT set_eq($$SELECT metric_category, metric_date, value FROM metrics.current_metrics()$$,
@@ -131,7 +131,19 @@ SELECT is((SELECT count(*) FROM metrics.activity_series()), 90::bigint, '30 days
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(0)$$, '22023', 'zero days');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(400)$$, '22023', 'more days than metrics.max_query_days');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(NULL)$$, '22004', 'NULL days');
-SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(7, ARRAY['nope'])$$, '22023', 'an unknown category');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.activity_series(7, ARRAY['nope'])$$, '42704', 'an unknown category is an unknown metric');
+
+-- A sealed row written around the extension (the owner may INSERT) that lacks what the
+-- collection always writes is an error naming its key, never read as 0.
+INSERT INTO metrics.daily_metrics (metric_date, metric_type, metric_category, value, metadata)
+VALUES ('2025-07-01', 'average', 'avg_post_length', 12, '{}');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-06-30', '2025-07-06', ARRAY['avg_post_length'], aggregation => 'weekly')$$,
+                          'XX001', 'a week with a corrupt day is an error');
+SELECT throws_ok($$SELECT * FROM metrics.fetch_metrics('2025-06-30', '2025-07-06', ARRAY['avg_post_length'], aggregation => 'weekly')$$,
+                 'XX001', 'row (2025-07-01, avg_post_length) of metrics.daily_metrics cannot be read: metadata has no number "sample_size"',
+                 'which names the row and what it lacks');
+SELECT is((SELECT value FROM metrics.fetch_metrics('2025-07-01', '2025-07-01', ARRAY['avg_post_length'])), 12::numeric,
+          'a daily read passes the sealed row through as it is');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -139,7 +139,8 @@ impl Period {
         self.start <= date && date <= self.end
     }
 
-    pub fn len(&self) -> i64 {
+    /// Its number of days (at least one).
+    pub fn days(&self) -> i64 {
         day_count(self.start, self.end)
     }
 }
@@ -248,7 +249,7 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(p[1].len(), 7);
+        assert_eq!(p[1].days(), 7);
     }
 
     #[test]
@@ -269,8 +270,8 @@ mod tests {
                 end: d("2024-02-29")
             }
         );
-        assert_eq!(p[2].len(), 31);
-        let total: i64 = p.iter().map(Period::len).sum();
+        assert_eq!(p[2].days(), 31);
+        let total: i64 = p.iter().map(Period::days).sum();
         assert_eq!(total, day_count(d("2024-01-15"), d("2024-03-31")));
     }
 

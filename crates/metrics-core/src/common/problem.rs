@@ -1,9 +1,13 @@
 //! Errors a caller can cause, as plain data: a SQLSTATE, a message, a detail and a hint.
 //!
-//! Pure modules return `Result<T, Problem>`; `errors::raise` turns a `Problem` into a
-//! PostgreSQL ERROR with exactly that SQLSTATE, so no user mistake ever surfaces as XX000.
+//! Pure modules return `Result<T, Problem>`; the extension's `pg::raise` turns a `Problem`
+//! into a PostgreSQL ERROR with exactly that SQLSTATE, so no user mistake ever surfaces as
+//! XX000. A `Failure` is an error that was caught and rolled back, in the shape the
+//! collection log keeps it.
 
 use std::fmt;
+
+use serde_json::{json, Value};
 
 /// The SQLSTATEs this extension raises on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +53,15 @@ pub enum SqlState {
     DependentObjectsStillExist,
     /// 0A000: something a filter may not contain (subqueries, user functions, ...).
     FeatureNotSupported,
+    /// XX001: a stored row the extension cannot read (written around it). The one state
+    /// that is not the caller's mistake, so PostgREST rightly answers it with 500.
+    DataCorrupted,
 }
 
 impl SqlState {
-    /// Every state, for tests that must hold for all of them.
+    /// Every state a caller can cause, for tests that must hold for all of them.
     #[cfg(test)]
-    pub const ALL: [SqlState; 20] = [
+    pub const CLIENT_ERRORS: [SqlState; 20] = [
         SqlState::NullValueNotAllowed,
         SqlState::InvalidParameterValue,
         SqlState::DatetimeFieldOverflow,
@@ -99,6 +106,7 @@ impl SqlState {
             SqlState::ForeignKeyViolation => "23503",
             SqlState::DependentObjectsStillExist => "2BP01",
             SqlState::FeatureNotSupported => "0A000",
+            SqlState::DataCorrupted => "XX001",
         }
     }
 }
@@ -142,6 +150,17 @@ impl Problem {
             "pass a value for {name}, or omit it where it has a default"
         ))
     }
+
+    /// The error for a stored row that cannot be read: `key` names the row, `what` says what
+    /// is wrong with it, `hint` how to repair it.
+    pub fn corrupt_row(table: &str, key: &str, what: impl fmt::Display, hint: &str) -> Self {
+        Problem::new(
+            SqlState::DataCorrupted,
+            format!("row {key} of metrics.{table} cannot be read: {what}"),
+        )
+        .detail("The extension never writes such a row; it was written or changed around it.")
+        .hint(hint.to_string())
+    }
 }
 
 impl fmt::Display for Problem {
@@ -157,13 +176,55 @@ pub fn required<T>(value: Option<T>, name: &str) -> Outcome<T> {
     value.ok_or_else(|| Problem::null_argument(name))
 }
 
+/// Refuses text longer than `max` characters (22001).
+pub fn check_length(name: &str, value: &str, max: usize) -> Outcome<()> {
+    if value.chars().count() > max {
+        return Err(Problem::new(
+            SqlState::StringDataRightTruncation,
+            format!("{name} is longer than {max} characters"),
+        )
+        .hint(format!("shorten {name}")));
+    }
+    Ok(())
+}
+
+/// An error caught and rolled back, in the shape it is logged: the SQLSTATE as text (it may
+/// be any of PostgreSQL's, not only ours), the message, detail and hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub sqlstate: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn to_json(&self) -> Value {
+        json!({"sqlstate": self.sqlstate, "message": self.message, "detail": self.detail, "hint": self.hint})
+    }
+}
+
+impl From<Problem> for Failure {
+    fn from(p: Problem) -> Self {
+        Failure {
+            sqlstate: p.state.code().to_string(),
+            message: p.message,
+            detail: p.detail,
+            hint: p.hint,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn codes_are_five_characters() {
-        for s in SqlState::ALL {
+        for s in SqlState::CLIENT_ERRORS
+            .into_iter()
+            .chain([SqlState::DataCorrupted])
+        {
             assert_eq!(s.code().len(), 5);
             assert_ne!(s.code(), "XX000");
         }
@@ -198,7 +259,7 @@ mod tests {
 
     #[test]
     fn every_error_is_a_client_error_over_postgrest() {
-        for s in SqlState::ALL {
+        for s in SqlState::CLIENT_ERRORS {
             for authenticated in [false, true] {
                 let status = postgrest_status(s.code(), authenticated);
                 assert!(
@@ -215,6 +276,46 @@ mod tests {
         );
         assert_eq!(postgrest_status("42501", false), 401);
         assert_eq!(postgrest_status("42501", true), 403);
+        // A corrupt stored row is the server's problem, not the caller's.
+        assert_eq!(postgrest_status(SqlState::DataCorrupted.code(), true), 500);
+    }
+
+    #[test]
+    fn corrupt_rows_name_their_key() {
+        let p = Problem::corrupt_row(
+            "daily_metrics",
+            "(2025-06-01, avg_len)",
+            "metadata has no sample_size",
+            "recompute it with metrics.recollect",
+        );
+        assert_eq!(p.state, SqlState::DataCorrupted);
+        assert_eq!(
+            p.message,
+            "row (2025-06-01, avg_len) of metrics.daily_metrics cannot be read: metadata has no sample_size"
+        );
+        assert!(p.hint.unwrap().contains("recollect"));
+    }
+
+    #[test]
+    fn long_text_is_refused() {
+        assert!(check_length("reason", "abc", 3).is_ok());
+        assert!(
+            check_length("reason", "ééé", 3).is_ok(),
+            "characters, not bytes"
+        );
+        let p = check_length("reason", "abcd", 3).unwrap_err();
+        assert_eq!(p.state, SqlState::StringDataRightTruncation);
+        assert!(p.message.contains("reason") && p.hint.is_some());
+    }
+
+    #[test]
+    fn problems_become_failures() {
+        let f = Failure::from(Problem::new(SqlState::ForeignKeyViolation, "m").hint("h"));
+        assert_eq!(f.sqlstate, "23503");
+        assert_eq!(
+            f.to_json(),
+            json!({"sqlstate": "23503", "message": "m", "detail": null, "hint": "h"})
+        );
     }
 
     #[test]

@@ -1,21 +1,15 @@
-//! Request and operation events: what a valid event is, how a batch of them is read from
-//! JSON, and how events add up into hourly buckets.
+//! Request and operation events: what a valid event is, and which hourly bucket it belongs
+//! to. Times are microseconds since the Unix epoch, UTC; hours are UTC hours.
 //!
-//! A bucket is one (route, method, hour) or (operation, hour): counts of requests, successes
-//! and failures, the sum, minimum and maximum of the durations, the time of the last event,
-//! and a latency sketch. Buckets merge by adding (the sketch merges exactly), which is what
-//! direct mode does in the table, buffered mode in shared memory, and the query API across
-//! hours and routes. Times are microseconds since the Unix epoch, UTC; hours are UTC hours.
-
-use std::collections::BTreeMap;
+//! A bucket is one (route, method, hour) or (operation, hour); `bucket` adds events up into
+//! them, `batch` reads a JSON array of events.
 
 use chrono::DateTime;
 #[cfg(test)]
 use chrono::NaiveDateTime;
-use serde_json::Value;
 
 use crate::common::problem::{Outcome, Problem, SqlState};
-use crate::requests::sketch::{LatencySketch, MAX_TRACKED_MS};
+use crate::requests::sketch::MAX_TRACKED_MS;
 
 /// The HTTP methods a route event may carry (RFC 9110 and PATCH), stored upper-case.
 pub const METHODS: [&str; 9] = [
@@ -25,9 +19,6 @@ pub const METHODS: [&str; 9] = [
 pub const MAX_NAME_BYTES: usize = 1024;
 /// Longest duration accepted, in milliseconds (a day): the sketch's tracked range.
 pub const MAX_DURATION_MS: f64 = MAX_TRACKED_MS;
-/// Most events in one batch call.
-pub const MAX_BATCH_EVENTS: usize = 100_000;
-
 pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
 /// What is measured: requests to routes, or executions of named operations.
@@ -256,209 +247,14 @@ pub fn parse_at(text: &str) -> Option<i64> {
     None
 }
 
-fn event_problem(index: usize, problem: Problem) -> Problem {
-    Problem {
-        message: format!("events[{index}]: {}", problem.message),
-        detail: Some(format!(
-            "The batch was refused as a whole at the event with index {index} (counting from 0); nothing was recorded."
-        )),
-        ..problem
+/// The window of the tests: now is 2025-06-01 12:30 UTC, a week back, five minutes ahead.
+#[cfg(test)]
+pub fn test_window() -> Window {
+    Window {
+        now: utc("2025-06-01 12:30:00"),
+        max_age: 7 * 24 * MICROS_PER_HOUR,
+        max_ahead: 5 * 60 * 1_000_000,
     }
-}
-
-/// Reads and checks a whole batch: a JSON array of objects with the subject's name key
-/// (`route` or `operation`), `method` (routes), `success`, `duration_ms` and optionally
-/// `at`. The first bad event refuses the batch, naming its index and what is wrong.
-pub fn parse_batch(subject: Subject, events: &Value, window: Window) -> Outcome<Vec<Event>> {
-    let Some(items) = events.as_array() else {
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("events must be a JSON array, not {}", json_kind(events)),
-        )
-        .hint(batch_hint(subject)));
-    };
-    if items.len() > MAX_BATCH_EVENTS {
-        return Err(Problem::new(
-            SqlState::ProgramLimitExceeded,
-            format!(
-                "a batch holds at most {MAX_BATCH_EVENTS} events, not {}",
-                items.len()
-            ),
-        )
-        .hint("split the batch into smaller calls"));
-    }
-    let allowed: &[&str] = match subject {
-        Subject::Route => &["route", "method", "success", "duration_ms", "at"],
-        Subject::Operation => &["operation", "success", "duration_ms", "at"],
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let event = parse_one(subject, item, allowed, window).map_err(|p| event_problem(i, p))?;
-        out.push(event);
-    }
-    Ok(out)
-}
-
-fn parse_one(subject: Subject, item: &Value, allowed: &[&str], window: Window) -> Outcome<Event> {
-    let Some(obj) = item.as_object() else {
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("an event must be a JSON object, not {}", json_kind(item)),
-        )
-        .hint(batch_hint(subject)));
-    };
-    if let Some(unknown) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let shown: String = unknown.chars().take(40).collect();
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("unknown key \"{shown}\""),
-        )
-        .hint(format!("an event has the keys {}", allowed.join(", "))));
-    }
-    let key = subject.name_key();
-    let name = match obj.get(key) {
-        Some(Value::String(s)) => s.as_str(),
-        Some(other) => return Err(wrong_type(key, "a string", other, subject)),
-        None => return Err(missing(key, subject)),
-    };
-    let method = match subject {
-        Subject::Route => match obj.get("method") {
-            Some(Value::String(s)) => Some(s.as_str()),
-            Some(other) => return Err(wrong_type("method", "a string", other, subject)),
-            None => return Err(missing("method", subject)),
-        },
-        Subject::Operation => None,
-    };
-    let success = match obj.get("success") {
-        Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(wrong_type("success", "true or false", other, subject)),
-        None => return Err(missing("success", subject)),
-    };
-    let duration_ms = match obj.get("duration_ms") {
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-        Some(other) => return Err(wrong_type("duration_ms", "a number", other, subject)),
-        None => return Err(missing("duration_ms", subject)),
-    };
-    let at = match obj.get("at") {
-        None | Some(Value::Null) => window.now,
-        Some(Value::String(s)) => parse_at(s).ok_or_else(|| {
-            let shown: String = s.chars().take(40).collect();
-            Problem::new(
-                SqlState::InvalidDatetimeFormat,
-                format!("\"at\" is not a timestamp with a UTC offset: \"{shown}\""),
-            )
-            .hint("use ISO 8601 with an offset, e.g. 2025-06-01T12:00:00Z or 2025-06-01T14:00:00+02:00, or leave \"at\" out for now")
-        })?,
-        Some(other) => return Err(wrong_type("at", "a timestamp string", other, subject)),
-    };
-    check_event(subject, name, method, success, duration_ms, at, window)
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn batch_hint(subject: Subject) -> String {
-    match subject {
-        Subject::Route => "pass [{\"route\": \"/api/posts\", \"method\": \"GET\", \"success\": true, \"duration_ms\": 12.5, \"at\": \"2025-06-01T12:00:00Z\"}, ...]; \"at\" is optional".to_string(),
-        Subject::Operation => "pass [{\"operation\": \"send_email\", \"success\": true, \"duration_ms\": 80, \"at\": \"2025-06-01T12:00:00Z\"}, ...]; \"at\" is optional".to_string(),
-    }
-}
-
-fn wrong_type(key: &str, expected: &str, got: &Value, subject: Subject) -> Problem {
-    Problem::new(
-        SqlState::InvalidParameterValue,
-        format!("\"{key}\" must be {expected}, not {}", json_kind(got)),
-    )
-    .hint(batch_hint(subject))
-}
-
-fn missing(key: &str, subject: Subject) -> Problem {
-    Problem::new(
-        SqlState::NullValueNotAllowed,
-        format!("\"{key}\" is missing"),
-    )
-    .hint(batch_hint(subject))
-}
-
-/// What one bucket adds up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bucket {
-    pub total: u64,
-    pub successful: u64,
-    pub failed: u64,
-    pub sum_ms: f64,
-    pub min_ms: f64,
-    pub max_ms: f64,
-    /// Time of the latest event, microseconds since the Unix epoch.
-    pub last_at: i64,
-    pub sketch: LatencySketch,
-}
-
-impl Bucket {
-    pub fn of(event: &Event) -> Bucket {
-        let mut b = Bucket {
-            total: 0,
-            successful: 0,
-            failed: 0,
-            sum_ms: 0.0,
-            min_ms: f64::INFINITY,
-            max_ms: f64::NEG_INFINITY,
-            last_at: i64::MIN,
-            sketch: LatencySketch::new(),
-        };
-        b.add(event);
-        b
-    }
-
-    /// Adds one event.
-    pub fn add(&mut self, e: &Event) {
-        self.total += 1;
-        if e.success {
-            self.successful += 1;
-        } else {
-            self.failed += 1;
-        }
-        self.sum_ms += e.duration_ms;
-        self.min_ms = self.min_ms.min(e.duration_ms);
-        self.max_ms = self.max_ms.max(e.duration_ms);
-        self.last_at = self.last_at.max(e.at);
-        self.sketch.add(e.duration_ms);
-    }
-
-    /// Adds another bucket of the same key (or of keys being rolled up).
-    pub fn merge(&mut self, other: &Bucket) {
-        self.total += other.total;
-        self.successful += other.successful;
-        self.failed += other.failed;
-        self.sum_ms += other.sum_ms;
-        self.min_ms = self.min_ms.min(other.min_ms);
-        self.max_ms = self.max_ms.max(other.max_ms);
-        self.last_at = self.last_at.max(other.last_at);
-        self.sketch.merge(&other.sketch);
-    }
-}
-
-/// Adds events up per bucket (one upsert per bucket instead of one per event).
-pub fn aggregate(events: &[Event]) -> BTreeMap<Key, Bucket> {
-    let mut out: BTreeMap<Key, Bucket> = BTreeMap::new();
-    for e in events {
-        let key = e.key();
-        match out.get_mut(&key) {
-            Some(b) => b.add(e),
-            None => {
-                out.insert(key, Bucket::of(e));
-            }
-        }
-    }
-    out
 }
 
 /// Parses a naive `YYYY-MM-DD HH:MM:SS` as UTC (for tests).
@@ -473,15 +269,6 @@ pub fn utc(text: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn window() -> Window {
-        Window {
-            now: utc("2025-06-01 12:30:00"),
-            max_age: 7 * 24 * MICROS_PER_HOUR,
-            max_ahead: 5 * 60 * 1_000_000,
-        }
-    }
 
     #[test]
     fn hours_are_utc_hours() {
@@ -527,7 +314,7 @@ mod tests {
 
     #[test]
     fn times_outside_the_window_are_refused() {
-        let w = window();
+        let w = test_window();
         assert!(check_at(w.now, w).is_ok());
         assert!(check_at(w.now - w.max_age, w).is_ok());
         assert_eq!(
@@ -553,129 +340,5 @@ mod tests {
         );
         assert_eq!(parse_at("2025-06-01 12:00:00"), None);
         assert_eq!(parse_at("yesterday"), None);
-    }
-
-    #[test]
-    fn a_batch_is_checked_whole_and_names_the_first_bad_event() {
-        let w = window();
-        let ok = json!([
-            {"route": "/a", "method": "get", "success": true, "duration_ms": 5},
-            {"route": "/a", "method": "GET", "success": false, "duration_ms": 7.5, "at": "2025-06-01T11:10:00Z"},
-        ]);
-        let events = parse_batch(Subject::Route, &ok, w).unwrap();
-        assert_eq!(events.len(), 2);
-        assert_eq!(events[0].at, w.now);
-        assert_eq!(events[1].method.as_deref(), Some("GET"));
-
-        let cases = [
-            (
-                json!({"route": "/a"}),
-                SqlState::InvalidParameterValue,
-                "must be a JSON array",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1}, 3]),
-                SqlState::InvalidParameterValue,
-                "events[1]: an event must be a JSON object",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": true}]),
-                SqlState::NullValueNotAllowed,
-                "events[0]: \"duration_ms\" is missing",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": "yes", "duration_ms": 1}]),
-                SqlState::InvalidParameterValue,
-                "\"success\" must be true or false",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": -1}]),
-                SqlState::InvalidParameterValue,
-                "duration_ms must be",
-            ),
-            (
-                json!([{"route": "/a", "method": "BREW", "success": true, "duration_ms": 1}]),
-                SqlState::InvalidParameterValue,
-                "unknown HTTP method",
-            ),
-            (
-                json!([{"route": "", "method": "GET", "success": true, "duration_ms": 1}]),
-                SqlState::InvalidParameterValue,
-                "route must not be empty",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "durationMs": 1}]),
-                SqlState::InvalidParameterValue,
-                "unknown key \"durationMs\"",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "at": "2025-06-01"}]),
-                SqlState::InvalidDatetimeFormat,
-                "not a timestamp",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "at": "2025-05-01T00:00:00Z"}]),
-                SqlState::DatetimeFieldOverflow,
-                "older than",
-            ),
-            (
-                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "at": "2025-06-02T00:00:00Z"}]),
-                SqlState::DatetimeFieldOverflow,
-                "in the future",
-            ),
-        ];
-        for (input, state, text) in cases {
-            let p = parse_batch(Subject::Route, &input, w).unwrap_err();
-            assert_eq!(p.state, state, "{input}");
-            assert!(
-                p.message.contains(text),
-                "{} does not contain {text}",
-                p.message
-            );
-            assert!(p.hint.is_some(), "{input}");
-        }
-        let op =
-            json!([{"operation": "email", "success": true, "duration_ms": 3, "method": "GET"}]);
-        assert!(parse_batch(Subject::Operation, &op, w)
-            .unwrap_err()
-            .message
-            .contains("unknown key \"method\""));
-        let too_many = Value::Array(vec![json!({}); MAX_BATCH_EVENTS + 1]);
-        assert_eq!(
-            parse_batch(Subject::Route, &too_many, w).unwrap_err().state,
-            SqlState::ProgramLimitExceeded
-        );
-    }
-
-    #[test]
-    fn events_add_up_per_bucket() {
-        let w = window();
-        let batch = json!([
-            {"route": "/a", "method": "GET", "success": true, "duration_ms": 10, "at": "2025-06-01T11:00:00Z"},
-            {"route": "/a", "method": "GET", "success": false, "duration_ms": 30, "at": "2025-06-01T11:59:59Z"},
-            {"route": "/a", "method": "POST", "success": true, "duration_ms": 5, "at": "2025-06-01T11:30:00Z"},
-            {"route": "/a", "method": "GET", "success": true, "duration_ms": 20, "at": "2025-06-01T12:00:00Z"},
-        ]);
-        let buckets = aggregate(&parse_batch(Subject::Route, &batch, w).unwrap());
-        assert_eq!(buckets.len(), 3);
-        let get11 = &buckets[&Key {
-            name: "/a".into(),
-            method: Some("GET".into()),
-            hour: utc("2025-06-01 11:00:00"),
-        }];
-        assert_eq!((get11.total, get11.successful, get11.failed), (2, 1, 1));
-        assert_eq!(
-            (get11.sum_ms, get11.min_ms, get11.max_ms),
-            (40.0, 10.0, 30.0)
-        );
-        assert_eq!(get11.last_at, utc("2025-06-01 11:59:59"));
-        assert_eq!(get11.sketch.count(), 2);
-        let mut all = buckets.values().next().unwrap().clone();
-        for b in buckets.values().skip(1) {
-            all.merge(b);
-        }
-        assert_eq!((all.total, all.successful, all.failed), (4, 3, 1));
-        assert_eq!(all.sketch.count(), 4);
-        assert_eq!((all.min_ms, all.max_ms), (5.0, 30.0));
     }
 }

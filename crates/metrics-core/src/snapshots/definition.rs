@@ -1,140 +1,14 @@
-//! What a metric definition is, as data: its kind, the columns the kind needs, and the rules a
-//! definition must satisfy before any catalog lookup happens.
+//! What a metric definition is, as data, and the rules it must satisfy before any catalog
+//! lookup happens.
 //!
 //! Definitions are rows of `metrics.metric_definitions`, never code: a kind is one of a fixed
-//! set, columns are identifiers, and a filter is checked and normalised by `filter` before it
-//! is stored.
+//! set (`kind`), columns are identifiers, and a filter is checked and normalised by
+//! PostgreSQL's parser before it is stored. A definition either reads a source relation or is
+//! a percentage of two other metrics, and the type says which.
 
-use crate::common::problem::{Outcome, Problem, SqlState};
-
-/// How a metric is computed from its source relation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// Rows whose time column falls inside the day.
-    Created,
-    /// Rows whose time column is before the end of the day.
-    Total,
-    /// Distinct values of a column among the day's rows.
-    Distinct,
-    /// Mean of a numeric column over the day's rows.
-    Average,
-    /// numerator / denominator x 100, both other metrics of the same day.
-    Percentage,
-    /// Counts of the day's rows grouped by a column.
-    Breakdown,
-}
-
-pub const KINDS: [Kind; 6] = [
-    Kind::Created,
-    Kind::Total,
-    Kind::Distinct,
-    Kind::Average,
-    Kind::Percentage,
-    Kind::Breakdown,
-];
-
-impl Kind {
-    pub fn parse(text: &str) -> Outcome<Kind> {
-        KINDS
-            .into_iter()
-            .find(|k| k.as_str() == text.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                Problem::new(
-                    SqlState::InvalidParameterValue,
-                    format!("unknown metric kind \"{text}\""),
-                )
-                .hint(format!(
-                    "use one of: {}",
-                    KINDS.map(Kind::as_str).join(", ")
-                ))
-            })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Created => "created",
-            Kind::Total => "total",
-            Kind::Distinct => "distinct",
-            Kind::Average => "average",
-            Kind::Percentage => "percentage",
-            Kind::Breakdown => "breakdown",
-        }
-    }
-
-    /// The seed's `metric_type` for values of this kind.
-    pub fn metric_type(self) -> &'static str {
-        match self {
-            Kind::Created | Kind::Total | Kind::Distinct => "count",
-            Kind::Average => "average",
-            Kind::Percentage => "percentage",
-            Kind::Breakdown => "aggregate",
-        }
-    }
-
-    /// Kinds computed from one source relation (all but percentage).
-    pub fn reads_source(self) -> bool {
-        self != Kind::Percentage
-    }
-
-    /// Kinds that need `value_column`.
-    pub fn needs_value_column(self) -> bool {
-        matches!(self, Kind::Distinct | Kind::Average | Kind::Breakdown)
-    }
-
-    /// Kinds whose daily values may be a percentage's numerator or denominator.
-    pub fn is_countable(self) -> bool {
-        matches!(self, Kind::Created | Kind::Total | Kind::Distinct)
-    }
-
-    fn default_unit(self) -> Option<&'static str> {
-        match self {
-            Kind::Created | Kind::Total | Kind::Distinct => Some("count"),
-            Kind::Percentage => Some("percent"),
-            Kind::Breakdown => Some("groups"),
-            Kind::Average => None,
-        }
-    }
-
-    fn default_format(self) -> &'static str {
-        match self {
-            Kind::Created | Kind::Total | Kind::Distinct | Kind::Breakdown => "0,0",
-            Kind::Percentage => "0.0",
-            Kind::Average => "0,0.00",
-        }
-    }
-}
-
-pub const TYPES: [&str; 4] = ["count", "average", "percentage", "aggregate"];
-
-/// Checks a `metric_type` filter value of the query API.
-pub fn check_metric_type(text: &str) -> Outcome<()> {
-    if TYPES.contains(&text) {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("unknown metric type \"{text}\""),
-        )
-        .hint(format!("use one of: {}", TYPES.join(", "))))
-    }
-}
-
-/// Categories are API keys (PostgREST filters, JSON keys), so they are kept to a safe slug.
-pub fn check_category(category: &str) -> Outcome<()> {
-    let ok = !category.is_empty()
-        && category.len() <= 63
-        && category.starts_with(|c: char| c.is_ascii_lowercase())
-        && category
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::new(SqlState::InvalidParameterValue, format!("invalid metric category \"{category}\""))
-            .detail("A category is 1 to 63 characters: lower-case letters, digits and underscores, starting with a letter.")
-            .hint("use a name like posts_created or active_users"))
-    }
-}
+use crate::common::ident::{qualified, quote_ident};
+use crate::common::problem::{check_length, Outcome, Problem, SqlState};
+use crate::snapshots::kind::Kind;
 
 /// Longest accepted free text (display name, description, unit, format pattern).
 pub const MAX_LABEL_LEN: usize = 1000;
@@ -142,17 +16,10 @@ pub const MAX_LABEL_LEN: usize = 1000;
 pub const MAX_FILTER_LEN: usize = 4000;
 /// Largest `top_n` a breakdown may ask for.
 pub const MAX_TOP_N: i32 = 100;
-
-pub fn check_length(name: &str, value: &str, max: usize) -> Outcome<()> {
-    if value.chars().count() > max {
-        return Err(Problem::new(
-            SqlState::StringDataRightTruncation,
-            format!("{name} is longer than {max} characters"),
-        )
-        .hint(format!("shorten {name}")));
-    }
-    Ok(())
-}
+/// The `top_n` of a breakdown that does not say.
+pub const DEFAULT_TOP_N: i32 = 5;
+/// Longest schema, table or column name (PostgreSQL's NAMEDATALEN - 1).
+const MAX_IDENTIFIER_LEN: usize = 63;
 
 /// The arguments of `metrics.define_metric`, before any catalog lookup.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -173,18 +40,148 @@ pub struct MetricArgs {
     pub top_n: Option<i32>,
 }
 
-/// What a metric computes, as `metrics.metric_definitions` stores it.
+/// Where a metric's rows come from: a relation and the column that dates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    pub schema: String,
+    pub table: String,
+    pub time_column: String,
+}
+
+/// A metric computed from the rows of one relation (every kind but percentage).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Definition {
+pub struct SourcedDefinition {
     pub category: String,
     pub kind: Kind,
-    /// (schema, table, time column) for kinds that read a source.
-    pub source: Option<(String, String, String)>,
+    pub source: SourceRef,
+    /// The column distinct, average and breakdown metrics read.
+    pub value_column: Option<String>,
+    /// A boolean expression over the source's columns (normalised once checked).
+    pub filter: Option<String>,
+    /// Breakdowns: how many of the largest groups go into `top_items`.
+    pub top_n: Option<i32>,
+}
+
+/// A percentage of two other metrics of the same day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ratio {
+    pub category: String,
+    pub numerator: String,
+    pub denominator: String,
+}
+
+/// What a metric computes, as `metrics.metric_definitions` stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Definition {
+    Sourced(SourcedDefinition),
+    Ratio(Ratio),
+}
+
+impl Definition {
+    pub fn category(&self) -> &str {
+        match self {
+            Definition::Sourced(d) => &d.category,
+            Definition::Ratio(r) => &r.category,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Definition::Sourced(d) => d.kind,
+            Definition::Ratio(_) => Kind::Percentage,
+        }
+    }
+
+    /// What the metric reads, as `define_metric` reports it: `"public"."posts" by
+    /// "created_at"`, or `active_users / users_total`.
+    pub fn describe_source(&self) -> String {
+        match self {
+            Definition::Sourced(d) => format!(
+                "{} by {}",
+                qualified(&d.source.schema, &d.source.table),
+                quote_ident(&d.source.time_column)
+            ),
+            Definition::Ratio(r) => format!("{} / {}", r.numerator, r.denominator),
+        }
+    }
+
+    pub fn filter(&self) -> Option<&str> {
+        match self {
+            Definition::Sourced(d) => d.filter.as_deref(),
+            Definition::Ratio(_) => None,
+        }
+    }
+}
+
+/// The columns of a stored definition, as read from `metrics.metric_definitions`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredDefinition {
+    pub category: String,
+    pub kind: String,
+    pub source_schema: Option<String>,
+    pub source_table: Option<String>,
+    pub time_column: Option<String>,
     pub value_column: Option<String>,
     pub filter: Option<String>,
-    /// (numerator, denominator) categories for percentages.
-    pub ratio: Option<(String, String)>,
+    pub numerator: Option<String>,
+    pub denominator: Option<String>,
     pub top_n: Option<i32>,
+}
+
+/// The error for a stored definition the table's constraints should have refused.
+fn corrupt_definition(category: &str, what: String) -> Problem {
+    Problem::corrupt_row(
+        "metric_definitions",
+        &format!("\"{category}\""),
+        what,
+        "redefine the metric with metrics.define_metric(..., replace => true)",
+    )
+}
+
+/// The kind column of a stored definition.
+pub fn stored_kind(category: &str, kind: &str) -> Outcome<Kind> {
+    Kind::parse(kind).map_err(|_| corrupt_definition(category, format!("unknown kind \"{kind}\"")))
+}
+
+impl StoredDefinition {
+    /// The definition a stored row holds; a row the table's constraints should have refused
+    /// (an unknown kind, a source without its table) is an error naming its category.
+    pub fn definition(self) -> Outcome<Definition> {
+        let corrupt = |what: String| corrupt_definition(&self.category, what);
+        let kind = stored_kind(&self.category, &self.kind)?;
+        if kind == Kind::Percentage {
+            return match (&self.numerator, &self.denominator) {
+                (Some(n), Some(d)) => Ok(Definition::Ratio(Ratio {
+                    numerator: n.clone(),
+                    denominator: d.clone(),
+                    category: self.category,
+                })),
+                _ => Err(corrupt(
+                    "a percentage without its numerator or denominator".into(),
+                )),
+            };
+        }
+        let (Some(schema), Some(table), Some(time_column)) =
+            (&self.source_schema, &self.source_table, &self.time_column)
+        else {
+            return Err(corrupt(format!(
+                "a {} metric without its source schema, table or time column",
+                kind.as_str()
+            )));
+        };
+        Ok(Definition::Sourced(SourcedDefinition {
+            source: SourceRef {
+                schema: schema.clone(),
+                table: table.clone(),
+                time_column: time_column.clone(),
+            },
+            category: self.category,
+            kind,
+            value_column: self.value_column,
+            filter: self.filter,
+            top_n: self.top_n,
+        }))
+    }
 }
 
 /// How a metric is shown on a dashboard.
@@ -196,6 +193,32 @@ pub struct Labels {
     pub format_pattern: String,
 }
 
+/// Categories are API keys (PostgREST filters, JSON keys), so they are kept to a safe slug.
+pub fn check_category(category: &str) -> Outcome<()> {
+    let ok = !category.is_empty()
+        && category.len() <= 63
+        && category.starts_with(|c: char| c.is_ascii_lowercase())
+        && category
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::new(SqlState::InvalidParameterValue, format!("invalid metric category \"{category}\""))
+            .detail("A category is 1 to 63 characters: lower-case letters, digits and underscores, starting with a letter.")
+            .hint("use a name like posts_created or active_users"))
+    }
+}
+
+/// The error for a category that is not defined, wherever a metric is named.
+pub fn unknown_metric(category: &str) -> Problem {
+    Problem::new(
+        SqlState::UndefinedObject,
+        format!("metric \"{category}\" does not exist"),
+    )
+    .hint("list the defined metrics with: SELECT metric_category FROM metrics.metric_definitions")
+}
+
 fn non_blank(value: &Option<String>) -> Option<String> {
     value
         .as_ref()
@@ -204,120 +227,160 @@ fn non_blank(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// An argument the kind does not take.
+fn not_used(kind: Kind, what: &str, why: &str) -> Problem {
+    Problem::new(
+        SqlState::InvalidParameterValue,
+        format!("{what} is not used by {} metrics", kind.as_str()),
+    )
+    .hint(why.to_string())
+}
+
 /// Checks which arguments a kind needs and forbids, before any catalog lookup; returns the
 /// definition (its filter not yet checked) and its labels.
 pub fn check_shape(args: &MetricArgs) -> Outcome<(Definition, Labels)> {
     check_category(&args.category)?;
     let kind = Kind::parse(&args.kind)?;
-    let refuse = |what: &str, why: &str| {
-        Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("{what} is not used by {} metrics", kind.as_str()),
+    let definition = if kind.reads_source() {
+        Definition::Sourced(check_sourced(kind, args)?)
+    } else {
+        Definition::Ratio(check_ratio(args)?)
+    };
+    Ok((definition, check_labels(kind, args)?))
+}
+
+/// The arguments of a metric over a source: its relation, time column, value column and
+/// filter, and a breakdown's `top_n`.
+fn check_sourced(kind: Kind, args: &MetricArgs) -> Outcome<SourcedDefinition> {
+    let table = non_blank(&args.source_table).ok_or_else(|| {
+        Problem::new(
+            SqlState::NullValueNotAllowed,
+            format!("{} metrics need source_table", kind.as_str()),
         )
-        .hint(why.to_string()))
+        .hint("pass source_table => 'posts' (and source_schema if it is not public)")
+    })?;
+    let source = SourceRef {
+        schema: non_blank(&args.source_schema).unwrap_or_else(|| "public".to_string()),
+        table,
+        time_column: non_blank(&args.time_column).unwrap_or_else(|| "created_at".to_string()),
     };
-    let source_table = non_blank(&args.source_table);
-    let value_column = non_blank(&args.value_column);
-    let filter = non_blank(&args.filter);
-    let numerator = non_blank(&args.numerator);
-    let denominator = non_blank(&args.denominator);
-
-    let mut source = None;
-    let mut ratio = None;
-    if kind.reads_source() {
-        let table = source_table.ok_or_else(|| {
-            Problem::new(
-                SqlState::NullValueNotAllowed,
-                format!("{} metrics need source_table", kind.as_str()),
-            )
-            .hint("pass source_table => 'posts' (and source_schema if it is not public)")
-        })?;
-        let schema = non_blank(&args.source_schema).unwrap_or_else(|| "public".to_string());
-        let time_column = non_blank(&args.time_column).unwrap_or_else(|| "created_at".to_string());
-        for (name, value) in [
-            ("source_schema", &schema),
-            ("source_table", &table),
-            ("time_column", &time_column),
-        ] {
-            check_length(name, value, 63)?;
-        }
-        source = Some((schema, table, time_column));
-        if numerator.is_some() || denominator.is_some() {
-            return refuse(
-                "numerator/denominator",
-                "only percentage metrics take a numerator and a denominator",
-            );
-        }
-        match (&value_column, kind.needs_value_column()) {
-            (None, true) => {
-                return Err(Problem::new(
-                    SqlState::NullValueNotAllowed,
-                    format!("{} metrics need value_column", kind.as_str()),
-                )
-                .hint(match kind {
-                    Kind::Distinct => "pass the column whose distinct values are counted, e.g. value_column => 'user_id'",
-                    Kind::Average => "pass the numeric column to average, e.g. value_column => 'duration_ms'",
-                    _ => "pass the column to group by, e.g. value_column => 'genre'",
-                }));
-            }
-            (Some(_), false) => {
-                return refuse(
-                    "value_column",
-                    "created and total metrics count rows; drop value_column",
-                );
-            }
-            (Some(c), true) => check_length("value_column", c, 63)?,
-            (None, false) => {}
-        }
-        if let Some(f) = &filter {
-            check_length("filter", f, MAX_FILTER_LEN)?;
-        }
-    } else {
-        if source_table.is_some() || value_column.is_some() || filter.is_some() {
-            return refuse(
-                "a source (source_table, value_column, filter)",
-                "a percentage is computed from two other metrics: pass numerator and denominator categories",
-            );
-        }
-        let (num, den) = match (numerator, denominator) {
-            (Some(n), Some(d)) => (n, d),
-            _ => {
-                return Err(Problem::new(
-                    SqlState::NullValueNotAllowed,
-                    "percentage metrics need a numerator and a denominator",
-                )
-                .hint("pass numerator => 'active_users', denominator => 'users_total' (categories of count metrics)"));
-            }
-        };
-        check_category(&num)?;
-        check_category(&den)?;
-        if num == args.category || den == args.category {
-            return Err(Problem::new(
-                SqlState::InvalidParameterValue,
-                format!(
-                    "percentage metric \"{}\" cannot refer to itself",
-                    args.category
-                ),
-            )
-            .hint("use two other metrics as numerator and denominator"));
-        }
-        ratio = Some((num, den));
+    for (name, value) in [
+        ("source_schema", &source.schema),
+        ("source_table", &source.table),
+        ("time_column", &source.time_column),
+    ] {
+        check_length(name, value, MAX_IDENTIFIER_LEN)?;
     }
+    if non_blank(&args.numerator).is_some() || non_blank(&args.denominator).is_some() {
+        return Err(not_used(
+            kind,
+            "numerator/denominator",
+            "only percentage metrics take a numerator and a denominator",
+        ));
+    }
+    let value_column = check_value_column(kind, non_blank(&args.value_column))?;
+    let filter = non_blank(&args.filter);
+    if let Some(f) = &filter {
+        check_length("filter", f, MAX_FILTER_LEN)?;
+    }
+    Ok(SourcedDefinition {
+        category: args.category.clone(),
+        kind,
+        source,
+        value_column,
+        filter,
+        top_n: check_top_n(kind, args.top_n)?,
+    })
+}
 
-    let top_n = if kind == Kind::Breakdown {
-        let n = args.top_n.unwrap_or(5);
-        if !(1..=MAX_TOP_N).contains(&n) {
-            return Err(Problem::new(
-                SqlState::InvalidParameterValue,
-                format!("top_n must be between 1 and {MAX_TOP_N}, not {n}"),
-            )
-            .hint("top_n is how many of the largest groups go into top_items"));
+/// Distinct, average and breakdown metrics need a value column; created and total refuse one.
+fn check_value_column(kind: Kind, value_column: Option<String>) -> Outcome<Option<String>> {
+    match (value_column, kind.needs_value_column()) {
+        (None, true) => Err(Problem::new(
+            SqlState::NullValueNotAllowed,
+            format!("{} metrics need value_column", kind.as_str()),
+        )
+        .hint(match kind {
+            Kind::Distinct => {
+                "pass the column whose distinct values are counted, e.g. value_column => 'user_id'"
+            }
+            Kind::Average => {
+                "pass the numeric column to average, e.g. value_column => 'duration_ms'"
+            }
+            _ => "pass the column to group by, e.g. value_column => 'genre'",
+        })),
+        (Some(_), false) => Err(not_used(
+            kind,
+            "value_column",
+            "created and total metrics count rows; drop value_column",
+        )),
+        (Some(c), true) => {
+            check_length("value_column", &c, MAX_IDENTIFIER_LEN)?;
+            Ok(Some(c))
         }
-        Some(n)
-    } else {
-        None
-    };
+        (None, false) => Ok(None),
+    }
+}
 
+/// A breakdown's `top_n` (default 5, at most 100); other kinds have none.
+fn check_top_n(kind: Kind, top_n: Option<i32>) -> Outcome<Option<i32>> {
+    if kind != Kind::Breakdown {
+        return Ok(None);
+    }
+    let n = top_n.unwrap_or(DEFAULT_TOP_N);
+    if !(1..=MAX_TOP_N).contains(&n) {
+        return Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            format!("top_n must be between 1 and {MAX_TOP_N}, not {n}"),
+        )
+        .hint("top_n is how many of the largest groups go into top_items"));
+    }
+    Ok(Some(n))
+}
+
+/// The arguments of a percentage: two other categories, and no source.
+fn check_ratio(args: &MetricArgs) -> Outcome<Ratio> {
+    let kind = Kind::Percentage;
+    if [&args.source_table, &args.value_column, &args.filter]
+        .into_iter()
+        .any(|a| non_blank(a).is_some())
+    {
+        return Err(not_used(
+            kind,
+            "a source (source_table, value_column, filter)",
+            "a percentage is computed from two other metrics: pass numerator and denominator categories",
+        ));
+    }
+    let (Some(numerator), Some(denominator)) =
+        (non_blank(&args.numerator), non_blank(&args.denominator))
+    else {
+        return Err(Problem::new(
+            SqlState::NullValueNotAllowed,
+            "percentage metrics need a numerator and a denominator",
+        )
+        .hint("pass numerator => 'active_users', denominator => 'users_total' (categories of count metrics)"));
+    };
+    check_category(&numerator)?;
+    check_category(&denominator)?;
+    if numerator == args.category || denominator == args.category {
+        return Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            format!(
+                "percentage metric \"{}\" cannot refer to itself",
+                args.category
+            ),
+        )
+        .hint("use two other metrics as numerator and denominator"));
+    }
+    Ok(Ratio {
+        category: args.category.clone(),
+        numerator,
+        denominator,
+    })
+}
+
+/// The labels, each at most `MAX_LABEL_LEN` characters, with the kind's defaults.
+fn check_labels(kind: Kind, args: &MetricArgs) -> Outcome<Labels> {
     for (name, value) in [
         ("display_name", &args.display_name),
         ("description", &args.description),
@@ -328,24 +391,13 @@ pub fn check_shape(args: &MetricArgs) -> Outcome<(Definition, Labels)> {
             check_length(name, v, MAX_LABEL_LEN)?;
         }
     }
-
-    let definition = Definition {
-        category: args.category.clone(),
-        kind,
-        source,
-        value_column,
-        filter,
-        ratio,
-        top_n,
-    };
-    let labels = Labels {
+    Ok(Labels {
         display_name: non_blank(&args.display_name).unwrap_or_else(|| humanize(&args.category)),
         description: non_blank(&args.description),
         unit: non_blank(&args.unit).or(kind.default_unit().map(str::to_string)),
         format_pattern: non_blank(&args.format_pattern)
             .unwrap_or_else(|| kind.default_format().to_string()),
-    };
-    Ok((definition, labels))
+    })
 }
 
 /// `posts_created` -> `Posts created`.
@@ -356,46 +408,6 @@ pub fn humanize(category: &str) -> String {
         Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
         None => spaced,
     }
-}
-
-/// Built-in functions a filter may not call even though they are not volatile: they read
-/// beyond the row (other tables as XML, settings, statistics, the catalog, privileges,
-/// comments, the connection). A filter runs with the source owner's rights, often a
-/// superuser's, so any of them would let a metric leak what its definer cannot read.
-/// Operator support functions of `pg_lsn` and `pg_snapshot` values stay allowed, as do a few
-/// harmless `pg_` helpers.
-pub fn reads_beyond_the_row(function_name: &str) -> bool {
-    const HARMLESS_PG: [&str; 4] = [
-        "pg_typeof",
-        "pg_size_pretty",
-        "pg_size_bytes",
-        "pg_column_size",
-    ];
-    const EXACT: [&str; 10] = [
-        "current_setting",
-        "current_database",
-        "current_schema",
-        "current_schemas",
-        "version",
-        "inet_client_addr",
-        "inet_client_port",
-        "inet_server_addr",
-        "inet_server_port",
-        "row_security_active",
-    ];
-    let name = function_name;
-    if name.starts_with("pg_") {
-        return !(HARMLESS_PG.contains(&name)
-            || name.starts_with("pg_lsn")
-            || name.starts_with("pg_snapshot_"));
-    }
-    EXACT.contains(&name)
-        || name.contains("_to_xml")
-        || name.starts_with("has_") && name.ends_with("_privilege")
-        || name.ends_with("description")
-        || name.starts_with("to_reg")
-        || name.starts_with("txid_")
-        || name.starts_with("ts_stat")
 }
 
 #[cfg(test)]
@@ -410,17 +422,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn kinds_round_trip_and_map_to_seed_types() {
-        for k in KINDS {
-            assert_eq!(Kind::parse(k.as_str()).unwrap(), k);
-            assert!(TYPES.contains(&k.metric_type()));
+    fn sourced(d: Definition) -> SourcedDefinition {
+        match d {
+            Definition::Sourced(s) => s,
+            Definition::Ratio(r) => panic!("expected a sourced metric, got {r:?}"),
         }
-        assert_eq!(Kind::parse(" Created ").unwrap(), Kind::Created);
-        assert_eq!(Kind::Breakdown.metric_type(), "aggregate");
-        let e = Kind::parse("sum").unwrap_err();
-        assert_eq!(e.state, SqlState::InvalidParameterValue);
-        assert!(e.hint.unwrap().contains("breakdown"));
     }
 
     #[test]
@@ -446,17 +452,36 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_metric_is_one_error_everywhere() {
+        let p = unknown_metric("posts_craeted");
+        assert_eq!(p.state, SqlState::UndefinedObject);
+        assert_eq!(p.message, "metric \"posts_craeted\" does not exist");
+        assert!(p.hint.unwrap().contains("metric_definitions"));
+    }
+
+    #[test]
     fn created_metric_defaults() {
         let mut a = args("posts_created", "created");
         a.source_table = Some("posts".into());
-        let (s, labels) = check_shape(&a).unwrap();
+        a.top_n = Some(5);
+        let (d, labels) = check_shape(&a).unwrap();
+        assert_eq!(
+            d.describe_source(),
+            "\"public\".\"posts\" by \"created_at\""
+        );
+        let s = sourced(d);
         assert_eq!(
             s.source,
-            Some(("public".into(), "posts".into(), "created_at".into()))
+            SourceRef {
+                schema: "public".into(),
+                table: "posts".into(),
+                time_column: "created_at".into()
+            }
         );
         assert_eq!(labels.display_name, "Posts created");
         assert_eq!(labels.unit.as_deref(), Some("count"));
-        assert_eq!(s.top_n, None);
+        assert_eq!(labels.format_pattern, "0,0");
+        assert_eq!(s.top_n, None, "only breakdowns keep top_n");
     }
 
     #[test]
@@ -480,6 +505,14 @@ mod tests {
             SqlState::InvalidParameterValue
         );
 
+        let mut a = args("x", "created");
+        a.source_table = Some("posts".into());
+        a.numerator = Some("a".into());
+        assert!(check_shape(&a)
+            .unwrap_err()
+            .message
+            .contains("numerator/denominator is not used by created metrics"));
+
         let mut a = args("x", "percentage");
         a.numerator = Some("a".into());
         assert_eq!(
@@ -487,10 +520,17 @@ mod tests {
             SqlState::NullValueNotAllowed
         );
         a.denominator = Some("b".into());
+        let (d, labels) = check_shape(&a).unwrap();
         assert_eq!(
-            check_shape(&a).unwrap().0.ratio,
-            Some(("a".into(), "b".into()))
+            d,
+            Definition::Ratio(Ratio {
+                category: "x".into(),
+                numerator: "a".into(),
+                denominator: "b".into()
+            })
         );
+        assert_eq!(d.describe_source(), "a / b");
+        assert_eq!(labels.unit.as_deref(), Some("percent"));
         a.source_table = Some("posts".into());
         assert_eq!(
             check_shape(&a).unwrap_err().state,
@@ -501,6 +541,11 @@ mod tests {
         a.numerator = Some("x".into());
         a.denominator = Some("b".into());
         assert!(check_shape(&a).unwrap_err().message.contains("itself"));
+        a.numerator = Some("Not a slug".into());
+        assert_eq!(
+            check_shape(&a).unwrap_err().state,
+            SqlState::InvalidParameterValue
+        );
     }
 
     #[test]
@@ -508,7 +553,7 @@ mod tests {
         let mut a = args("top_genres", "breakdown");
         a.source_table = Some("tracks".into());
         a.value_column = Some("genre".into());
-        assert_eq!(check_shape(&a).unwrap().0.top_n, Some(5));
+        assert_eq!(sourced(check_shape(&a).unwrap().0).top_n, Some(5));
         a.top_n = Some(0);
         assert_eq!(
             check_shape(&a).unwrap_err().state,
@@ -516,6 +561,8 @@ mod tests {
         );
         a.top_n = Some(101);
         assert!(check_shape(&a).is_err());
+        a.top_n = Some(100);
+        assert_eq!(sourced(check_shape(&a).unwrap().0).top_n, Some(100));
     }
 
     #[test]
@@ -533,50 +580,63 @@ mod tests {
             check_shape(&a).unwrap_err().state,
             SqlState::StringDataRightTruncation
         );
+        a.filter = None;
+        a.time_column = Some("t".repeat(64));
+        assert!(check_shape(&a).unwrap_err().message.contains("time_column"));
     }
 
     #[test]
-    fn metric_types_are_checked() {
-        assert!(check_metric_type("count").is_ok());
-        assert_eq!(
-            check_metric_type("counts").unwrap_err().state,
-            SqlState::InvalidParameterValue
-        );
+    fn blank_arguments_are_absent() {
+        let mut a = args("x", "created");
+        a.source_table = Some("posts".into());
+        a.source_schema = Some("  ".into());
+        a.filter = Some(" ".into());
+        a.display_name = Some("".into());
+        let (d, labels) = check_shape(&a).unwrap();
+        let s = sourced(d);
+        assert_eq!(s.source.schema, "public");
+        assert_eq!(s.filter, None);
+        assert_eq!(labels.display_name, "X");
     }
 
-    #[test]
-    fn filters_cannot_read_beyond_the_row() {
-        for name in [
-            "table_to_xml",
-            "database_to_xml_and_xmlschema",
-            "query_to_xml",
-            "current_setting",
-            "pg_read_file",
-            "pg_get_viewdef",
-            "pg_stat_get_live_tuples",
-            "has_table_privilege",
-            "obj_description",
-            "to_regclass",
-            "inet_server_addr",
-            "txid_current_snapshot",
-        ] {
-            assert!(reads_beyond_the_row(name), "{name}");
+    fn stored(category: &str, kind: &str) -> StoredDefinition {
+        StoredDefinition {
+            category: category.into(),
+            kind: kind.into(),
+            ..Default::default()
         }
-        for name in [
-            "lower",
-            "length",
-            "coalesce",
-            "date_trunc",
-            "jsonb_extract_path_text",
-            "textlike",
-            "pg_typeof",
-            "pg_lsn_gt",
-            "int4pl",
-            "array_length",
-            "to_tsvector",
-            "xpath",
+    }
+
+    #[test]
+    fn stored_rows_read_back_as_definitions() {
+        let mut row = stored("posts_created", "created");
+        row.source_schema = Some("app".into());
+        row.source_table = Some("posts".into());
+        row.time_column = Some("at".into());
+        let d = row.definition().unwrap();
+        assert_eq!(d.category(), "posts_created");
+        assert_eq!(d.kind(), Kind::Created);
+        assert_eq!(d.describe_source(), "\"app\".\"posts\" by \"at\"");
+
+        let mut row = stored("rate", "percentage");
+        row.numerator = Some("a".into());
+        row.denominator = Some("b".into());
+        assert_eq!(row.definition().unwrap().kind(), Kind::Percentage);
+    }
+
+    #[test]
+    fn a_corrupt_stored_row_is_an_error_with_its_key() {
+        for (row, what) in [
+            (stored("m", "sum"), "unknown kind \"sum\""),
+            (stored("m", "percentage"), "without its numerator"),
+            (stored("m", "total"), "a total metric without its source"),
         ] {
-            assert!(!reads_beyond_the_row(name), "{name}");
+            let p = row.definition().unwrap_err();
+            assert_eq!(p.state, SqlState::DataCorrupted);
+            assert!(p
+                .message
+                .contains("row \"m\" of metrics.metric_definitions"));
+            assert!(p.message.contains(what), "{}", p.message);
         }
     }
 }

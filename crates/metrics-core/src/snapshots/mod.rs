@@ -1,8 +1,14 @@
-//! Daily snapshots, the pure part: what a metric definition is and the rules it must satisfy
-//! (`definition`), the ready-made sets (`presets`), the set-based SQL that computes every day
-//! of a range (`statements`), and the roll-up of sealed days into weeks and months (`rollup`).
+//! Daily snapshots, the pure part: the kinds of metric (`kind`), what a definition is and the
+//! rules it must satisfy (`definition`), which built-ins a filter may call (`filter_policy`),
+//! the ready-made sets (`presets`), the set-based SQL that computes every day of a range
+//! (`statements`), what a run did (`tally`), the roll-up of sealed days into weeks and months
+//! (`rollup`), and the argument checks of the read and correction functions (`checks`).
 
+pub mod checks;
 pub mod definition;
+pub mod filter_policy;
+pub mod kind;
 pub mod presets;
 pub mod rollup;
 pub mod statements;
+pub mod tally;

@@ -2,8 +2,8 @@
 //! metrics over profiles, posts and comments, and the optional ones for the tables (and
 //! columns) a given database has.
 
-use crate::snapshots::definition::MetricArgs;
 use crate::common::problem::{Outcome, Problem, SqlState};
+use crate::snapshots::definition::MetricArgs;
 
 pub struct PresetMetric {
     pub args: MetricArgs,
@@ -14,134 +14,94 @@ pub struct PresetMetric {
 /// Every preset by name.
 pub const PRESETS: [&str; 1] = ["social"];
 
-fn metric(
-    category: &str,
-    kind: &str,
-    table: &str,
-    value_column: Option<&str>,
-    description: &str,
+/// What a preset metric reads.
+enum Reads {
+    /// Rows of a table in the preset's schema, and the column the kind needs.
+    Table(&'static str, Option<&'static str>),
+    /// A percentage of two metrics defined before it.
+    Ratio(&'static str, &'static str),
+}
+
+/// One line of a preset's table.
+struct Row {
+    category: &'static str,
+    kind: &'static str,
+    reads: Reads,
+    top_n: Option<i32>,
+    description: &'static str,
     core: bool,
-) -> PresetMetric {
-    PresetMetric {
-        args: MetricArgs {
-            category: category.into(),
-            kind: kind.into(),
-            source_table: Some(table.into()),
-            value_column: value_column.map(Into::into),
-            description: Some(description.into()),
-            ..Default::default()
-        },
+}
+
+const fn row(
+    category: &'static str,
+    kind: &'static str,
+    reads: Reads,
+    description: &'static str,
+    core: bool,
+) -> Row {
+    Row {
+        category,
+        kind,
+        reads,
+        top_n: None,
+        description,
         core,
     }
 }
 
-fn social() -> Vec<PresetMetric> {
-    vec![
-        metric(
-            "users_total",
-            "total",
-            "profiles",
-            None,
-            "Profiles created up to the end of the day",
-            true,
-        ),
-        metric(
-            "posts_total",
-            "total",
-            "posts",
-            None,
-            "Posts created up to the end of the day",
-            true,
-        ),
-        metric(
-            "comments_total",
-            "total",
-            "comments",
-            None,
-            "Comments created up to the end of the day",
-            true,
-        ),
-        metric(
-            "posts_created",
-            "created",
-            "posts",
-            None,
-            "Posts created during the day",
-            true,
-        ),
-        metric(
-            "comments_created",
-            "created",
-            "comments",
-            None,
-            "Comments created during the day",
-            true,
-        ),
-        metric(
-            "tracks_uploaded",
-            "created",
-            "tracks",
-            None,
-            "Audio tracks uploaded during the day",
-            false,
-        ),
-        metric(
-            "likes_total",
-            "total",
-            "likes",
-            None,
-            "Likes given up to the end of the day",
-            false,
-        ),
-        metric(
-            "follows_total",
-            "total",
-            "follows",
-            None,
-            "Follows up to the end of the day",
-            false,
-        ),
-        metric(
-            "active_users",
-            "distinct",
-            "posts",
-            Some("user_id"),
-            "Distinct users who posted during the day",
-            false,
-        ),
+use Reads::{Ratio, Table};
+
+/// The seed's metrics, in definition order (a percentage after its parts): a table, one
+/// metric per line.
+#[rustfmt::skip]
+const SOCIAL: [Row; 11] = [
+    row("users_total", "total", Table("profiles", None), "Profiles created up to the end of the day", true),
+    row("posts_total", "total", Table("posts", None), "Posts created up to the end of the day", true),
+    row("comments_total", "total", Table("comments", None), "Comments created up to the end of the day", true),
+    row("posts_created", "created", Table("posts", None), "Posts created during the day", true),
+    row("comments_created", "created", Table("comments", None), "Comments created during the day", true),
+    row("tracks_uploaded", "created", Table("tracks", None), "Audio tracks uploaded during the day", false),
+    row("likes_total", "total", Table("likes", None), "Likes given up to the end of the day", false),
+    row("follows_total", "total", Table("follows", None), "Follows up to the end of the day", false),
+    row("active_users", "distinct", Table("posts", Some("user_id")), "Distinct users who posted during the day", false),
+    row("engagement_rate", "percentage", Ratio("active_users", "users_total"), "Active users as a percentage of all users", false),
+    Row {
+        top_n: Some(5),
+        ..row("top_genres", "breakdown", Table("tracks", Some("genre")), "Tracks uploaded during the day, by genre", false)
+    },
+];
+
+impl Row {
+    fn metric(&self, schema: &str) -> PresetMetric {
+        let mut args = MetricArgs {
+            category: self.category.into(),
+            kind: self.kind.into(),
+            description: Some(self.description.into()),
+            top_n: self.top_n,
+            ..Default::default()
+        };
+        match self.reads {
+            Table(table, value_column) => {
+                args.source_schema = Some(schema.to_string());
+                args.source_table = Some(table.into());
+                args.value_column = value_column.map(Into::into);
+            }
+            Ratio(numerator, denominator) => {
+                args.numerator = Some(numerator.into());
+                args.denominator = Some(denominator.into());
+            }
+        }
         PresetMetric {
-            args: MetricArgs {
-                category: "engagement_rate".into(),
-                kind: "percentage".into(),
-                numerator: Some("active_users".into()),
-                denominator: Some("users_total".into()),
-                description: Some("Active users as a percentage of all users".into()),
-                ..Default::default()
-            },
-            core: false,
-        },
-        PresetMetric {
-            args: MetricArgs {
-                top_n: Some(5),
-                ..metric(
-                    "top_genres",
-                    "breakdown",
-                    "tracks",
-                    Some("genre"),
-                    "Tracks uploaded during the day, by genre",
-                    false,
-                )
-                .args
-            },
-            core: false,
-        },
-    ]
+            args,
+            core: self.core,
+        }
+    }
 }
 
 /// The metrics of preset `name`, reading from `schema`.
 pub fn preset(name: &str, schema: &str) -> Outcome<Vec<PresetMetric>> {
-    let mut metrics = match name.trim().to_ascii_lowercase().as_str() {
-        "social" => social(),
+    let rows: &[Row] = match name.trim().to_ascii_lowercase().as_str() {
+        "social" => &SOCIAL,
         _ => {
             return Err(Problem::new(
                 SqlState::InvalidParameterValue,
@@ -150,12 +110,7 @@ pub fn preset(name: &str, schema: &str) -> Outcome<Vec<PresetMetric>> {
             .hint(format!("available presets: {}", PRESETS.join(", "))))
         }
     };
-    for m in &mut metrics {
-        if m.args.source_table.is_some() {
-            m.args.source_schema = Some(schema.to_string());
-        }
-    }
-    Ok(metrics)
+    Ok(rows.iter().map(|r| r.metric(schema)).collect())
 }
 
 #[cfg(test)]
@@ -186,6 +141,9 @@ mod tests {
             .source_schema
             .as_deref()
             == Some("app")));
+        let genres = p.iter().find(|m| m.args.category == "top_genres").unwrap();
+        assert_eq!(genres.args.top_n, Some(5));
+        assert_eq!(genres.args.value_column.as_deref(), Some("genre"));
     }
 
     #[test]
@@ -201,6 +159,8 @@ mod tests {
         let pos = |c: &str| p.iter().position(|m| m.args.category == c).unwrap();
         assert!(pos("engagement_rate") > pos("active_users"));
         assert!(pos("engagement_rate") > pos("users_total"));
+        let rate = &p[pos("engagement_rate")].args;
+        assert_eq!(rate.source_schema, None, "a percentage reads no schema");
     }
 
     #[test]
@@ -208,5 +168,6 @@ mod tests {
         let e = preset("ecommerce", "public").err().unwrap();
         assert_eq!(e.state, SqlState::InvalidParameterValue);
         assert!(e.hint.unwrap().contains("social"));
+        assert!(preset(" Social ", "public").is_ok());
     }
 }

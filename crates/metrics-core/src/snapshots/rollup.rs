@@ -11,7 +11,8 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use crate::common::calendar::{days, Period};
-use crate::snapshots::definition::Kind;
+use crate::common::problem::{Outcome, Problem};
+use crate::snapshots::kind::Kind;
 
 /// One sealed daily value.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,16 +71,69 @@ fn json_number(x: f64) -> Value {
     }
 }
 
-fn parse(text: &str) -> f64 {
-    text.parse::<f64>().unwrap_or(0.0)
+/// Reads the numbers of one sealed day. A value that is not a number, or a metadata key the
+/// collection always writes and this row lacks, is a corrupt row, named by its key: never a 0.
+struct Sealed<'a> {
+    category: &'a str,
+    day: &'a Day,
 }
 
-fn meta_f64(metadata: &Value, key: &str) -> f64 {
-    metadata.get(key).and_then(Value::as_f64).unwrap_or(0.0)
+impl Sealed<'_> {
+    fn corrupt(&self, what: String) -> Problem {
+        Problem::corrupt_row(
+            "daily_metrics",
+            &format!("({}, {})", self.day.date, self.category),
+            what,
+            &format!(
+                "recompute it with metrics.recollect('{}', ARRAY['{}'], 'repair')",
+                self.day.date, self.category
+            ),
+        )
+    }
+
+    fn value(&self) -> Outcome<f64> {
+        self.day
+            .value
+            .parse::<f64>()
+            .map_err(|_| self.corrupt(format!("value \"{}\" is not a number", self.day.value)))
+    }
+
+    fn meta(&self, key: &str) -> Outcome<f64> {
+        self.day
+            .metadata
+            .get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| self.corrupt(format!("metadata has no number \"{key}\"")))
+    }
+
+    fn groups(&self) -> Outcome<Vec<(&str, f64)>> {
+        let groups = self
+            .day
+            .metadata
+            .get("breakdown")
+            .and_then(Value::as_object)
+            .ok_or_else(|| self.corrupt("metadata has no object \"breakdown\"".into()))?;
+        groups
+            .iter()
+            .map(|(key, count)| {
+                count.as_f64().map(|n| (key.as_str(), n)).ok_or_else(|| {
+                    self.corrupt(format!("breakdown group \"{key}\" is not a number"))
+                })
+            })
+            .collect()
+    }
+
+    fn truncated(&self) -> Outcome<bool> {
+        self.day
+            .metadata
+            .get("truncated")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| self.corrupt("metadata has no boolean \"truncated\"".into()))
+    }
 }
 
 /// Rolls `series` up into `periods`, one row per period.
-pub fn roll_up(series: &Series, periods: &[Period]) -> Vec<Row> {
+pub fn roll_up(series: &Series, periods: &[Period]) -> Outcome<Vec<Row>> {
     let mut remaining = series.days.as_slice();
     periods
         .iter()
@@ -97,13 +151,13 @@ pub fn roll_up(series: &Series, periods: &[Period]) -> Vec<Row> {
                 .collect();
             let (value, metadata) = match inside.as_slice() {
                 [] => (None, json!({})),
-                [only] if period.len() == 1 => (Some(only.value.clone()), only.metadata.clone()),
+                [only] if period.days() == 1 => (Some(only.value.clone()), only.metadata.clone()),
                 several => {
-                    let (v, m) = combine(series, several);
+                    let (v, m) = combine(series, several)?;
                     (Some(v), m)
                 }
             };
-            Row {
+            Ok(Row {
                 period: *period,
                 category: series.category.clone(),
                 metric_type: series.metric_type.clone(),
@@ -111,16 +165,29 @@ pub fn roll_up(series: &Series, periods: &[Period]) -> Vec<Row> {
                 metadata,
                 days_recorded: recorded.len() as i64,
                 missing,
-            }
+            })
         })
         .collect()
 }
 
 /// Combines the recorded days of one period (at least one) into a value and its metadata.
-fn combine(series: &Series, days: &[&Day]) -> (String, Value) {
-    match series.kind {
+fn combine(series: &Series, days: &[&Day]) -> Outcome<(String, Value)> {
+    let sealed: Vec<Sealed> = days
+        .iter()
+        .map(|day| Sealed {
+            category: &series.category,
+            day,
+        })
+        .collect();
+    let values = || {
+        sealed
+            .iter()
+            .map(Sealed::value)
+            .collect::<Outcome<Vec<f64>>>()
+    };
+    Ok(match series.kind {
         Kind::Created => {
-            let sum: f64 = days.iter().map(|d| parse(&d.value)).sum();
+            let sum: f64 = values()?.iter().sum();
             (number_text(sum, 6), json!({"aggregation": "sum"}))
         }
         Kind::Total => {
@@ -131,7 +198,7 @@ fn combine(series: &Series, days: &[&Day]) -> (String, Value) {
             )
         }
         Kind::Distinct => {
-            let values: Vec<f64> = days.iter().map(|d| parse(&d.value)).collect();
+            let values = values()?;
             let mean = values.iter().sum::<f64>() / values.len() as f64;
             let max = values.iter().cloned().fold(f64::MIN, f64::max);
             (
@@ -139,46 +206,43 @@ fn combine(series: &Series, days: &[&Day]) -> (String, Value) {
                 json!({"aggregation": "daily_mean", "daily_max": json_number(max)}),
             )
         }
-        Kind::Average => {
-            let (mut n, mut sum, mut sum_sq) = (0.0, 0.0, 0.0);
-            for d in days {
-                let (ni, mean, sd) = (
-                    meta_f64(&d.metadata, "sample_size"),
-                    parse(&d.value),
-                    meta_f64(&d.metadata, "std_deviation"),
-                );
-                n += ni;
-                sum += ni * mean;
-                sum_sq += ni * (sd * sd + mean * mean);
-            }
-            let (mean, sd) = if n > 0.0 {
-                let mean = sum / n;
-                (mean, (sum_sq / n - mean * mean).max(0.0).sqrt())
-            } else {
-                (0.0, 0.0)
-            };
-            (
-                number_text(mean, 6),
-                json!({"aggregation": "weighted_mean", "sample_size": json_number(n), "std_deviation": json_number(round(sd, 6))}),
-            )
-        }
+        Kind::Average => weighted_average(&sealed)?,
         Kind::Percentage => {
-            let num: f64 = days
-                .iter()
-                .map(|d| meta_f64(&d.metadata, "numerator"))
-                .sum();
-            let den: f64 = days
-                .iter()
-                .map(|d| meta_f64(&d.metadata, "denominator"))
-                .sum();
+            let (mut num, mut den) = (0.0, 0.0);
+            for d in &sealed {
+                num += d.meta("numerator")?;
+                den += d.meta("denominator")?;
+            }
             let value = if den == 0.0 { 0.0 } else { num * 100.0 / den };
             (
                 number_text(value, 4),
                 json!({"aggregation": "ratio_of_sums", "numerator": json_number(num), "denominator": json_number(den)}),
             )
         }
-        Kind::Breakdown => merge_breakdowns(days, series.top_n),
+        Kind::Breakdown => merge_breakdowns(&sealed, series.top_n)?,
+    })
+}
+
+/// The mean of all the days' samples, each day weighted by its sample size, with the pooled
+/// (population) standard deviation.
+fn weighted_average(days: &[Sealed]) -> Outcome<(String, Value)> {
+    let (mut n, mut sum, mut sum_sq) = (0.0, 0.0, 0.0);
+    for d in days {
+        let (ni, mean, sd) = (d.meta("sample_size")?, d.value()?, d.meta("std_deviation")?);
+        n += ni;
+        sum += ni * mean;
+        sum_sq += ni * (sd * sd + mean * mean);
     }
+    let (mean, sd) = if n > 0.0 {
+        let mean = sum / n;
+        (mean, (sum_sq / n - mean * mean).max(0.0).sqrt())
+    } else {
+        (0.0, 0.0)
+    };
+    Ok((
+        number_text(mean, 6),
+        json!({"aggregation": "weighted_mean", "sample_size": json_number(n), "std_deviation": json_number(round(sd, 6))}),
+    ))
 }
 
 fn round(x: f64, decimals: i32) -> f64 {
@@ -186,22 +250,16 @@ fn round(x: f64, decimals: i32) -> f64 {
     (x * f).round() / f
 }
 
-fn merge_breakdowns(days: &[&Day], top_n: usize) -> (String, Value) {
+fn merge_breakdowns(days: &[Sealed], top_n: usize) -> Outcome<(String, Value)> {
     let mut merged: BTreeMap<String, f64> = BTreeMap::new();
     let mut rows = 0.0;
     let mut truncated = false;
     for d in days {
-        if let Some(groups) = d.metadata.get("breakdown").and_then(Value::as_object) {
-            for (key, count) in groups {
-                *merged.entry(key.clone()).or_insert(0.0) += count.as_f64().unwrap_or(0.0);
-            }
+        for (key, count) in d.groups()? {
+            *merged.entry(key.to_string()).or_insert(0.0) += count;
         }
-        rows += meta_f64(&d.metadata, "rows");
-        truncated |= d
-            .metadata
-            .get("truncated")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        rows += d.meta("rows")?;
+        truncated |= d.truncated()?;
     }
     let mut ranked: Vec<(&String, &f64)> = merged.iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(a.1).then_with(|| a.0.cmp(b.0)));
@@ -214,7 +272,7 @@ fn merge_breakdowns(days: &[&Day], top_n: usize) -> (String, Value) {
         .iter()
         .map(|(k, v)| (k.clone(), json_number(*v)))
         .collect();
-    (
+    Ok((
         merged.len().to_string(),
         json!({
             "aggregation": "merged",
@@ -223,7 +281,7 @@ fn merge_breakdowns(days: &[&Day], top_n: usize) -> (String, Value) {
             "rows": json_number(rows),
             "truncated": truncated,
         }),
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -274,7 +332,7 @@ mod tests {
                 json!({"sample_size": 3}),
             )],
         );
-        let rows = roll_up(&s, &periods(d("2025-01-06"), d("2025-01-07"), Grain::Daily));
+        let rows = roll_up(&s, &periods(d("2025-01-06"), d("2025-01-07"), Grain::Daily)).unwrap();
         assert_eq!(rows[0].value.as_deref(), Some("1.123456789012345678"));
         assert_eq!(rows[0].metadata, json!({"sample_size": 3}));
         assert_eq!(rows[1].value, None);
@@ -291,7 +349,7 @@ mod tests {
                 ("2025-01-08", "4", json!({})),
             ],
         );
-        let rows = roll_up(&s, &week());
+        let rows = roll_up(&s, &week()).unwrap();
         assert_eq!(rows[0].value.as_deref(), Some("7"));
         assert_eq!(rows[0].days_recorded, 2);
         assert_eq!(rows[0].missing.len(), 5);
@@ -307,7 +365,7 @@ mod tests {
                 ("2025-01-10", "130", json!({})),
             ],
         );
-        let rows = roll_up(&s, &week());
+        let rows = roll_up(&s, &week()).unwrap();
         assert_eq!(rows[0].value.as_deref(), Some("130"));
         assert_eq!(rows[0].metadata["as_of"], "2025-01-10");
     }
@@ -332,7 +390,7 @@ mod tests {
                 ),
             ],
         );
-        let rows = roll_up(&s, &week());
+        let rows = roll_up(&s, &week()).unwrap();
         assert_eq!(rows[0].value.as_deref(), Some("2"));
         assert_eq!(rows[0].metadata["numerator"], 2);
         assert_eq!(rows[0].metadata["denominator"], 100);
@@ -343,7 +401,10 @@ mod tests {
                 ("2025-01-07", "0", json!({"numerator": 0, "denominator": 0})),
             ],
         );
-        assert_eq!(roll_up(&zero, &week())[0].value.as_deref(), Some("0"));
+        assert_eq!(
+            roll_up(&zero, &week()).unwrap()[0].value.as_deref(),
+            Some("0")
+        );
     }
 
     #[test]
@@ -370,7 +431,7 @@ mod tests {
                 ),
             ],
         );
-        let rows = roll_up(&s, &week());
+        let rows = roll_up(&s, &week()).unwrap();
         assert_eq!(rows[0].value.as_deref(), Some("4.666667"));
         let all = [1.0f64, 3.0, 10.0];
         let mean = all.iter().sum::<f64>() / 3.0;
@@ -389,7 +450,7 @@ mod tests {
                 ("2025-01-07", "21", json!({})),
             ],
         );
-        let rows = roll_up(&s, &week());
+        let rows = roll_up(&s, &week()).unwrap();
         assert_eq!(rows[0].value.as_deref(), Some("15.5"));
         assert_eq!(rows[0].metadata["daily_max"], 21);
     }
@@ -411,7 +472,7 @@ mod tests {
                 ),
             ],
         );
-        let rows = roll_up(&s, &week());
+        let rows = roll_up(&s, &week()).unwrap();
         assert_eq!(rows[0].value.as_deref(), Some("3"));
         let m = &rows[0].metadata;
         assert_eq!(m["breakdown"], json!({"ambient": 2, "jazz": 6, "rock": 3}));
@@ -428,9 +489,76 @@ mod tests {
         let rows = roll_up(
             &s,
             &periods(d("2025-01-01"), d("2025-02-28"), Grain::Monthly),
-        );
+        )
+        .unwrap();
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.value.is_none()));
         assert_eq!(rows[1].missing.len(), 28);
+    }
+
+    #[test]
+    fn corrupt_days_are_errors_with_their_key_not_zeros() {
+        let cases = [
+            (Kind::Created, "x", json!({}), "value \"x\" is not a number"),
+            (
+                Kind::Average,
+                "2",
+                json!({"std_deviation": 1}),
+                "no number \"sample_size\"",
+            ),
+            (
+                Kind::Percentage,
+                "50",
+                json!({"numerator": 1}),
+                "no number \"denominator\"",
+            ),
+            (
+                Kind::Breakdown,
+                "1",
+                json!({"rows": 1, "truncated": false}),
+                "no object \"breakdown\"",
+            ),
+            (
+                Kind::Breakdown,
+                "1",
+                json!({"breakdown": {"rock": "many"}, "rows": 1, "truncated": false}),
+                "group \"rock\" is not a number",
+            ),
+            (
+                Kind::Breakdown,
+                "1",
+                json!({"breakdown": {}, "rows": 0}),
+                "no boolean \"truncated\"",
+            ),
+        ];
+        for (kind, value, metadata, what) in cases {
+            let good = match kind {
+                Kind::Average => json!({"sample_size": 1, "std_deviation": 0}),
+                Kind::Percentage => json!({"numerator": 1, "denominator": 2}),
+                Kind::Breakdown => json!({"breakdown": {"a": 1}, "rows": 1, "truncated": false}),
+                _ => json!({}),
+            };
+            let s = series(
+                kind,
+                vec![("2025-01-06", "1", good), ("2025-01-07", value, metadata)],
+            );
+            let p = roll_up(&s, &week()).unwrap_err();
+            assert_eq!(p.state, crate::common::problem::SqlState::DataCorrupted);
+            assert!(
+                p.message
+                    .starts_with("row (2025-01-07, m) of metrics.daily_metrics"),
+                "{}",
+                p.message
+            );
+            assert!(p.message.contains(what), "{kind:?}: {}", p.message);
+            assert!(p
+                .hint
+                .unwrap()
+                .contains("recollect('2025-01-07', ARRAY['m']"));
+        }
+        // A one-day period passes the sealed row through unread.
+        let s = series(Kind::Average, vec![("2025-01-06", "2", json!({}))]);
+        let day = periods(d("2025-01-06"), d("2025-01-06"), Grain::Daily);
+        assert_eq!(roll_up(&s, &day).unwrap()[0].value.as_deref(), Some("2"));
     }
 }

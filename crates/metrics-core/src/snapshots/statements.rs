@@ -5,7 +5,7 @@
 //! Every statement returns rows `(metric_date date, metric_type text, metric_category text,
 //! value text, metadata text)` ordered by date and category, so concurrent runs over
 //! overlapping ranges insert in the same order and wait for each other instead of
-//! deadlocking; `collector` inserts them. Identifiers are always quoted here;
+//! deadlocking; the collection engine inserts them. Identifiers are always quoted here;
 //! categories travel as parameters, never as SQL text; filters arrive already normalised by
 //! `filter` (PostgreSQL's own deparser), so they embed as one parenthesised expression.
 //!
@@ -13,10 +13,8 @@
 //! `$3` the metrics time zone (text), `$4` the categories (text[], in measure order), `$5`
 //! top_n (int4, read by breakdowns only).
 
-use std::fmt::Write;
-
 use crate::common::ident::{qualified, quote_ident};
-use crate::snapshots::definition::Kind;
+use crate::snapshots::kind::Kind;
 
 /// The type of a source's time column, which decides how a day maps onto it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +98,86 @@ fn filter_clause(conditions: &[String]) -> String {
     }
 }
 
+/// What one scalar measure adds to the statement: its aggregates in `per_day`, its column of
+/// `series`, and its row of the final `VALUES` list.
+struct Parts {
+    aggregates: Vec<String>,
+    series: String,
+    value: String,
+}
+
+/// The parts of measure `i`. `in_range` is the range condition when totals pull the rows
+/// before the range into the scan: distinct and average then apply it themselves, since
+/// feeding them the "before" group would sort or sum the whole history for nothing.
+fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>) -> Parts {
+    let user_filter: Vec<String> = m.filter.iter().map(|f| format!("({f})")).collect();
+    let mut in_range_filter = user_filter.clone();
+    if let Some(condition) = in_range {
+        in_range_filter.insert(0, condition.to_string());
+    }
+    let category = format!("$4[{}]", i + 1);
+    let count_value = format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)");
+    let value_column = || {
+        let c = m
+            .value_column
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} metrics need a value column", m.kind.as_str()));
+        format!("src.{}", quote_ident(c))
+    };
+    match m.kind {
+        Kind::Created => Parts {
+            aggregates: vec![format!(
+                "pg_catalog.count(*){} AS v{i}",
+                filter_clause(&user_filter)
+            )],
+            series: format!("coalesce(p.v{i}, 0) AS v{i}"),
+            value: count_value,
+        },
+        Kind::Total => Parts {
+            aggregates: vec![format!(
+                "pg_catalog.count(*){} AS v{i}",
+                filter_clause(&user_filter)
+            )],
+            series: format!(
+                "coalesce((SELECT b.v{i} FROM per_day AS b WHERE b.day IS NULL), 0) \
+                 + coalesce(pg_catalog.sum(p.v{i}) OVER (ORDER BY days.day), 0) AS v{i}"
+            ),
+            value: count_value,
+        },
+        Kind::Distinct => Parts {
+            aggregates: vec![format!(
+                "pg_catalog.count(DISTINCT {}){} AS v{i}",
+                value_column(),
+                filter_clause(&in_range_filter)
+            )],
+            series: format!("coalesce(p.v{i}, 0) AS v{i}"),
+            value: count_value,
+        },
+        Kind::Average => average_parts(i, &category, &value_column(), &in_range_filter),
+        Kind::Percentage | Kind::Breakdown => {
+            panic!("{} metrics are not planned by scalar_sql", m.kind.as_str())
+        }
+    }
+}
+
+/// An average: the mean, the population standard deviation and the sample size of the day's
+/// values of `col` (0, 0 and 0 for a day without any).
+fn average_parts(i: usize, category: &str, col: &str, filter: &[String]) -> Parts {
+    let f = filter_clause(filter);
+    Parts {
+        aggregates: vec![
+            format!("pg_catalog.avg({col}){f} AS a{i}"),
+            format!("pg_catalog.stddev_pop({col}){f} AS d{i}"),
+            format!("pg_catalog.count({col}){f} AS n{i}"),
+        ],
+        series: format!("p.a{i} AS a{i}, p.d{i} AS d{i}, coalesce(p.n{i}, 0) AS n{i}"),
+        value: format!(
+            "('average', {category}, coalesce(s.a{i}::numeric, 0), \
+             pg_catalog.jsonb_build_object('sample_size', s.n{i}, 'std_deviation', coalesce(s.d{i}::numeric, 0)))"
+        ),
+    }
+}
+
 /// One statement for all scalar measures (created, total, distinct, average) over `source`.
 ///
 /// Rows before the range are needed only by totals; when there are totals they fall into a
@@ -112,101 +190,34 @@ pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
     );
     let has_total = measures.iter().any(|m| m.kind == Kind::Total);
     let column = source.column();
-    let lower = source.lower_bound();
-    let in_range = format!("{column} >= {lower}");
-    let day_key = if has_total {
-        format!("CASE WHEN {in_range} THEN {} END", source.day_of_row())
+    let in_range = format!("{column} >= {}", source.lower_bound());
+    let below_end = format!("{column} < {}", source.upper_bound());
+    let (day_key, scan_filter) = if has_total {
+        (
+            format!("CASE WHEN {in_range} THEN {} END", source.day_of_row()),
+            below_end,
+        )
     } else {
-        source.day_of_row()
+        (source.day_of_row(), format!("{in_range} AND {below_end}"))
     };
-
-    let mut aggregates = Vec::new();
-    let mut series = Vec::new();
-    let mut values = Vec::new();
-    for (i, m) in measures.iter().enumerate() {
-        let user_filter: Vec<String> = m.filter.iter().map(|f| format!("({f})")).collect();
-        // Distinct and average work on the day's rows only; feeding them the "before" group
-        // would sort or sum the whole history for nothing.
-        let mut in_range_filter = user_filter.clone();
-        if has_total {
-            in_range_filter.insert(0, in_range.clone());
-        }
-        let category = format!("$4[{}]", i + 1);
-        let value_column = m
-            .value_column
-            .as_deref()
-            .map(|c| format!("src.{}", quote_ident(c)));
-        match m.kind {
-            Kind::Created => {
-                aggregates.push(format!(
-                    "pg_catalog.count(*){} AS v{i}",
-                    filter_clause(&user_filter)
-                ));
-                series.push(format!("coalesce(p.v{i}, 0) AS v{i}"));
-                values.push(format!(
-                    "('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)"
-                ));
-            }
-            Kind::Total => {
-                aggregates.push(format!(
-                    "pg_catalog.count(*){} AS v{i}",
-                    filter_clause(&user_filter)
-                ));
-                series.push(format!(
-                    "coalesce((SELECT b.v{i} FROM per_day AS b WHERE b.day IS NULL), 0) \
-                     + coalesce(pg_catalog.sum(p.v{i}) OVER (ORDER BY days.day), 0) AS v{i}"
-                ));
-                values.push(format!(
-                    "('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)"
-                ));
-            }
-            Kind::Distinct => {
-                let col = value_column.expect("distinct needs a value column");
-                aggregates.push(format!(
-                    "pg_catalog.count(DISTINCT {col}){} AS v{i}",
-                    filter_clause(&in_range_filter)
-                ));
-                series.push(format!("coalesce(p.v{i}, 0) AS v{i}"));
-                values.push(format!(
-                    "('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)"
-                ));
-            }
-            Kind::Average => {
-                let col = value_column.expect("average needs a value column");
-                let f = filter_clause(&in_range_filter);
-                aggregates.push(format!("pg_catalog.avg({col}){f} AS a{i}"));
-                aggregates.push(format!("pg_catalog.stddev_pop({col}){f} AS d{i}"));
-                aggregates.push(format!("pg_catalog.count({col}){f} AS n{i}"));
-                series.push(format!(
-                    "p.a{i} AS a{i}, p.d{i} AS d{i}, coalesce(p.n{i}, 0) AS n{i}"
-                ));
-                values.push(format!(
-                    "('average', {category}, coalesce(s.a{i}::numeric, 0), \
-                     pg_catalog.jsonb_build_object('sample_size', s.n{i}, 'std_deviation', coalesce(s.d{i}::numeric, 0)))"
-                ));
-            }
-            Kind::Percentage | Kind::Breakdown => {
-                panic!("{} metrics are not planned by scalar_sql", m.kind.as_str())
-            }
-        }
-    }
-
-    let scan_filter = if has_total {
-        format!("{column} < {}", source.upper_bound())
-    } else {
-        format!("{in_range} AND {column} < {}", source.upper_bound())
-    };
-
-    let mut sql = String::new();
-    let _ = write!(
-        sql,
+    let parts: Vec<Parts> = measures
+        .iter()
+        .enumerate()
+        .map(|(i, m)| scalar_parts(i, m, has_total.then_some(in_range.as_str())))
+        .collect();
+    let aggregates: Vec<&str> = parts
+        .iter()
+        .flat_map(|p| p.aggregates.iter().map(String::as_str))
+        .collect();
+    let series: Vec<&str> = parts.iter().map(|p| p.series.as_str()).collect();
+    let values: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
+    format!(
         "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, m.metadata::text AS metadata\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata)\nORDER BY s.day, m.metric_category",
         aggregates = aggregates.join(",\n           "),
         from = source.qualified(),
         series = series.join(",\n           "),
         values = values.join(",\n    "),
-    );
-    sql
+    )
 }
 
 /// The statement computing `measures` over `source`: one breakdown on its own, or any number

@@ -1,0 +1,242 @@
+//! Batches of events as JSON: `record_route_metrics` and `record_operation_metrics` take an
+//! array of objects, checked as a whole: the first bad event refuses the batch, naming its
+//! index and what is wrong.
+
+use serde_json::Value;
+
+use crate::common::problem::{Outcome, Problem, SqlState};
+use crate::requests::event::{check_event, parse_at, Event, Subject, Window};
+
+/// Most events in one batch call.
+pub const MAX_BATCH_EVENTS: usize = 100_000;
+
+fn event_problem(index: usize, problem: Problem) -> Problem {
+    Problem {
+        message: format!("events[{index}]: {}", problem.message),
+        detail: Some(format!(
+            "The batch was refused as a whole at the event with index {index} (counting from 0); nothing was recorded."
+        )),
+        ..problem
+    }
+}
+
+/// Reads and checks a whole batch: a JSON array of objects with the subject's name key
+/// (`route` or `operation`), `method` (routes), `success`, `duration_ms` and optionally
+/// `at`. The first bad event refuses the batch, naming its index and what is wrong.
+pub fn parse_batch(subject: Subject, events: &Value, window: Window) -> Outcome<Vec<Event>> {
+    let Some(items) = events.as_array() else {
+        return Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            format!("events must be a JSON array, not {}", json_kind(events)),
+        )
+        .hint(batch_hint(subject)));
+    };
+    if items.len() > MAX_BATCH_EVENTS {
+        return Err(Problem::new(
+            SqlState::ProgramLimitExceeded,
+            format!(
+                "a batch holds at most {MAX_BATCH_EVENTS} events, not {}",
+                items.len()
+            ),
+        )
+        .hint("split the batch into smaller calls"));
+    }
+    let allowed: &[&str] = match subject {
+        Subject::Route => &["route", "method", "success", "duration_ms", "at"],
+        Subject::Operation => &["operation", "success", "duration_ms", "at"],
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let event = parse_one(subject, item, allowed, window).map_err(|p| event_problem(i, p))?;
+        out.push(event);
+    }
+    Ok(out)
+}
+
+fn parse_one(subject: Subject, item: &Value, allowed: &[&str], window: Window) -> Outcome<Event> {
+    let Some(obj) = item.as_object() else {
+        return Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            format!("an event must be a JSON object, not {}", json_kind(item)),
+        )
+        .hint(batch_hint(subject)));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let shown: String = unknown.chars().take(40).collect();
+        return Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            format!("unknown key \"{shown}\""),
+        )
+        .hint(format!("an event has the keys {}", allowed.join(", "))));
+    }
+    let key = subject.name_key();
+    let name = match obj.get(key) {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => return Err(wrong_type(key, "a string", other, subject)),
+        None => return Err(missing(key, subject)),
+    };
+    let method = match subject {
+        Subject::Route => match obj.get("method") {
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(other) => return Err(wrong_type("method", "a string", other, subject)),
+            None => return Err(missing("method", subject)),
+        },
+        Subject::Operation => None,
+    };
+    let success = match obj.get("success") {
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(wrong_type("success", "true or false", other, subject)),
+        None => return Err(missing("success", subject)),
+    };
+    let duration_ms = match obj.get("duration_ms") {
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+        Some(other) => return Err(wrong_type("duration_ms", "a number", other, subject)),
+        None => return Err(missing("duration_ms", subject)),
+    };
+    let at = match obj.get("at") {
+        None | Some(Value::Null) => window.now,
+        Some(Value::String(s)) => parse_at(s).ok_or_else(|| {
+            let shown: String = s.chars().take(40).collect();
+            Problem::new(
+                SqlState::InvalidDatetimeFormat,
+                format!("\"at\" is not a timestamp with a UTC offset: \"{shown}\""),
+            )
+            .hint("use ISO 8601 with an offset, e.g. 2025-06-01T12:00:00Z or 2025-06-01T14:00:00+02:00, or leave \"at\" out for now")
+        })?,
+        Some(other) => return Err(wrong_type("at", "a timestamp string", other, subject)),
+    };
+    check_event(subject, name, method, success, duration_ms, at, window)
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn batch_hint(subject: Subject) -> String {
+    match subject {
+        Subject::Route => "pass [{\"route\": \"/api/posts\", \"method\": \"GET\", \"success\": true, \"duration_ms\": 12.5, \"at\": \"2025-06-01T12:00:00Z\"}, ...]; \"at\" is optional".to_string(),
+        Subject::Operation => "pass [{\"operation\": \"send_email\", \"success\": true, \"duration_ms\": 80, \"at\": \"2025-06-01T12:00:00Z\"}, ...]; \"at\" is optional".to_string(),
+    }
+}
+
+fn wrong_type(key: &str, expected: &str, got: &Value, subject: Subject) -> Problem {
+    Problem::new(
+        SqlState::InvalidParameterValue,
+        format!("\"{key}\" must be {expected}, not {}", json_kind(got)),
+    )
+    .hint(batch_hint(subject))
+}
+
+fn missing(key: &str, subject: Subject) -> Problem {
+    Problem::new(
+        SqlState::NullValueNotAllowed,
+        format!("\"{key}\" is missing"),
+    )
+    .hint(batch_hint(subject))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::requests::event::test_window;
+    use serde_json::json;
+
+    #[test]
+    fn a_batch_is_checked_whole_and_names_the_first_bad_event() {
+        let w = test_window();
+        let ok = json!([
+            {"route": "/a", "method": "get", "success": true, "duration_ms": 5},
+            {"route": "/a", "method": "GET", "success": false, "duration_ms": 7.5, "at": "2025-06-01T11:10:00Z"},
+        ]);
+        let events = parse_batch(Subject::Route, &ok, w).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].at, w.now);
+        assert_eq!(events[1].method.as_deref(), Some("GET"));
+
+        let cases = [
+            (
+                json!({"route": "/a"}),
+                SqlState::InvalidParameterValue,
+                "must be a JSON array",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1}, 3]),
+                SqlState::InvalidParameterValue,
+                "events[1]: an event must be a JSON object",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": true}]),
+                SqlState::NullValueNotAllowed,
+                "events[0]: \"duration_ms\" is missing",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": "yes", "duration_ms": 1}]),
+                SqlState::InvalidParameterValue,
+                "\"success\" must be true or false",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": -1}]),
+                SqlState::InvalidParameterValue,
+                "duration_ms must be",
+            ),
+            (
+                json!([{"route": "/a", "method": "BREW", "success": true, "duration_ms": 1}]),
+                SqlState::InvalidParameterValue,
+                "unknown HTTP method",
+            ),
+            (
+                json!([{"route": "", "method": "GET", "success": true, "duration_ms": 1}]),
+                SqlState::InvalidParameterValue,
+                "route must not be empty",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "durationMs": 1}]),
+                SqlState::InvalidParameterValue,
+                "unknown key \"durationMs\"",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "at": "2025-06-01"}]),
+                SqlState::InvalidDatetimeFormat,
+                "not a timestamp",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "at": "2025-05-01T00:00:00Z"}]),
+                SqlState::DatetimeFieldOverflow,
+                "older than",
+            ),
+            (
+                json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "at": "2025-06-02T00:00:00Z"}]),
+                SqlState::DatetimeFieldOverflow,
+                "in the future",
+            ),
+        ];
+        for (input, state, text) in cases {
+            let p = parse_batch(Subject::Route, &input, w).unwrap_err();
+            assert_eq!(p.state, state, "{input}");
+            assert!(
+                p.message.contains(text),
+                "{} does not contain {text}",
+                p.message
+            );
+            assert!(p.hint.is_some(), "{input}");
+        }
+        let op =
+            json!([{"operation": "email", "success": true, "duration_ms": 3, "method": "GET"}]);
+        assert!(parse_batch(Subject::Operation, &op, w)
+            .unwrap_err()
+            .message
+            .contains("unknown key \"method\""));
+        let too_many = Value::Array(vec![json!({}); MAX_BATCH_EVENTS + 1]);
+        assert_eq!(
+            parse_batch(Subject::Route, &too_many, w).unwrap_err().state,
+            SqlState::ProgramLimitExceeded
+        );
+    }
+}

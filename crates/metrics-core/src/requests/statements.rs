@@ -1,0 +1,129 @@
+//! The SQL that adds a bucket into its hour's row: one `INSERT ... ON CONFLICT DO UPDATE` for
+//! each table, whose counts, sums, extremes and sketch merge with what the row already holds,
+//! the same merge as `Bucket::merge`, done by PostgreSQL.
+//!
+//! Parameters: `$1..$k` the key (the route and method, or the operation), then the hour, the
+//! total, successful and failed counts, the sum, minimum and maximum duration, the time of the
+//! last event, and the encoded sketch.
+
+use crate::requests::event::Subject;
+
+/// A table of hourly rows: its name, its key columns, and its words for the count of events
+/// and the time of the last one.
+struct Table {
+    name: &'static str,
+    key: &'static [&'static str],
+    total: &'static str,
+    last: &'static str,
+}
+
+const ROUTES: Table = Table {
+    name: "route_metrics",
+    key: &["route", "method"],
+    total: "total_requests",
+    last: "last_request_at",
+};
+
+const OPERATIONS: Table = Table {
+    name: "operation_metrics",
+    key: &["operation"],
+    total: "total_executions",
+    last: "last_execution_at",
+};
+
+/// The number of key columns, which come first among the parameters.
+pub fn key_len(subject: Subject) -> usize {
+    table(subject).key.len()
+}
+
+fn table(subject: Subject) -> &'static Table {
+    match subject {
+        Subject::Route => &ROUTES,
+        Subject::Operation => &OPERATIONS,
+    }
+}
+
+/// The upsert of one bucket into the hour rows of `subject`.
+pub fn upsert(subject: Subject) -> String {
+    let Table {
+        name,
+        key,
+        total,
+        last,
+    } = table(subject);
+    let k = key.len();
+    let keys: Vec<String> = (1..=k).map(|i| format!("${i}")).collect();
+    let [hour, n, ok, failed, sum, min, max, at, sketch] =
+        std::array::from_fn::<String, 9, _>(|i| format!("${}", k + 1 + i));
+    format!(
+        "
+INSERT INTO metrics.{name} AS t
+    ({key}, period_start, period_end, {total}, successful, failed,
+     total_duration_ms, average_duration_ms, min_duration_ms, max_duration_ms, {last}, latency_sketch)
+VALUES ({keys}, {hour}, {hour} + interval '1 hour', {n}, {ok}, {failed}, {sum}, {sum} / {n}, {min}, {max}, {at}, {sketch})
+ON CONFLICT ON CONSTRAINT {name}_bucket DO UPDATE SET
+    {total} = t.{total} + excluded.{total},
+    successful = t.successful + excluded.successful,
+    failed = t.failed + excluded.failed,
+    total_duration_ms = t.total_duration_ms + excluded.total_duration_ms,
+    average_duration_ms = (t.total_duration_ms + excluded.total_duration_ms)
+                          / (t.{total} + excluded.{total}),
+    min_duration_ms = least(t.min_duration_ms, excluded.min_duration_ms),
+    max_duration_ms = greatest(t.max_duration_ms, excluded.max_duration_ms),
+    {last} = greatest(t.{last}, excluded.{last}),
+    latency_sketch = metrics.merge_latency_sketch(t.latency_sketch, excluded.latency_sketch),
+    updated_at = now()",
+        key = key.join(", "),
+        keys = keys.join(", "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn squeeze(sql: &str) -> String {
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn the_route_upsert() {
+        assert_eq!(key_len(Subject::Route), 2);
+        assert_eq!(
+            squeeze(&upsert(Subject::Route)),
+            squeeze(
+                "INSERT INTO metrics.route_metrics AS t
+                    (route, method, period_start, period_end, total_requests, successful, failed,
+                     total_duration_ms, average_duration_ms, min_duration_ms, max_duration_ms, last_request_at, latency_sketch)
+                VALUES ($1, $2, $3, $3 + interval '1 hour', $4, $5, $6, $7, $7 / $4, $8, $9, $10, $11)
+                ON CONFLICT ON CONSTRAINT route_metrics_bucket DO UPDATE SET
+                    total_requests = t.total_requests + excluded.total_requests,
+                    successful = t.successful + excluded.successful,
+                    failed = t.failed + excluded.failed,
+                    total_duration_ms = t.total_duration_ms + excluded.total_duration_ms,
+                    average_duration_ms = (t.total_duration_ms + excluded.total_duration_ms)
+                                          / (t.total_requests + excluded.total_requests),
+                    min_duration_ms = least(t.min_duration_ms, excluded.min_duration_ms),
+                    max_duration_ms = greatest(t.max_duration_ms, excluded.max_duration_ms),
+                    last_request_at = greatest(t.last_request_at, excluded.last_request_at),
+                    latency_sketch = metrics.merge_latency_sketch(t.latency_sketch, excluded.latency_sketch),
+                    updated_at = now()"
+            )
+        );
+    }
+
+    #[test]
+    fn the_operation_upsert() {
+        assert_eq!(key_len(Subject::Operation), 1);
+        let sql = squeeze(&upsert(Subject::Operation));
+        assert!(sql.starts_with("INSERT INTO metrics.operation_metrics AS t (operation, period_start, period_end, total_executions,"));
+        assert!(sql.contains(
+            "VALUES ($1, $2, $2 + interval '1 hour', $3, $4, $5, $6, $6 / $3, $7, $8, $9, $10)"
+        ));
+        assert!(sql.contains("ON CONFLICT ON CONSTRAINT operation_metrics_bucket"));
+        assert!(sql.contains(
+            "last_execution_at = greatest(t.last_execution_at, excluded.last_execution_at)"
+        ));
+        assert!(sql.contains("/ (t.total_executions + excluded.total_executions)"));
+    }
+}

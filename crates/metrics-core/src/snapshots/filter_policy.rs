@@ -1,0 +1,111 @@
+//! Which built-in functions a metric filter may call. PostgreSQL's parser decides what a
+//! filter is (the extension's `snapshots::filter`); this is the rule it applies to every
+//! function the parsed expression calls, beyond "a non-volatile built-in of pg_catalog", and
+//! how the errors PostgreSQL raises while parsing a filter reach the caller.
+
+use crate::common::problem::SqlState;
+
+/// Built-in functions a filter may not call even though they are not volatile: they read
+/// beyond the row (other tables as XML, settings, statistics, the catalog, privileges,
+/// comments, the connection). A filter runs with the source owner's rights, often a
+/// superuser's, so any of them would let a metric leak what its definer cannot read.
+/// Operator support functions of `pg_lsn` and `pg_snapshot` values stay allowed, as do a few
+/// harmless `pg_` helpers.
+pub fn reads_beyond_the_row(function_name: &str) -> bool {
+    const HARMLESS_PG: [&str; 4] = [
+        "pg_typeof",
+        "pg_size_pretty",
+        "pg_size_bytes",
+        "pg_column_size",
+    ];
+    const EXACT: [&str; 10] = [
+        "current_setting",
+        "current_database",
+        "current_schema",
+        "current_schemas",
+        "version",
+        "inet_client_addr",
+        "inet_client_port",
+        "inet_server_addr",
+        "inet_server_port",
+        "row_security_active",
+    ];
+    let name = function_name;
+    if name.starts_with("pg_") {
+        return !(HARMLESS_PG.contains(&name)
+            || name.starts_with("pg_lsn")
+            || name.starts_with("pg_snapshot_"));
+    }
+    EXACT.contains(&name)
+        || name.contains("_to_xml")
+        || name.starts_with("has_") && name.ends_with("_privilege")
+        || name.ends_with("description")
+        || name.starts_with("to_reg")
+        || name.starts_with("txid_")
+        || name.starts_with("ts_stat")
+}
+
+/// The SQLSTATE a filter's caller gets for an error PostgreSQL raised while parsing or
+/// analysing it: syntax, unknown columns and functions and type errors keep their meaning;
+/// reading another relation (42P01), an aggregate (42803) or a window function (42P20) is
+/// what a filter may not do; anything else is a bad value.
+pub fn filter_error_state(sqlstate: &str) -> SqlState {
+    match sqlstate {
+        "42601" => SqlState::SyntaxError,
+        "42703" => SqlState::UndefinedColumn,
+        "42804" => SqlState::DatatypeMismatch,
+        "42883" => SqlState::UndefinedFunction,
+        "42P01" | "42803" | "42P20" | "0A000" => SqlState::FeatureNotSupported,
+        _ => SqlState::InvalidParameterValue,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_cannot_read_beyond_the_row() {
+        for name in [
+            "table_to_xml",
+            "database_to_xml_and_xmlschema",
+            "query_to_xml",
+            "current_setting",
+            "pg_read_file",
+            "pg_get_viewdef",
+            "pg_stat_get_live_tuples",
+            "has_table_privilege",
+            "obj_description",
+            "to_regclass",
+            "inet_server_addr",
+            "txid_current_snapshot",
+        ] {
+            assert!(reads_beyond_the_row(name), "{name}");
+        }
+        for name in [
+            "lower",
+            "length",
+            "coalesce",
+            "date_trunc",
+            "jsonb_extract_path_text",
+            "textlike",
+            "pg_typeof",
+            "pg_lsn_gt",
+            "int4pl",
+            "array_length",
+            "to_tsvector",
+            "xpath",
+        ] {
+            assert!(!reads_beyond_the_row(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn parser_errors_keep_their_meaning() {
+        assert_eq!(filter_error_state("42601"), SqlState::SyntaxError);
+        assert_eq!(filter_error_state("42703"), SqlState::UndefinedColumn);
+        assert_eq!(filter_error_state("42803"), SqlState::FeatureNotSupported);
+        assert_eq!(filter_error_state("42P01"), SqlState::FeatureNotSupported);
+        assert_eq!(filter_error_state("22P02"), SqlState::InvalidParameterValue);
+    }
+}

@@ -1,0 +1,262 @@
+//! What one collection or backfill did, metric by metric, and how that is reported: the
+//! status, the log message, the per-metric failures and the NOTICE or WARNING the caller sees.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde_json::{json, Map, Value};
+
+use crate::common::calendar::days;
+use crate::common::problem::{Failure, Problem, SqlState};
+use crate::jobs::run::{RunOutcome, Status};
+use crate::snapshots::definition::Ratio;
+
+/// Counts of one run over `days` days and `metrics` active definitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    pub days: i64,
+    pub metrics: usize,
+    pub recorded: i64,
+    pub already_sealed: i64,
+    pub failed_values: i64,
+    pub failed_metrics: BTreeMap<String, Failure>,
+}
+
+impl Tally {
+    pub fn new(days: i64, metrics: usize) -> Tally {
+        Tally {
+            days,
+            metrics,
+            recorded: 0,
+            already_sealed: 0,
+            failed_values: 0,
+            failed_metrics: BTreeMap::new(),
+        }
+    }
+
+    /// A step computed `computed` values, of which `inserted` were new.
+    pub fn sealed(&mut self, computed: usize, inserted: i64) {
+        self.recorded += inserted;
+        self.already_sealed += computed as i64 - inserted;
+    }
+
+    /// `values` values of `category` could not be computed.
+    pub fn fail(&mut self, category: &str, values: i64, failure: Failure) {
+        self.failed_values += values;
+        self.failed_metrics.insert(category.to_string(), failure);
+    }
+
+    /// Values dealt with so far, whichever way.
+    pub fn done(&self) -> i64 {
+        self.recorded + self.already_sealed + self.failed_values
+    }
+
+    /// A percentage sealed only on `recorded` of the days `[start, end]`: the other days
+    /// lack its numerator or denominator, which is a failure of those days.
+    pub fn ratio_gaps(
+        &mut self,
+        ratio: &Ratio,
+        start: NaiveDate,
+        end: NaiveDate,
+        recorded: &[NaiveDate],
+    ) {
+        let missing: Vec<NaiveDate> = days(start, end).filter(|d| !recorded.contains(d)).collect();
+        let Some(first) = missing.first() else {
+            return;
+        };
+        let Ratio {
+            category,
+            numerator,
+            denominator,
+        } = ratio;
+        let problem = Problem::new(
+            SqlState::ForeignKeyViolation,
+            format!(
+                "percentage \"{category}\" has no value for {} of {} days: \"{numerator}\" or \"{denominator}\" is not recorded (first such day: {first})",
+                missing.len(),
+                self.days
+            ),
+        )
+        .hint(format!(
+            "collect or backfill \"{numerator}\" and \"{denominator}\" for those days, then run again"
+        ));
+        self.fail(category, missing.len() as i64, problem.into());
+    }
+
+    pub fn status(&self) -> Status {
+        if self.failed_metrics.is_empty() {
+            if self.recorded > 0 {
+                Status::Completed
+            } else {
+                Status::Skipped
+            }
+        } else if self.failed_metrics.len() == self.metrics && self.recorded == 0 {
+            Status::Failed
+        } else {
+            Status::Partial
+        }
+    }
+
+    /// The run as the log records it.
+    pub fn outcome(&self) -> RunOutcome {
+        let message = if self.metrics == 0 {
+            "no active metric definitions: nothing to collect".to_string()
+        } else {
+            format!(
+                "{} days x {} metrics: {} values recorded, {} already sealed, {} failed",
+                self.days, self.metrics, self.recorded, self.already_sealed, self.failed_values
+            )
+        };
+        let (error_message, error_details) = if self.failed_metrics.is_empty() {
+            (None, None)
+        } else {
+            let summary: Vec<String> = self
+                .failed_metrics
+                .iter()
+                .map(|(c, f)| format!("{c}: {}", f.message))
+                .collect();
+            let details: Map<String, Value> = self
+                .failed_metrics
+                .iter()
+                .map(|(c, f)| (c.clone(), f.to_json()))
+                .collect();
+            (
+                Some(format!(
+                    "{} of {} metrics failed: {}",
+                    self.failed_metrics.len(),
+                    self.metrics,
+                    summary.join("; ")
+                )),
+                Some(json!({ "failures": Value::Object(details) })),
+            )
+        };
+        RunOutcome {
+            status: self.status(),
+            recorded: self.recorded,
+            already_sealed: self.already_sealed,
+            failed: self.failed_values,
+            message,
+            error_message,
+            error_details,
+        }
+    }
+}
+
+/// What the caller of a run is told besides its result row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    Nothing,
+    Notice(String),
+    Warning(String),
+}
+
+/// The NOTICE of a run that recorded nothing new, the WARNING of one where metrics failed.
+pub fn report(label: &str, outcome: &RunOutcome) -> Report {
+    match outcome.status {
+        Status::Completed => Report::Nothing,
+        Status::Skipped => Report::Notice(format!(
+            "metrics: {label}: nothing new recorded ({})",
+            outcome.message
+        )),
+        Status::Partial | Status::Failed => Report::Warning(format!(
+            "metrics: {label}: {} (see metrics.metric_collection_log)",
+            outcome.error_message.as_deref().unwrap_or_default()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn failure(message: &str) -> Failure {
+        Problem::new(SqlState::UndefinedTable, message).into()
+    }
+
+    #[test]
+    fn a_run_that_seals_everything_completes() {
+        let mut t = Tally::new(3, 2);
+        t.sealed(6, 4);
+        assert_eq!(t.done(), 6);
+        let o = t.outcome();
+        assert_eq!(o.status, Status::Completed);
+        assert_eq!((o.recorded, o.already_sealed, o.failed), (4, 2, 0));
+        assert_eq!(
+            o.message,
+            "3 days x 2 metrics: 4 values recorded, 2 already sealed, 0 failed"
+        );
+        assert_eq!((o.error_message, o.error_details), (None, None));
+        assert_eq!(report("2025-01-01", &t.outcome()), Report::Nothing);
+    }
+
+    #[test]
+    fn nothing_new_is_skipped_with_a_notice() {
+        let mut t = Tally::new(1, 1);
+        t.sealed(1, 0);
+        assert_eq!(t.status(), Status::Skipped);
+        assert_eq!(
+            report("2025-01-01", &t.outcome()),
+            Report::Notice("metrics: 2025-01-01: nothing new recorded (1 days x 1 metrics: 0 values recorded, 1 already sealed, 0 failed)".into())
+        );
+        let empty = Tally::new(1, 0).outcome();
+        assert_eq!(empty.status, Status::Skipped);
+        assert_eq!(
+            empty.message,
+            "no active metric definitions: nothing to collect"
+        );
+    }
+
+    #[test]
+    fn failures_are_partial_or_failed_and_logged_per_metric() {
+        let mut t = Tally::new(2, 2);
+        t.fail("b", 2, failure("relation gone"));
+        t.sealed(2, 2);
+        let o = t.outcome();
+        assert_eq!(o.status, Status::Partial);
+        assert_eq!(o.failed, 2);
+        assert_eq!(
+            o.error_message.as_deref(),
+            Some("1 of 2 metrics failed: b: relation gone")
+        );
+        assert_eq!(
+            o.error_details.unwrap()["failures"]["b"]["sqlstate"],
+            "42P01"
+        );
+        assert!(matches!(report("x", &t.outcome()), Report::Warning(w)
+            if w == "metrics: x: 1 of 2 metrics failed: b: relation gone (see metrics.metric_collection_log)"));
+
+        let mut all = Tally::new(1, 1);
+        all.fail("a", 1, failure("gone"));
+        assert_eq!(all.status(), Status::Failed);
+    }
+
+    #[test]
+    fn a_percentage_without_its_parts_fails_on_those_days() {
+        let ratio = Ratio {
+            category: "rate".into(),
+            numerator: "a".into(),
+            denominator: "b".into(),
+        };
+        let mut t = Tally::new(4, 1);
+        t.ratio_gaps(
+            &ratio,
+            d("2025-01-01"),
+            d("2025-01-04"),
+            &[d("2025-01-01"), d("2025-01-03")],
+        );
+        assert_eq!(t.failed_values, 2);
+        let f = &t.failed_metrics["rate"];
+        assert_eq!(f.sqlstate, "23503");
+        assert_eq!(
+            f.message,
+            "percentage \"rate\" has no value for 2 of 4 days: \"a\" or \"b\" is not recorded (first such day: 2025-01-02)"
+        );
+        let mut complete = Tally::new(1, 1);
+        complete.ratio_gaps(&ratio, d("2025-01-01"), d("2025-01-01"), &[d("2025-01-01")]);
+        assert!(complete.failed_metrics.is_empty());
+    }
+}

@@ -1,0 +1,284 @@
+//! The SQL functions of daily snapshots. Each takes its arguments, runs the pure checks,
+//! calls the engine and returns rows; the work is in `registry` (defining), `collect` and
+//! `revise` (sealing and correcting) and `read` (the query API).
+
+use pgrx::datum::{AnyNumeric, Date};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+use crate::common::calendar::check_closed;
+use crate::common::problem::required;
+use crate::pg::datum::{numeric, pg_date, required_date};
+use crate::pg::guc;
+use crate::pg::raise::OrRaise;
+use crate::snapshots::checks::{
+    check_backfill, check_correction, check_fetch, check_series_days, text_list,
+};
+use crate::snapshots::collect::{self, RunKind};
+use crate::snapshots::definition::MetricArgs;
+use crate::snapshots::kind::check_metric_type;
+use crate::snapshots::read::{self, last_closed_day_in_zone};
+use crate::snapshots::registry;
+use crate::snapshots::revise;
+
+/// Defines a metric: what to count, over which relation, by which time column.
+#[allow(clippy::type_complexity)]
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn define_metric(
+    category: Option<String>,
+    kind: Option<String>,
+    source_table: default!(Option<String>, "NULL"),
+    value_column: default!(Option<String>, "NULL"),
+    time_column: default!(Option<String>, "'created_at'"),
+    filter: default!(Option<String>, "NULL"),
+    numerator: default!(Option<String>, "NULL"),
+    denominator: default!(Option<String>, "NULL"),
+    source_schema: default!(Option<String>, "'public'"),
+    display_name: default!(Option<String>, "NULL"),
+    description: default!(Option<String>, "NULL"),
+    unit: default!(Option<String>, "NULL"),
+    format_pattern: default!(Option<String>, "NULL"),
+    top_n: default!(Option<i32>, "5"),
+    replace: default!(Option<bool>, "false"),
+) -> TableIterator<
+    'static,
+    (
+        name!(metric_category, String),
+        name!(metric_type, String),
+        name!(kind, String),
+        name!(source, Option<String>),
+        name!(filter, Option<String>),
+        name!(is_active, bool),
+    ),
+> {
+    let args = MetricArgs {
+        category: required(category, "category").or_raise(),
+        kind: required(kind, "kind").or_raise(),
+        source_schema,
+        source_table,
+        time_column,
+        value_column,
+        filter,
+        numerator,
+        denominator,
+        display_name,
+        description,
+        unit,
+        format_pattern,
+        top_n,
+    };
+    let def = registry::define(&args, replace.unwrap_or(false)).or_raise();
+    TableIterator::once((
+        def.category().to_string(),
+        def.kind().metric_type().to_string(),
+        def.kind().as_str().to_string(),
+        Some(def.describe_source()),
+        def.filter().map(str::to_string),
+        true,
+    ))
+}
+
+/// Stops collecting a metric; its sealed values stay. Returns false if it was already inactive.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn deactivate_metric(category: Option<String>) -> bool {
+    let category = required(category, "category").or_raise();
+    registry::deactivate(&category).or_raise()
+}
+
+/// Resumes collecting a metric, after checking that its source still fits.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn activate_metric(category: Option<String>) -> bool {
+    let category = required(category, "category").or_raise();
+    registry::activate(&category).or_raise()
+}
+
+/// Defines a ready-made set of metrics over the tables that exist in `source_schema`.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn install_preset(
+    preset: Option<String>,
+    source_schema: default!(Option<String>, "'public'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(metric_category, String),
+        name!(kind, String),
+        name!(status, String),
+    ),
+> {
+    let preset = required(preset, "preset").or_raise();
+    let schema = required(source_schema, "source_schema").or_raise();
+    let installed = registry::install_preset(&preset, &schema).or_raise();
+    TableIterator::new(
+        installed
+            .into_iter()
+            .map(|m| (m.category, m.kind, m.status)),
+    )
+}
+
+/// Seals the values of every active metric for one day that has ended.
+#[pg_extern(security_definer, volatile, requires = [last_closed_day])]
+#[search_path(pg_catalog, pg_temp)]
+fn collect_daily_metrics(
+    target_date: default!(Option<Date>, "metrics.last_closed_day()"),
+) -> TableIterator<
+    'static,
+    (
+        name!(metrics_collected, i32),
+        name!(execution_time_ms, i32),
+        name!(status, String),
+    ),
+> {
+    let target = required_date(target_date, "target_date");
+    check_closed(target, last_closed_day_in_zone(), &guc::timezone()).or_raise();
+    let summary = collect::run(RunKind::Collect, target, target);
+    TableIterator::once((
+        summary.recorded as i32,
+        summary.elapsed_ms,
+        summary.status.as_str().to_string(),
+    ))
+}
+
+/// Seals every active metric for every day of a range, skipping what is already sealed.
+#[pg_extern(security_definer, volatile, requires = [last_closed_day])]
+#[search_path(pg_catalog, pg_temp)]
+fn backfill_daily_metrics(
+    start_date: Option<Date>,
+    end_date: default!(Option<Date>, "metrics.last_closed_day()"),
+) -> TableIterator<
+    'static,
+    (
+        name!(dates_processed, i32),
+        name!(total_metrics, i32),
+        name!(execution_time_ms, i32),
+    ),
+> {
+    let start = required_date(start_date, "start_date");
+    let end = required_date(end_date, "end_date");
+    check_backfill(start, end, last_closed_day_in_zone(), &guc::timezone()).or_raise();
+    let summary = collect::run(RunKind::Backfill, start, end);
+    TableIterator::once((
+        summary.days as i32,
+        summary.recorded as i32,
+        summary.elapsed_ms,
+    ))
+}
+
+/// Recomputes sealed values of one day from the current source data, keeping the previous
+/// values, who changed them and why in `metrics.metric_revisions`.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn recollect(
+    target_date: Option<Date>,
+    categories: Option<Vec<Option<String>>>,
+    reason: Option<String>,
+) -> TableIterator<
+    'static,
+    (
+        name!(metric_category, String),
+        name!(old_value, Option<AnyNumeric>),
+        name!(new_value, AnyNumeric),
+        name!(changed, bool),
+    ),
+> {
+    let target = required_date(target_date, "target_date");
+    // NULL elements are dropped, as they always were: a correction names what it corrects.
+    let categories: Vec<String> = required(categories, "categories")
+        .or_raise()
+        .into_iter()
+        .flatten()
+        .collect();
+    let reason = required(reason, "reason").or_raise();
+    let correction = check_correction(categories, &reason).or_raise();
+    check_closed(target, last_closed_day_in_zone(), &guc::timezone()).or_raise();
+    let revisions = revise::recollect(target, &correction).or_raise();
+    TableIterator::new(
+        revisions
+            .into_iter()
+            .map(|r| (r.category, r.old_value, r.new_value, r.changed)),
+    )
+}
+
+/// The last day that has ended in the time zone of `metrics.timezone`: the default day to collect.
+#[pg_extern(stable)]
+#[search_path(pg_catalog, pg_temp)]
+fn last_closed_day() -> Date {
+    pg_date(last_closed_day_in_zone())
+}
+
+/// Sealed metrics over a date range, per day, week or month, each aggregated by its meaning.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable)]
+#[search_path(pg_catalog, pg_temp)]
+fn fetch_metrics(
+    start_date: Option<Date>,
+    end_date: Option<Date>,
+    categories: default!(Option<Vec<Option<String>>>, "NULL"),
+    types: default!(Option<Vec<Option<String>>>, "NULL"),
+    aggregation: default!(Option<String>, "'daily'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(period_start, Date),
+        name!(period_end, Date),
+        name!(metric_category, String),
+        name!(metric_type, String),
+        name!(value, Option<AnyNumeric>),
+        name!(metadata, JsonB),
+        name!(days_in_period, i32),
+        name!(days_recorded, i32),
+        name!(missing_dates, Vec<Date>),
+    ),
+> {
+    let start = required_date(start_date, "start_date");
+    let end = required_date(end_date, "end_date");
+    let aggregation = required(aggregation, "aggregation").or_raise();
+    let grain = check_fetch(start, end, &aggregation, guc::max_query_days()).or_raise();
+    let categories = text_list(categories, "categories").or_raise();
+    let types = text_list(types, "types").or_raise();
+    if let Some(c) = &categories {
+        read::check_defined(c).or_raise();
+    }
+    for t in types.iter().flatten() {
+        check_metric_type(t).or_raise();
+    }
+    let rows = read::fetch(start, end, grain, categories, types).or_raise();
+    TableIterator::new(rows.into_iter().map(|r| {
+        (
+            pg_date(r.period.start),
+            pg_date(r.period.end),
+            r.category,
+            r.metric_type,
+            r.value.as_deref().map(numeric),
+            JsonB(r.metadata),
+            r.period.days() as i32,
+            r.days_recorded as i32,
+            r.missing.into_iter().map(pg_date).collect(),
+        )
+    }))
+}
+
+/// A per-day series of the last `days` closed days, for charts; days without a snapshot
+/// have a NULL value. By default, every active "created" metric (posts and comments per day).
+#[pg_extern(stable)]
+#[search_path(pg_catalog, pg_temp)]
+fn activity_series(
+    days: default!(Option<i32>, "30"),
+    categories: default!(Option<Vec<Option<String>>>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(metric_date, Date),
+        name!(metric_category, String),
+        name!(value, Option<AnyNumeric>),
+    ),
+> {
+    let days = required(days, "days").or_raise() as i64;
+    let days = check_series_days(days, guc::max_query_days()).or_raise();
+    let categories = text_list(categories, "categories").or_raise();
+    TableIterator::new(read::series(days, categories).or_raise())
+}
