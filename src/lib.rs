@@ -19,29 +19,61 @@ mod pg;
 mod requests;
 mod snapshots;
 
-// Tables first, then the functions pgrx generates, then what needs both.
-extension_sql_file!("../sql/tables.sql", name = "tables", bootstrap);
+// The order of the SQL files: tables first, then the functions pgrx generates, then what
+// needs both; the policies and grants last, when every object exists.
 extension_sql_file!(
-    "../sql/sealing.sql",
+    "../sql/snapshots/tables.sql",
+    name = "snapshot_tables",
+    bootstrap
+);
+extension_sql_file!(
+    "../sql/snapshots/sealing.sql",
     name = "sealing",
     requires = [snapshots::seal::sealed_rows_guard]
 );
-extension_sql_file!("../sql/read_api.sql", name = "read_api");
 extension_sql_file!(
-    "../sql/procedures.sql",
-    name = "procedures",
+    "../sql/snapshots/current.sql",
+    name = "current_metrics",
+    requires = ["snapshot_tables"]
+);
+extension_sql_file!(
+    "../sql/snapshots/backfill_chunked.sql",
+    name = "backfill_chunked",
     requires = [
         snapshots::api::backfill_daily_metrics,
         snapshots::api::last_closed_day
     ]
 );
 extension_sql_file!(
-    "../sql/observability.sql",
-    name = "observability",
+    "../sql/requests/tables.sql",
+    name = "request_tables",
+    requires = ["snapshot_tables"]
+);
+extension_sql_file!(
+    "../sql/requests/aggregates.sql",
+    name = "request_aggregates",
     requires = [requests::api::merge_latency_sketch]
 );
-extension_sql_file!("../sql/access.sql", name = "access", requires = ["tables"]);
-extension_sql_file!("../sql/security.sql", name = "security", finalize);
+extension_sql_file!(
+    "../sql/access/levels.sql",
+    name = "access_levels",
+    requires = ["snapshot_tables", "request_tables"]
+);
+extension_sql_file!(
+    "../sql/access/admin.sql",
+    name = "access_admin",
+    requires = ["access_levels"]
+);
+extension_sql_file!(
+    "../sql/access/verify.sql",
+    name = "access_verify",
+    requires = ["access_admin"]
+);
+extension_sql_file!(
+    "../sql/access/policies.sql",
+    name = "access_policies",
+    finalize
+);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

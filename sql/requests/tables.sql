@@ -1,8 +1,9 @@
 -- metrics: route and operation metrics, one row per (route, method, UTC hour) and per
 -- (operation, UTC hour). Rows are added into by metrics.record_* (directly, or from the
 -- shared-memory buffer); nobody writes them otherwise. Durations are milliseconds.
--- latency_sketch is a mergeable log-bucketed histogram (src/sketch.rs documents the format):
--- percentiles of any set of rows come from merging their sketches, never from averages.
+-- latency_sketch is a mergeable log-bucketed histogram (its format is documented in
+-- crates/metrics-core/src/requests/sketch_encoding.rs): percentiles of any set of rows come
+-- from merging their sketches, never from averages.
 --
 -- Columns that change with every event come last, the sketch at the very end: an update
 -- inside the same page logs only the bytes between the first and the last changed one, so
@@ -61,15 +62,3 @@ CREATE INDEX idx_operation_metrics_period ON metrics.operation_metrics (period_s
 
 SELECT pg_catalog.pg_extension_config_dump('metrics.route_metrics', '');
 SELECT pg_catalog.pg_extension_config_dump('metrics.operation_metrics', '');
-
--- Merges the latency sketches of any set of rows, for percentiles in your own queries:
---   SELECT metrics.latency_quantile(metrics.merge_latency_sketches(latency_sketch), 0.99)
---   FROM metrics.route_metrics WHERE period_start >= now() - interval '1 day';
-CREATE AGGREGATE metrics.merge_latency_sketches(bytea) (
-    SFUNC = metrics.merge_latency_sketch,
-    STYPE = bytea,
-    COMBINEFUNC = metrics.merge_latency_sketch,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE metrics.merge_latency_sketches(bytea) IS
-    'Merges latency sketches (exactly: bucket counts add); read percentiles with metrics.latency_quantile.';

@@ -1,4 +1,4 @@
--- metrics: sealed history. Needs the tables and the guard function (src/sealing.rs).
+-- metrics: sealed history. Needs the tables and the guard function (src/snapshots/seal.rs).
 -- Row triggers refuse UPDATE and DELETE, statement triggers refuse TRUNCATE, for every role
 -- including the owner; metrics.recollect is the one way to correct a daily value.
 CREATE TRIGGER daily_metrics_sealed

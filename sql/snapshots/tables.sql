@@ -1,4 +1,5 @@
--- metrics: tables. Loaded first (bootstrap); functions, triggers and grants come after.
+-- metrics: the tables of daily snapshots. Loaded first (bootstrap); functions, triggers and
+-- grants come after.
 -- All four tables are registered with pg_extension_config_dump so pg_dump keeps their rows:
 -- sealed history is user data, not extension code.
 

@@ -1,6 +1,6 @@
 -- metrics: row-level security and privileges. Loaded last (finalize), when every table and
 -- function exists. Least privilege: nothing is granted to PUBLIC; each API role gets exactly
--- the privileges of its access level (sql/access.sql), and nobody writes to a table
+-- the privileges of its access level (sql/access/levels.sql), and nobody writes to a table
 -- directly: every write goes through a SECURITY DEFINER function that pins search_path.
 
 -- RLS on every table. No INSERT, UPDATE or DELETE policy exists, so a role other than the

@@ -1,4 +1,4 @@
--- metrics: read functions written in SQL. STABLE and SECURITY INVOKER: they read what the
+-- metrics: current_metrics(), the read function written in SQL. STABLE and SECURITY INVOKER: they read what the
 -- caller may read (the read level may read daily_metrics and metric_definitions).
 
 -- The latest sealed value of every metric, one row per category.

@@ -1,0 +1,259 @@
+-- metrics: who may call what. Every object of the extension has an access level, declared
+-- once in metrics.access_rules(); roles are given a level with metrics.grant_api_access().
+--
+--   read      dashboards: the sealed metrics, their definitions, the read functions
+--             (Supabase: anon, authenticated)
+--   manage    read, plus defining, collecting, correcting and scheduling metrics
+--             (Supabase: service_role)
+--   owner     changing access itself: the extension owner, and the roles it delegates to
+--             with GRANT EXECUTE (on Supabase, where supabase_admin owns privileged
+--             extensions, to postgres); these functions run as the owner
+--   internal  never called directly (trigger functions)
+--
+-- Supabase's roles get their level at CREATE EXTENSION when they exist. Plain PostgreSQL has
+-- none of them, so nobody but the owner can use the extension until it grants access: to
+-- roles created later, or to its own roles (PostgREST's web_anon, an analyst role, ...).
+
+-- Explicit choices of the owner, which override the Supabase defaults. Rows are written only
+-- by metrics.grant_api_access and metrics.revoke_api_access, never at CREATE EXTENSION, so a
+-- dump restores them without conflict.
+CREATE TABLE metrics.api_access (
+    role_name  name PRIMARY KEY,
+    access     text NOT NULL CHECK (access IN ('read', 'manage', 'none')),
+    granted_by name NOT NULL DEFAULT session_user,
+    granted_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metrics.api_access IS
+    'Access levels given to roles with metrics.grant_api_access / revoke_api_access (overrides the Supabase defaults).';
+
+SELECT pg_catalog.pg_extension_config_dump('metrics.api_access', '');
+
+-- The access level of every object. A function or table missing here is treated as 'owner'
+-- by metrics.verify_security, and the install test fails until it is listed.
+CREATE FUNCTION metrics.access_rules()
+RETURNS TABLE (object_type text, object_name text, privilege text, access text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES
+        ('schema',    'metrics',                      'USAGE',   'read'),
+        ('table',     'metrics.daily_metrics',         'SELECT',  'read'),
+        ('table',     'metrics.metric_definitions',    'SELECT',  'read'),
+        -- Readable, but the policies return rows only to administrators.
+        ('table',     'metrics.metric_collection_log', 'SELECT',  'read'),
+        ('table',     'metrics.metric_revisions',      'SELECT',  'read'),
+        -- metrics.is_admin() runs as the caller and reads the configured check.
+        ('table',     'metrics.admin_check',           'SELECT',  'read'),
+        ('table',     'metrics.api_access',            'SELECT',  'manage'),
+        -- Request and operation metrics: readable, but the policies return rows only to
+        -- administrators (like the collection log).
+        ('table',     'metrics.route_metrics',         'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics',     'SELECT',  'read'),
+        ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
+        ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
+        ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
+        ('function',  'metrics.last_closed_day()',                          'EXECUTE', 'read'),
+        ('function',  'metrics.is_admin()',                                 'EXECUTE', 'read'),
+        ('function',  'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketch(bytea,bytea)',          'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketches(bytea)',              'EXECUTE', 'read'),
+        ('function',  'metrics.latency_quantile(bytea,double precision)',   'EXECUTE', 'read'),
+        -- Recording writes the tables with the owner's rights: server-side callers only
+        -- (service_role), never a browser's anon key.
+        ('function',  'metrics.record_route_metric(text,text,boolean,double precision)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
+        ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
+        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
+        ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),
+        ('function',  'metrics.install_preset(text,text)',                  'EXECUTE', 'manage'),
+        ('function',  'metrics.collect_daily_metrics(date)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.backfill_daily_metrics(date,date)',          'EXECUTE', 'manage'),
+        ('procedure', 'metrics.backfill_daily_metrics_chunked(date,date,integer)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.recollect(date,text[],text)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.schedule_daily_collection(text)',            'EXECUTE', 'manage'),
+        ('function',  'metrics.unschedule_daily_collection()',             'EXECUTE', 'manage'),
+        ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
+        ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
+        ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
+        ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),
+        ('function',  'metrics.revoke_api_access(name)',                    'EXECUTE', 'owner'),
+        ('function',  'metrics.set_admin_check(text)',                      'EXECUTE', 'owner'),
+        ('function',  'metrics.apply_api_access(name,text)',                'EXECUTE', 'owner'),
+        ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal')
+$$;
+COMMENT ON FUNCTION metrics.access_rules() IS
+    'The access level (read, manage, owner, internal) of every schema, table and function of the extension.';
+
+-- The roles that use the extension through an API and their level: Supabase's roles by
+-- default, overridden by the owner's explicit choices. Roles that do not exist are listed
+-- with role_exists = false.
+CREATE FUNCTION metrics.api_roles()
+RETURNS TABLE (role_name name, access text, source text, role_exists boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH defaults (role_name, access) AS (
+        VALUES ('anon'::name, 'read'), ('authenticated'::name, 'read'), ('service_role'::name, 'manage')
+    ),
+    chosen AS (
+        SELECT coalesce(a.role_name, d.role_name) AS role_name,
+               coalesce(a.access, d.access) AS access,
+               CASE WHEN a.role_name IS NULL THEN 'supabase default' ELSE 'granted' END AS source
+        FROM defaults AS d
+        FULL JOIN metrics.api_access AS a ON a.role_name = d.role_name
+    )
+    SELECT c.role_name, c.access, c.source,
+           EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = c.role_name)
+    FROM chosen AS c
+    ORDER BY c.role_name
+$$;
+COMMENT ON FUNCTION metrics.api_roles() IS
+    'Roles with an access level: Supabase''s anon, authenticated and service_role by default, overridden by metrics.grant_api_access.';
+
+-- Grants (and revokes) every privilege of access_rules() so that role_name holds exactly
+-- what its level allows. Internal: callers go through grant_api_access / revoke_api_access.
+CREATE FUNCTION metrics.apply_api_access(role_name name, access text)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    levels  constant text[] := ARRAY['none', 'read', 'manage', 'owner', 'internal'];
+    rule    record;
+    target  text;
+    granted integer := 0;
+BEGIN
+    IF access IS NULL OR access NOT IN ('none', 'read', 'manage') THEN
+        RAISE EXCEPTION 'unknown access level "%"', access
+            USING ERRCODE = '22023', HINT = 'the levels a role can have are none, read and manage';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS pr WHERE pr.rolname = apply_api_access.role_name) THEN
+        RAISE EXCEPTION 'role "%" does not exist', apply_api_access.role_name
+            USING ERRCODE = '42704', HINT = 'create the role first; metrics.api_roles() lists the roles with a level';
+    END IF;
+    FOR rule IN SELECT * FROM metrics.access_rules() LOOP
+        target := CASE rule.object_type
+            WHEN 'schema' THEN pg_catalog.quote_ident(rule.object_name)
+            WHEN 'table' THEN 'TABLE ' || pg_catalog.to_regclass(rule.object_name)::text
+            WHEN 'function' THEN 'FUNCTION ' || pg_catalog.to_regprocedure(rule.object_name)::text
+            WHEN 'procedure' THEN 'PROCEDURE ' || pg_catalog.to_regprocedure(rule.object_name)::text
+        END;
+        IF target IS NULL THEN
+            RAISE EXCEPTION 'access rule names % %, which does not exist', rule.object_type, rule.object_name
+                USING ERRCODE = '42704',
+                      HINT = 'the installed extension files do not match; reinstall the extension or update it with ALTER EXTENSION metrics UPDATE';
+        END IF;
+        IF rule.object_type = 'schema' THEN
+            target := 'SCHEMA ' || target;
+        END IF;
+        IF array_position(levels, rule.access) <= array_position(levels, apply_api_access.access) THEN
+            EXECUTE pg_catalog.format('GRANT %s ON %s TO %I', rule.privilege, target, apply_api_access.role_name);
+            granted := granted + 1;
+        ELSE
+            EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %I', rule.privilege, target, apply_api_access.role_name);
+        END IF;
+    END LOOP;
+    RETURN granted;
+END
+$$;
+
+-- The owner-level functions are SECURITY DEFINER so that a role the owner delegates to (by
+-- GRANT EXECUTE) can change grants on objects it does not own; EXECUTE is the only gate.
+CREATE FUNCTION metrics.grant_api_access(role_name name DEFAULT NULL, access text DEFAULT NULL)
+RETURNS TABLE (api_role name, api_access text, privileges integer, status text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner_oid oid := (SELECT e.extowner FROM pg_catalog.pg_extension AS e WHERE e.extname = 'metrics');
+    r record;
+BEGIN
+    IF role_name IS NULL THEN
+        IF access IS NOT NULL THEN
+            RAISE EXCEPTION 'access given without a role'
+                USING ERRCODE = '22004',
+                      HINT = 'name the role, e.g. metrics.grant_api_access(''web_anon'', ''read''), or call metrics.grant_api_access() to (re)apply every level';
+        END IF;
+        -- (Re)apply every level: the Supabase defaults and the owner's choices.
+        FOR r IN SELECT * FROM metrics.api_roles() AS a ORDER BY a.role_name LOOP
+            api_role := r.role_name;
+            api_access := r.access;
+            IF NOT r.role_exists THEN
+                privileges := 0;
+                status := 'skipped: role does not exist';
+            ELSE
+                privileges := metrics.apply_api_access(r.role_name, r.access);
+                status := 'applied';
+            END IF;
+            RETURN NEXT;
+        END LOOP;
+        RETURN;
+    END IF;
+
+    access := coalesce(access, 'read');
+    IF access NOT IN ('read', 'manage') THEN
+        RAISE EXCEPTION 'unknown access level "%"', access
+            USING ERRCODE = '22023',
+                  HINT = 'use read (dashboards) or manage (define, collect, schedule); metrics.revoke_api_access removes access';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS pr WHERE pr.rolname = grant_api_access.role_name) THEN
+        RAISE EXCEPTION 'role "%" does not exist', grant_api_access.role_name
+            USING ERRCODE = '42704',
+                  HINT = 'create the role first, or call metrics.grant_api_access() with no arguments to apply the defaults to the roles that exist';
+    END IF;
+    IF (SELECT pr.oid = owner_oid OR pr.rolsuper FROM pg_catalog.pg_roles AS pr WHERE pr.rolname = grant_api_access.role_name) THEN
+        RAISE EXCEPTION 'role "%" owns the extension or is a superuser; its access cannot be changed', grant_api_access.role_name
+            USING ERRCODE = '22023', HINT = 'grant access to the roles your API or users connect as';
+    END IF;
+
+    INSERT INTO metrics.api_access AS a (role_name, access)
+    VALUES (grant_api_access.role_name, grant_api_access.access)
+    ON CONFLICT ON CONSTRAINT api_access_pkey
+    DO UPDATE SET access = excluded.access, granted_by = session_user, granted_at = now();
+
+    api_role := grant_api_access.role_name;
+    api_access := grant_api_access.access;
+    privileges := metrics.apply_api_access(grant_api_access.role_name, grant_api_access.access);
+    status := 'applied';
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION metrics.grant_api_access(name, text) IS
+    'Give a role read or manage access (recorded, re-applied on upgrades); with no arguments, (re)apply every level to the roles that exist.';
+
+CREATE FUNCTION metrics.revoke_api_access(role_name name)
+RETURNS TABLE (api_role name, api_access text, privileges integer, status text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF role_name IS NULL THEN
+        RAISE EXCEPTION 'role_name must not be NULL'
+            USING ERRCODE = '22004', HINT = 'name the role whose access to remove';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS pr WHERE pr.rolname = revoke_api_access.role_name)
+       AND NOT EXISTS (SELECT FROM metrics.api_roles() AS a WHERE a.role_name = revoke_api_access.role_name) THEN
+        RAISE EXCEPTION 'role "%" does not exist', revoke_api_access.role_name
+            USING ERRCODE = '42704', HINT = 'see metrics.api_roles() for the roles that have access';
+    END IF;
+    INSERT INTO metrics.api_access AS a (role_name, access)
+    VALUES (revoke_api_access.role_name, 'none')
+    ON CONFLICT ON CONSTRAINT api_access_pkey
+    DO UPDATE SET access = 'none', granted_by = session_user, granted_at = now();
+
+    api_role := revoke_api_access.role_name;
+    api_access := 'none';
+    privileges := 0;
+    status := 'recorded';
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles AS pr WHERE pr.rolname = revoke_api_access.role_name) THEN
+        PERFORM metrics.apply_api_access(revoke_api_access.role_name, 'none');
+        status := 'revoked';
+    END IF;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION metrics.revoke_api_access(name) IS
+    'Remove every privilege of a role on the extension; recorded, so upgrades and grant_api_access() keep it removed.';
