@@ -28,6 +28,17 @@ COMMENT ON TABLE metrics.api_access IS
 
 SELECT pg_catalog.pg_extension_config_dump('metrics.api_access', '');
 
+-- The levels in order, lowest first; a level may do what the levels below it may.
+CREATE FUNCTION metrics._access_levels()
+RETURNS TABLE (access text, rank integer)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('none', 0), ('read', 1), ('manage', 2), ('owner', 3), ('internal', 4)
+$$;
+COMMENT ON FUNCTION metrics._access_levels() IS
+    'The access levels in order (none, read, manage, owner, internal), with their rank.';
+
 -- The access level of every object. A function or table missing here is treated as 'owner'
 -- by metrics.verify_security, and the install test fails until it is listed.
 CREATE FUNCTION metrics.access_rules()
@@ -76,6 +87,15 @@ AS $$
         ('function',  'metrics.schedule_daily_collection(text)',            'EXECUTE', 'manage'),
         ('function',  'metrics.unschedule_daily_collection()',             'EXECUTE', 'manage'),
         ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
+        -- The parts of verify_security, which run as its caller.
+        ('function',  'metrics._access_levels()',                           'EXECUTE', 'manage'),
+        ('function',  'metrics._security_rules()',                          'EXECUTE', 'manage'),
+        ('function',  'metrics._security_roles()',                          'EXECUTE', 'manage'),
+        ('function',  'metrics._security_routines()',                       'EXECUTE', 'manage'),
+        ('function',  'metrics._security_relations()',                      'EXECUTE', 'manage'),
+        ('function',  'metrics._security_findings_setup()',                 'EXECUTE', 'manage'),
+        ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'manage'),
+        ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'manage'),
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
         ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),
@@ -121,7 +141,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    levels  constant text[] := ARRAY['none', 'read', 'manage', 'owner', 'internal'];
     rule    record;
     target  text;
     granted integer := 0;
@@ -134,7 +153,10 @@ BEGIN
         RAISE EXCEPTION 'role "%" does not exist', apply_api_access.role_name
             USING ERRCODE = '42704', HINT = 'create the role first; metrics.api_roles() lists the roles with a level';
     END IF;
-    FOR rule IN SELECT * FROM metrics.access_rules() LOOP
+    FOR rule IN
+        SELECT r.*, l.rank <= (SELECT m.rank FROM metrics._access_levels() AS m WHERE m.access = apply_api_access.access) AS allowed
+        FROM metrics.access_rules() AS r JOIN metrics._access_levels() AS l ON l.access = r.access
+    LOOP
         target := CASE rule.object_type
             WHEN 'schema' THEN pg_catalog.quote_ident(rule.object_name)
             WHEN 'table' THEN 'TABLE ' || pg_catalog.to_regclass(rule.object_name)::text
@@ -149,7 +171,7 @@ BEGIN
         IF rule.object_type = 'schema' THEN
             target := 'SCHEMA ' || target;
         END IF;
-        IF array_position(levels, rule.access) <= array_position(levels, apply_api_access.access) THEN
+        IF rule.allowed THEN
             EXECUTE pg_catalog.format('GRANT %s ON %s TO %I', rule.privilege, target, apply_api_access.role_name);
             granted := granted + 1;
         ELSE
