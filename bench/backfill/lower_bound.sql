@@ -1,4 +1,4 @@
--- bench/lower_bound.sql: step (c) of the benchmark, the lower bound for the backfill.
+-- bench/backfill/lower_bound.sql: step (c) of the benchmark, the lower bound for the backfill.
 --
 -- The least work that yields the five core series for every day of a range: ONE pass over each
 -- source table, GROUP BY created_at::date, then a running sum (window function) for the totals.
@@ -7,7 +7,7 @@
 -- Days are the session's TimeZone days (the benchmark sets TimeZone = 'UTC' everywhere, the
 -- extension's default metrics.timezone).
 --
---   psql -X -v schema=bench_src -f bench/lower_bound.sql    (schema defaults to bench_src)
+--   psql -X -v schema=bench_src -f bench/backfill/lower_bound.sql    (schema defaults to bench_src)
 --   SELECT * FROM bench.lower_bound('2025-01-01', '2025-12-31');
 --     -> (metric_date, metric_category, value), 5 rows per day
 

@@ -1,6 +1,7 @@
--- bench/generate.sql: a reproducible social-app data set for the backfill benchmark and the demo.
+-- scripts/lib/generate_social.sql: a reproducible social-app data set, for the demo, the
+-- backfill benchmark (bench/backfill/run) and anyone who wants realistic rows to try metrics on.
 --
---   psql -X -v schema=bench_src -v scale=1 -v end_date=2025-12-31 -f bench/generate.sql
+--   psql -X -v schema=bench_src -v scale=1 -v end_date=2025-12-31 -f scripts/lib/generate_social.sql
 --
 -- Variables (all optional):
 --   schema    target schema, dropped and created fresh            (default bench_src)
@@ -41,7 +42,7 @@ SET maintenance_work_mem = '512MB';
 SELECT (:scale)::numeric > 0 AS scale_ok \gset
 \if :scale_ok
 \else
-DO $$ BEGIN RAISE EXCEPTION 'generate.sql: scale must be a positive number'; END $$;
+DO $$ BEGIN RAISE EXCEPTION 'generate_social.sql: scale must be a positive number'; END $$;
 \endif
 SELECT greatest(2, round(20000 * (:scale)::numeric))::bigint  AS n_profiles,
        greatest(1, round(200000 * (:scale)::numeric))::bigint AS n_posts,

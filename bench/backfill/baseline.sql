@@ -1,4 +1,4 @@
--- bench/baseline.sql: step (a) of the benchmark, the approach the extension replaces.
+-- bench/backfill/baseline.sql: step (a) of the benchmark, the approach the extension replaces.
 --
 -- Written by us for this benchmark, NOT part of the extension: a transcription of the seed
 -- design's "PostgreSQL Function: collect_daily_metrics()" and its backfill_daily_metrics()
@@ -15,7 +15,7 @@
 -- schema comes from the :schema variable through the functions' search_path, and the seed's
 -- loop variable `current_date` (a reserved word) is called `d`.
 --
---   psql -X -v schema=bench_src -f bench/baseline.sql      (schema defaults to bench_src)
+--   psql -X -v schema=bench_src -f bench/backfill/baseline.sql      (schema defaults to bench_src)
 
 \set ON_ERROR_STOP on
 \if :{?schema}

@@ -1,4 +1,4 @@
--- bench/harness.sql: timing and correctness helpers used by bench/run (schema bench).
+-- bench/backfill/harness.sql: timing and correctness helpers used by bench/backfill/run (schema bench).
 --
 -- bench.time_ms(statement)   runs a statement (its rows are discarded) and returns how long it
 --                            took by the server's clock, in ms: no client round trip, no parse
@@ -70,7 +70,7 @@ END
 $$;
 
 -- The inode of the metrics.so this backend has mapped, from /proc/self/maps (NULL if it is not
--- loaded or cannot be read). bench/run compares it with the file it installed: other people
+-- loaded or cannot be read). bench/backfill/run compares it with the file it installed: other people
 -- install builds into the same system directory, and a run must time its own build.
 CREATE OR REPLACE FUNCTION bench.loaded_library_inode()
 RETURNS text
