@@ -6,7 +6,7 @@ use pgrx::pg_sys;
 
 use crate::common::ident::{is_readable_relkind, qualified, READABLE_RELKINDS};
 use crate::common::problem::{Outcome, Problem, SqlState};
-use crate::pg::spi::volatile as spi;
+use crate::pg::spi::{not_null, volatile as spi};
 use crate::snapshots::statements::TimeType;
 
 /// A relation a metric may read: a table, partitioned table, view, materialized view or
@@ -56,6 +56,7 @@ pub fn column_exists(schema: &str, table: &str, column: &str) -> bool {
     )
 }
 
+/// The relation `schema.table`, if it is one a metric may read.
 pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
     if !schema_exists(schema) {
         return Err(Problem::new(
@@ -73,48 +74,51 @@ pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
         &[schema.into(), table.into()],
         |row| {
             Ok((
-                row.get::<pg_sys::Oid>(1)?,
-                row.get::<String>(2)?,
-                row.get::<pg_sys::Oid>(3)?,
+                not_null::<pg_sys::Oid>(row, 1)?,
+                not_null::<String>(row, 2)?,
+                not_null::<pg_sys::Oid>(row, 3)?,
             ))
         },
     );
-    let shown = qualified(schema, table);
-    match found.into_iter().next() {
-        Some((Some(oid), Some(kind), Some(owner))) => {
-            if !is_readable_relkind(&kind) {
-                return Err(Problem::new(
-                    SqlState::WrongObjectType,
-                    format!("{shown} is not a table, view, materialized view or foreign table"),
-                )
-                .hint("metrics read rows from a relation; pass the table the rows live in"));
-            }
-            Ok(Relation {
-                oid,
-                schema: schema.to_string(),
-                name: table.to_string(),
-                owner,
-            })
-        }
-        _ => {
-            let near = spi::value::<String>(
-                "SELECT c.relname::text FROM pg_catalog.pg_class c
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind::text = ANY ($3)
-                 ORDER BY c.relname LIMIT 1",
-                &[schema.into(), table.into(), readable_relkinds().into()],
-            );
-            let hint = match near {
-                Some(n) => format!("names are case-sensitive: did you mean \"{n}\"?"),
-                None => format!("create the table first, or pass the schema it lives in (looked in schema \"{schema}\")"),
-            };
-            Err(Problem::new(
-                SqlState::UndefinedTable,
-                format!("relation {shown} does not exist"),
-            )
-            .hint(hint))
-        }
+    let Some((oid, relkind, owner)) = found.into_iter().next() else {
+        return Err(no_such_relation(schema, table));
+    };
+    if !is_readable_relkind(&relkind) {
+        return Err(Problem::new(
+            SqlState::WrongObjectType,
+            format!(
+                "{} is not a table, view, materialized view or foreign table",
+                qualified(schema, table)
+            ),
+        )
+        .hint("metrics read rows from a relation; pass the table the rows live in"));
     }
+    Ok(Relation {
+        oid,
+        schema: schema.to_string(),
+        name: table.to_string(),
+        owner,
+    })
+}
+
+/// The error for a relation that does not exist, with a did-you-mean for a case mismatch.
+fn no_such_relation(schema: &str, table: &str) -> Problem {
+    let near = spi::value::<String>(
+        "SELECT c.relname::text FROM pg_catalog.pg_class c
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind::text = ANY ($3)
+         ORDER BY c.relname LIMIT 1",
+        &[schema.into(), table.into(), readable_relkinds().into()],
+    );
+    let hint = match near {
+        Some(n) => format!("names are case-sensitive: did you mean \"{n}\"?"),
+        None => format!("create the table first, or pass the schema it lives in (looked in schema \"{schema}\")"),
+    };
+    Problem::new(
+        SqlState::UndefinedTable,
+        format!("relation {} does not exist", qualified(schema, table)),
+    )
+    .hint(hint)
 }
 
 /// A column of a relation, with its type resolved through domains.
@@ -131,15 +135,20 @@ pub fn column(rel: &Relation, name: &str) -> Outcome<Column> {
          FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
         &[rel.oid.into(), name.into()],
-        |row| Ok((row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)),
+        |row| {
+            Ok((
+                not_null::<pg_sys::Oid>(row, 1)?,
+                not_null::<String>(row, 2)?,
+            ))
+        },
     );
     match found.into_iter().next() {
-        Some((Some(typ), Some(type_name))) => Ok(Column {
+        Some((typ, type_name)) => Ok(Column {
             name: name.to_string(),
             base_type: unsafe { pg_sys::getBaseType(typ) },
             type_name,
         }),
-        _ => {
+        None => {
             let columns = spi::value::<String>(
                 "SELECT string_agg(pg_catalog.quote_ident(attname), ', ' ORDER BY attnum)
                  FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",

@@ -48,6 +48,12 @@ impl Key<'_> {
     }
 }
 
+/// A sealed value and its metadata before a revision, as PostgreSQL prints them.
+struct Previous {
+    value: String,
+    metadata: String,
+}
+
 /// Writes `value`/`metadata` for one key, keeping any previous value in `metric_revisions`.
 /// Returns the previous value and whether anything changed.
 fn revise(
@@ -74,8 +80,8 @@ fn revise(
     )
     .pop();
     let old = match previous {
-        Some((v, _, true)) => return (Some(v), false),
-        Some((v, m, false)) => {
+        Some((value, _, true)) => return (Some(value), false),
+        Some((old_value, old_metadata, false)) => {
             with_revision_permit(|| {
                 spi::run(
                     "UPDATE metrics.daily_metrics
@@ -84,7 +90,10 @@ fn revise(
                     &key.args(new()),
                 )
             });
-            Some((v, m))
+            Some(Previous {
+                value: old_value,
+                metadata: old_metadata,
+            })
         }
         None => {
             spi::run(
@@ -95,7 +104,7 @@ fn revise(
             None
         }
     };
-    let old_value = old.as_ref().map(|(v, _)| v.clone());
+    let old_value = old.as_ref().map(|p| p.value.clone());
     record_revision(key, old, (value, metadata), reason, log_id);
     (old_value, true)
 }
@@ -104,12 +113,12 @@ fn revise(
 /// was not sealed), the new ones, the reason, the caller and the run.
 fn record_revision(
     key: &Key,
-    old: Option<(String, String)>,
+    old: Option<Previous>,
     (value, metadata): (&str, &str),
     reason: &str,
     log_id: &str,
 ) {
-    let (old_value, old_metadata) = old.unzip();
+    let (old_value, old_metadata) = old.map(|p| (p.value, p.metadata)).unzip();
     spi::run(
         "INSERT INTO metrics.metric_revisions
              (metric_date, metric_type, metric_category, old_value, old_metadata, new_value, new_metadata,
