@@ -4,10 +4,16 @@
 -- verify_security() is now the union of three groups of checks, each a function of its own
 -- over shared facts (metrics._security_*), with the same findings, and the order of the
 -- access levels is defined once (metrics._access_levels), which apply_api_access uses. The
--- new functions are of the manage level, like verify_security. Two changes callers can see
--- come with the library, whatever the installed version: an unknown metric category is
--- SQLSTATE 42704 in every function (fetch_metrics and activity_series said 22023), and a
--- stored row the extension cannot read is an error XX001 that names it, never a 0.
+-- new functions are internal: verify_security, now SECURITY DEFINER with its pinned
+-- search_path, calls them as the owner, so no API role is granted anything by this update.
+-- (Privileges granted inside an update script become the objects' initial privileges, which
+-- pg_dump does not dump: only the new functions' grants are touched here, and only to take
+-- EXECUTE from PUBLIC, as a fresh install does.)
+--
+-- Two changes callers can see come with the library, whatever the installed version: an
+-- unknown metric category is SQLSTATE 42704 in every function (fetch_metrics and
+-- activity_series said 22023), and a stored row the extension cannot read is an error XX001
+-- that names it, never a 0.
 \echo Use "ALTER EXTENSION metrics UPDATE TO '0.2.1'" to load this file. \quit
 
 -- The levels in order, lowest first; a level may do what the levels below it may.
@@ -70,22 +76,24 @@ AS $$
         ('function',  'metrics.schedule_daily_collection(text)',            'EXECUTE', 'manage'),
         ('function',  'metrics.unschedule_daily_collection()',             'EXECUTE', 'manage'),
         ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
-        -- The parts of verify_security, which run as its caller.
-        ('function',  'metrics._access_levels()',                           'EXECUTE', 'manage'),
-        ('function',  'metrics._security_rules()',                          'EXECUTE', 'manage'),
-        ('function',  'metrics._security_roles()',                          'EXECUTE', 'manage'),
-        ('function',  'metrics._security_routines()',                       'EXECUTE', 'manage'),
-        ('function',  'metrics._security_relations()',                      'EXECUTE', 'manage'),
-        ('function',  'metrics._security_findings_setup()',                 'EXECUTE', 'manage'),
-        ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'manage'),
-        ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'manage'),
+
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
         ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),
         ('function',  'metrics.revoke_api_access(name)',                    'EXECUTE', 'owner'),
         ('function',  'metrics.set_admin_check(text)',                      'EXECUTE', 'owner'),
         ('function',  'metrics.apply_api_access(name,text)',                'EXECUTE', 'owner'),
-        ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal')
+        ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal'),
+        -- The level order and the parts of verify_security: called only by the owner's code
+        -- (apply_api_access under grant_api_access, and verify_security, SECURITY DEFINER).
+        ('function',  'metrics._access_levels()',                           'EXECUTE', 'internal'),
+        ('function',  'metrics._security_rules()',                          'EXECUTE', 'internal'),
+        ('function',  'metrics._security_roles()',                          'EXECUTE', 'internal'),
+        ('function',  'metrics._security_routines()',                       'EXECUTE', 'internal'),
+        ('function',  'metrics._security_relations()',                      'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_setup()',                 'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'internal')
 $$;
 
 -- Grants (and revokes) every privilege of access_rules() so that role_name holds exactly
@@ -108,9 +116,14 @@ BEGIN
         RAISE EXCEPTION 'role "%" does not exist', apply_api_access.role_name
             USING ERRCODE = '42704', HINT = 'create the role first; metrics.api_roles() lists the roles with a level';
     END IF;
+    -- In the ledger's order; a rule of a level this function does not know is revoked.
     FOR rule IN
-        SELECT r.*, l.rank <= (SELECT m.rank FROM metrics._access_levels() AS m WHERE m.access = apply_api_access.access) AS allowed
-        FROM metrics.access_rules() AS r JOIN metrics._access_levels() AS l ON l.access = r.access
+        SELECT r.object_type, r.object_name, r.privilege,
+               coalesce(l.rank <= (SELECT m.rank FROM metrics._access_levels() AS m WHERE m.access = apply_api_access.access),
+                        false) AS allowed
+        FROM metrics.access_rules() WITH ORDINALITY AS r (object_type, object_name, privilege, access, position)
+        LEFT JOIN metrics._access_levels() AS l ON l.access = r.access
+        ORDER BY r.position
     LOOP
         target := CASE rule.object_type
             WHEN 'schema' THEN pg_catalog.quote_ident(rule.object_name)
@@ -353,7 +366,7 @@ COMMENT ON FUNCTION metrics._security_findings_ledger() IS
 
 CREATE OR REPLACE FUNCTION metrics.verify_security()
 RETURNS TABLE (finding text, object_type text, object_name text, detail text, hint text)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM metrics._security_findings_setup()
@@ -364,7 +377,7 @@ AS $$
     ORDER BY 1, 2, 3, 4
 $$;
 
--- New functions are executable by PUBLIC when created; take that back as the install does,
--- then give each API role its level on them.
-REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA metrics FROM PUBLIC;
-SELECT count(*) FROM metrics.grant_api_access();
+-- Functions are executable by PUBLIC when created; the new ones are internal.
+REVOKE EXECUTE ON FUNCTION metrics._access_levels(), metrics._security_rules(), metrics._security_roles(),
+    metrics._security_routines(), metrics._security_relations(), metrics._security_findings_setup(),
+    metrics._security_findings_privileges(), metrics._security_findings_ledger() FROM PUBLIC;

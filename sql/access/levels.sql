@@ -8,7 +8,8 @@
 --   owner     changing access itself: the extension owner, and the roles it delegates to
 --             with GRANT EXECUTE (on Supabase, where supabase_admin owns privileged
 --             extensions, to postgres); these functions run as the owner
---   internal  never called directly (trigger functions)
+--   internal  never called by an API role: the trigger function, and the parts of the
+--             owner's own code (the level order, the checks verify_security is made of)
 --
 -- Supabase's roles get their level at CREATE EXTENSION when they exist. Plain PostgreSQL has
 -- none of them, so nobody but the owner can use the extension until it grants access: to
@@ -87,22 +88,24 @@ AS $$
         ('function',  'metrics.schedule_daily_collection(text)',            'EXECUTE', 'manage'),
         ('function',  'metrics.unschedule_daily_collection()',             'EXECUTE', 'manage'),
         ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
-        -- The parts of verify_security, which run as its caller.
-        ('function',  'metrics._access_levels()',                           'EXECUTE', 'manage'),
-        ('function',  'metrics._security_rules()',                          'EXECUTE', 'manage'),
-        ('function',  'metrics._security_roles()',                          'EXECUTE', 'manage'),
-        ('function',  'metrics._security_routines()',                       'EXECUTE', 'manage'),
-        ('function',  'metrics._security_relations()',                      'EXECUTE', 'manage'),
-        ('function',  'metrics._security_findings_setup()',                 'EXECUTE', 'manage'),
-        ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'manage'),
-        ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'manage'),
+
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
         ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),
         ('function',  'metrics.revoke_api_access(name)',                    'EXECUTE', 'owner'),
         ('function',  'metrics.set_admin_check(text)',                      'EXECUTE', 'owner'),
         ('function',  'metrics.apply_api_access(name,text)',                'EXECUTE', 'owner'),
-        ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal')
+        ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal'),
+        -- The level order and the parts of verify_security: called only by the owner's code
+        -- (apply_api_access under grant_api_access, and verify_security, SECURITY DEFINER).
+        ('function',  'metrics._access_levels()',                           'EXECUTE', 'internal'),
+        ('function',  'metrics._security_rules()',                          'EXECUTE', 'internal'),
+        ('function',  'metrics._security_roles()',                          'EXECUTE', 'internal'),
+        ('function',  'metrics._security_routines()',                       'EXECUTE', 'internal'),
+        ('function',  'metrics._security_relations()',                      'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_setup()',                 'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'internal')
 $$;
 COMMENT ON FUNCTION metrics.access_rules() IS
     'The access level (read, manage, owner, internal) of every schema, table and function of the extension.';
@@ -153,9 +156,14 @@ BEGIN
         RAISE EXCEPTION 'role "%" does not exist', apply_api_access.role_name
             USING ERRCODE = '42704', HINT = 'create the role first; metrics.api_roles() lists the roles with a level';
     END IF;
+    -- In the ledger's order; a rule of a level this function does not know is revoked.
     FOR rule IN
-        SELECT r.*, l.rank <= (SELECT m.rank FROM metrics._access_levels() AS m WHERE m.access = apply_api_access.access) AS allowed
-        FROM metrics.access_rules() AS r JOIN metrics._access_levels() AS l ON l.access = r.access
+        SELECT r.object_type, r.object_name, r.privilege,
+               coalesce(l.rank <= (SELECT m.rank FROM metrics._access_levels() AS m WHERE m.access = apply_api_access.access),
+                        false) AS allowed
+        FROM metrics.access_rules() WITH ORDINALITY AS r (object_type, object_name, privilege, access, position)
+        LEFT JOIN metrics._access_levels() AS l ON l.access = r.access
+        ORDER BY r.position
     LOOP
         target := CASE rule.object_type
             WHEN 'schema' THEN pg_catalog.quote_ident(rule.object_name)

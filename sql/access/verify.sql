@@ -8,8 +8,10 @@
 -- whether the ledger and the admin check still hold (_security_findings_ledger). They share
 -- the facts they look at: the API roles and their levels (_security_roles), the rules with
 -- the objects they name (_security_rules), and the routines and relations of the schema with
--- their levels (_security_routines, _security_relations). All are STABLE and SECURITY INVOKER
--- and, like verify_security, of the manage level: they read the catalog as the caller.
+-- their levels (_security_routines, _security_relations). They are internal: verify_security
+-- (manage level) is SECURITY DEFINER with a pinned search_path and calls them as the owner, so
+-- no API role needs them. Its answer does not depend on who asks: every privilege it reports
+-- is looked up for a named role, never for the current user.
 
 -- Every rule of access_rules() with the rank of its level and the object it names (NULL when
 -- that object does not exist).
@@ -226,7 +228,7 @@ COMMENT ON FUNCTION metrics._security_findings_ledger() IS
 
 CREATE FUNCTION metrics.verify_security()
 RETURNS TABLE (finding text, object_type text, object_name text, detail text, hint text)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM metrics._security_findings_setup()

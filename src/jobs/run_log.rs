@@ -3,13 +3,13 @@
 
 use chrono::NaiveDate;
 
-use crate::jobs::run::RunOutcome;
+use crate::jobs::run::{RunOutcome, RunType};
 use crate::pg::datum::pg_date;
 use crate::pg::identity;
 use crate::pg::spi::{not_null, volatile as spi};
 
 /// Opens a log row; returns its id.
-pub fn open(run_type: &str, start: NaiveDate, end: NaiveDate, timezone: &str) -> String {
+pub fn open(run_type: RunType, start: NaiveDate, end: NaiveDate, timezone: &str) -> String {
     spi::rows(
         "INSERT INTO metrics.metric_collection_log
              (collection_date, range_end, run_type, started_at, status, timezone, executed_by)
@@ -18,7 +18,7 @@ pub fn open(run_type: &str, start: NaiveDate, end: NaiveDate, timezone: &str) ->
         &[
             pg_date(start).into(),
             pg_date(end).into(),
-            run_type.into(),
+            run_type.as_str().into(),
             timezone.into(),
             identity::caller_name().into(),
         ],

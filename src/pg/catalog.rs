@@ -59,13 +59,7 @@ pub fn column_exists(schema: &str, table: &str, column: &str) -> bool {
 /// The relation `schema.table`, if it is one a metric may read.
 pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
     if !schema_exists(schema) {
-        return Err(Problem::new(
-            SqlState::InvalidSchemaName,
-            format!("schema \"{schema}\" does not exist"),
-        )
-        .hint(
-            "pass source_schema with the schema that holds the table (names are case-sensitive)",
-        ));
+        return Err(no_such_schema(schema));
     }
     let found = spi::rows(
         "SELECT c.oid, c.relkind::text, c.relowner
@@ -99,6 +93,15 @@ pub fn relation(schema: &str, table: &str) -> Outcome<Relation> {
         name: table.to_string(),
         owner,
     })
+}
+
+/// The error for a source schema that does not exist.
+pub fn no_such_schema(schema: &str) -> Problem {
+    Problem::new(
+        SqlState::InvalidSchemaName,
+        format!("schema \"{schema}\" does not exist"),
+    )
+    .hint("pass source_schema with the schema that holds the table (names are case-sensitive)")
 }
 
 /// The error for a relation that does not exist, with a did-you-mean for a case mismatch.

@@ -51,9 +51,9 @@ pub fn timestamptz(unix_micros: i64) -> TimestampWithTimeZone {
         .unwrap_or_else(|_| panic!("metrics: {unix_micros} µs is not a valid timestamptz"))
 }
 
-/// A finite `timestamptz` in microseconds since the Unix epoch.
+/// A `timestamptz` in microseconds since the Unix epoch (+/-infinity saturate).
 pub fn unix_micros(at: TimestampWithTimeZone) -> i64 {
-    i64::from(at) + PG_EPOCH_OFFSET_MICROS
+    i64::from(at).saturating_add(PG_EPOCH_OFFSET_MICROS)
 }
 
 /// A `timestamptz` in microseconds since PostgreSQL's epoch, `None` for +/-infinity.

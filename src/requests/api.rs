@@ -5,14 +5,14 @@
 
 use pgrx::prelude::*;
 
-use crate::common::problem::{required, Problem, SqlState};
+use crate::common::problem::required;
 use crate::pg::datum::{finite_micros, now_micros};
 use crate::pg::guc;
-use crate::pg::raise::{raise, OrRaise};
+use crate::pg::raise::OrRaise;
 use crate::requests::event::{check_event, check_method, check_name, Subject};
 use crate::requests::read::{self, Query};
 use crate::requests::record::{record, record_batch, window};
-use crate::requests::report::{check_range, ReportGrain};
+use crate::requests::report::{check_quantile, check_range, ReportGrain};
 use crate::requests::sketch_encoding::merge_encoded;
 
 /// Records one request to a route. Durable with the caller's commit in direct mode.
@@ -86,12 +86,13 @@ fn query(
     subject: Subject,
     name: Option<String>,
     method: Option<String>,
-    range: (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>),
+    start_at: Option<TimestampWithTimeZone>,
+    end_at: Option<TimestampWithTimeZone>,
     grain: Option<String>,
     combined: Option<bool>,
 ) -> Query {
-    let start = required(range.0, "start_at").or_raise();
-    let end = required(range.1, "end_at").or_raise();
+    let start = required(start_at, "start_at").or_raise();
+    let end = required(end_at, "end_at").or_raise();
     let grain = ReportGrain::parse(&required(grain, "grain").or_raise()).or_raise();
     check_range(
         finite_micros(start),
@@ -147,7 +148,8 @@ fn get_route_metrics(
         Subject::Route,
         route,
         method,
-        (start_at, end_at),
+        start_at,
+        end_at,
         grain,
         combined,
     );
@@ -204,7 +206,8 @@ fn get_operation_metrics(
         Subject::Operation,
         operation,
         None,
-        (start_at, end_at),
+        start_at,
+        end_at,
         grain,
         combined,
     );
@@ -243,14 +246,6 @@ fn merge_latency_sketch(a: Option<&[u8]>, b: Option<&[u8]>) -> Option<Vec<u8>> {
 #[pg_extern(immutable, parallel_safe)]
 fn latency_quantile(sketch: Option<&[u8]>, q: Option<f64>) -> Option<f64> {
     let q = q?;
-    if !(0.0..=1.0).contains(&q) {
-        raise(
-            Problem::new(
-                SqlState::InvalidParameterValue,
-                format!("q must be between 0 and 1, not {q}"),
-            )
-            .hint("0.5 is the median, 0.99 the 99th percentile"),
-        );
-    }
+    check_quantile(q).or_raise();
     read::decode(sketch?).quantile(q)
 }

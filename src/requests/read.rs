@@ -7,11 +7,12 @@
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
+use pgrx::spi::{SpiHeapTupleData, SpiResult};
 
 use crate::common::problem::{Problem, SqlState};
 use crate::pg::datum::unix_micros;
 use crate::pg::guc;
-use crate::pg::raise::raise;
+use crate::pg::raise::{raise, OrRaise};
 use crate::pg::spi::{not_null, stable as spi};
 use crate::requests::bucket::{Bucket, Totals};
 use crate::requests::event::Subject;
@@ -35,6 +36,34 @@ pub fn refuse(e: SketchError) -> ! {
             "pass the latency_sketch column of metrics.route_metrics or metrics.operation_metrics",
         ),
     )
+}
+
+/// The sketch of a stored hour row: bytes the extension did not write are a corrupt row,
+/// named by its key (`$3` route, method or operation, and the hour), not the caller's error.
+fn stored_sketch(subject: Subject, row: &SpiHeapTupleData) -> SpiResult<LatencySketch> {
+    let bytes: &[u8] = not_null(row, 12)?;
+    Ok(LatencySketch::from_bytes(bytes)
+        .map_err(|e| {
+            let (table, key) = match subject {
+                Subject::Route => ("route_metrics", "(route, method, hour)"),
+                Subject::Operation => ("operation_metrics", "(operation, hour)"),
+            };
+            let name: Option<String> = row.get(3).ok().flatten();
+            let method: Option<String> = row.get(4).ok().flatten();
+            let hour: Option<TimestampWithTimeZone> = row.get(13).ok().flatten();
+            let shown = [name, method, hour.map(|h| h.to_iso_string())]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+            Problem::corrupt_row(
+                table,
+                &format!("{key} = ({shown})"),
+                format!("latency_sketch is not a sketch: {}", e.message()),
+                "the hour's row was written around the extension; its owner can delete it",
+            )
+        })
+        .or_raise())
 }
 
 /// What a report reads: which rows (a route or operation, a method) and how to group them.
@@ -89,7 +118,8 @@ fn statement(subject: Subject, combined: bool) -> String {
                 ((pg_catalog.date_trunc($1, t.period_start, $2) AT TIME ZONE $2)
                     + pg_catalog.concat('1 ', $1)::interval) AT TIME ZONE $2 AS bucket_end,
                 {name}, {method}, {total}, t.successful, t.failed,
-                t.total_duration_ms, t.min_duration_ms, t.max_duration_ms, {last}, t.latency_sketch
+                t.total_duration_ms, t.min_duration_ms, t.max_duration_ms, {last}, t.latency_sketch,
+                t.period_start
          FROM metrics.{table} AS t
          WHERE t.period_start < $4 AND t.period_end > $3 AND {filter}
          ORDER BY 1{order}"
@@ -134,7 +164,7 @@ fn hour_rows(q: &Query) -> Vec<Group> {
             method: row.get(4)?,
             bucket: Bucket {
                 totals,
-                sketch: decode(not_null::<&[u8]>(row, 12)?),
+                sketch: stored_sketch(q.subject, row)?,
             },
         })
     })

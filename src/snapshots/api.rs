@@ -8,13 +8,14 @@ use pgrx::JsonB;
 
 use crate::common::calendar::check_closed;
 use crate::common::problem::required;
+use crate::jobs::run::RunType;
 use crate::pg::datum::{numeric, pg_date, required_date};
 use crate::pg::guc;
 use crate::pg::raise::OrRaise;
 use crate::snapshots::checks::{
     check_backfill, check_correction, check_fetch, check_series_days, text_list,
 };
-use crate::snapshots::collect::{self, RunKind};
+use crate::snapshots::collect;
 use crate::snapshots::definition::MetricArgs;
 use crate::snapshots::kind::check_metric_type;
 use crate::snapshots::read::{self, last_closed_day_in_zone};
@@ -135,7 +136,7 @@ fn collect_daily_metrics(
 > {
     let target = required_date(target_date, "target_date");
     check_closed(target, last_closed_day_in_zone(), &guc::timezone()).or_raise();
-    let summary = collect::run(RunKind::Collect, target, target);
+    let summary = collect::run(RunType::Collect, target, target);
     TableIterator::once((
         summary.recorded as i32,
         summary.elapsed_ms,
@@ -160,7 +161,7 @@ fn backfill_daily_metrics(
     let start = required_date(start_date, "start_date");
     let end = required_date(end_date, "end_date");
     check_backfill(start, end, last_closed_day_in_zone(), &guc::timezone()).or_raise();
-    let summary = collect::run(RunKind::Backfill, start, end);
+    let summary = collect::run(RunType::Backfill, start, end);
     TableIterator::once((
         summary.days as i32,
         summary.recorded as i32,

@@ -16,7 +16,7 @@ use pgrx::datum::{Date, DatumWithOid};
 use pgrx::prelude::*;
 
 use crate::common::calendar::day_count;
-use crate::jobs::run::Status;
+use crate::jobs::run::{RunType, Status};
 use crate::jobs::run_log;
 use crate::pg::datum::{pg_date, stored_date};
 use crate::pg::guc;
@@ -159,22 +159,6 @@ impl Progress {
     }
 }
 
-/// A collection of one day, or a backfill of a range: the same engine, logged apart.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum RunKind {
-    Collect,
-    Backfill,
-}
-
-impl RunKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            RunKind::Collect => "collect",
-            RunKind::Backfill => "backfill",
-        }
-    }
-}
-
 /// What a run returns to its caller.
 pub struct Summary {
     pub days: i64,
@@ -263,23 +247,24 @@ fn seal_ratio(ratio: &Ratio, start: NaiveDate, end: NaiveDate, tally: &mut Tally
     }
 }
 
-/// Collects every active metric for every day of `[start, end]`, logs the run, and tells the
-/// caller with a NOTICE when nothing was new and a WARNING when metrics failed.
-pub fn run(kind: RunKind, start: NaiveDate, end: NaiveDate) -> Summary {
+/// Collects every active metric for every day of `[start, end]`, logs the run (a collection
+/// of one day or a backfill of a range: the same engine, logged apart), and tells the caller
+/// with a NOTICE when nothing was new and a WARNING when metrics failed.
+pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
     let started = Instant::now();
     let label = if start == end {
         start.to_string()
     } else {
         format!("{start}..{end}")
     };
-    let log_id = run_log::open(kind.as_str(), start, end, &guc::timezone());
+    let log_id = run_log::open(kind, start, end, &guc::timezone());
     let definitions = registry::load(None);
     let mut tally = Tally::new(day_count(start, end), definitions.len());
     let progress = Progress {
         label: format!("backfill {label}"),
         total: tally.days * definitions.len() as i64,
         started,
-        enabled: kind == RunKind::Backfill,
+        enabled: kind == RunType::Backfill,
     };
     let resolved = resolve_all(&definitions, &mut tally);
     let steps = steps(&resolved);

@@ -21,10 +21,9 @@ use crate::common::ident::qualified;
 use crate::common::problem::{Outcome, Problem, SqlState};
 use crate::pg::catalog::Relation;
 use crate::pg::raise::{catching, sqlstate_text};
-use crate::snapshots::filter_policy::{filter_error_state, reads_beyond_the_row};
-
-const FILTER_HINT: &str =
-    "a filter is one boolean expression over the source's columns, e.g. status = 'published' AND NOT is_spam";
+use crate::snapshots::filter_policy::{
+    check_text, filter_error_state, reads_beyond_the_row, FILTER_HINT,
+};
 
 fn refuse(state: SqlState, message: String) -> Problem {
     Problem::new(state, message).hint(FILTER_HINT)
@@ -156,12 +155,7 @@ unsafe fn check_shape(list: *mut pg_sys::List) -> Result<*mut pg_sys::RawStmt, P
 /// Must run where an error can abort the transaction or be rolled back by a subtransaction:
 /// PostgreSQL errors from the parser are caught here only to be re-raised as a `Problem`.
 pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
-    if filter.contains('\0') {
-        return Err(refuse(
-            SqlState::InvalidParameterValue,
-            "filter contains a NUL character".to_string(),
-        ));
-    }
+    check_text(filter)?;
     let sql = CString::new(format!(
         "SELECT 1 FROM {} WHERE ({filter})",
         qualified(&rel.schema, &rel.name)

@@ -9,7 +9,7 @@ use chrono::{Days, NaiveDate};
 use pgrx::datum::{AnyNumeric, Date};
 
 use crate::common::calendar::{self, periods, Grain};
-use crate::common::problem::Outcome;
+use crate::common::problem::{Outcome, Problem};
 use crate::pg::datum::{numeric, pg_date, stored_date};
 use crate::pg::guc;
 use crate::pg::raise::OrRaise;
@@ -89,13 +89,26 @@ fn sealed_days(wanted: Vec<String>, start: NaiveDate, end: NaiveDate) -> HashMap
          ORDER BY metric_category, metric_date",
         &[wanted.into(), pg_date(start).into(), pg_date(end).into()],
         |row| {
+            let category: String = not_null(row, 1)?;
+            let date = stored_date(not_null(row, 2)?);
             let metadata: String = not_null(row, 4)?;
+            // jsonb prints valid JSON; what serde_json refuses is nested past its limit (128).
+            let metadata = serde_json::from_str(&metadata)
+                .map_err(|e| {
+                    Problem::corrupt_row(
+                        "daily_metrics",
+                        &format!("({date}, {category})"),
+                        format!("metadata cannot be read: {e}"),
+                        &format!("recompute it with metrics.recollect('{date}', ARRAY['{category}'], 'repair')"),
+                    )
+                })
+                .or_raise();
             Ok((
-                not_null::<String>(row, 1)?,
+                category,
                 Day {
-                    date: stored_date(not_null(row, 2)?),
+                    date,
                     value: not_null(row, 3)?,
-                    metadata: serde_json::from_str(&metadata).expect("jsonb prints valid JSON"),
+                    metadata,
                 },
             ))
         },

@@ -408,11 +408,8 @@ pub struct Installed {
 pub fn install_preset(preset: &str, schema: &str) -> Outcome<Vec<Installed>> {
     let metrics = presets::preset(preset, schema)?;
     if !catalog::schema_exists(schema) {
-        return Err(Problem::new(
-            SqlState::InvalidSchemaName,
-            format!("schema \"{schema}\" does not exist"),
-        )
-        .hint("pass the schema that holds profiles, posts and comments as source_schema"));
+        return Err(catalog::no_such_schema(schema)
+            .hint("pass the schema that holds profiles, posts and comments as source_schema"));
     }
     for m in metrics.iter().filter(|m| m.core) {
         let table = m

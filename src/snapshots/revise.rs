@@ -7,7 +7,7 @@ use pgrx::datum::{AnyNumeric, Date, DatumWithOid};
 use pgrx::prelude::*;
 
 use crate::common::problem::{Outcome, Problem, SqlState};
-use crate::jobs::run::{RunOutcome, Status};
+use crate::jobs::run::{RunOutcome, RunType, Status};
 use crate::jobs::run_log;
 use crate::pg::datum::numeric;
 use crate::pg::guc;
@@ -54,15 +54,15 @@ struct Previous {
     metadata: String,
 }
 
+/// What writing one value did: the value before (none if it was not sealed), and whether
+/// it changed (an unchanged value is not revised).
+struct Written {
+    previous: Option<String>,
+    changed: bool,
+}
+
 /// Writes `value`/`metadata` for one key, keeping any previous value in `metric_revisions`.
-/// Returns the previous value and whether anything changed.
-fn revise(
-    key: &Key,
-    value: &str,
-    metadata: &str,
-    reason: &str,
-    log_id: &str,
-) -> (Option<String>, bool) {
+fn revise(key: &Key, value: &str, metadata: &str, reason: &str, log_id: &str) -> Written {
     let new = || vec![value.to_string().into(), metadata.to_string().into()];
     let previous = spi::rows(
         "SELECT value::text, metadata::text, (value = $4::numeric AND metadata = $5::jsonb)
@@ -80,7 +80,12 @@ fn revise(
     )
     .pop();
     let old = match previous {
-        Some((value, _, true)) => return (Some(value), false),
+        Some((value, _, true)) => {
+            return Written {
+                previous: Some(value),
+                changed: false,
+            }
+        }
         Some((old_value, old_metadata, false)) => {
             with_revision_permit(|| {
                 spi::run(
@@ -104,9 +109,12 @@ fn revise(
             None
         }
     };
-    let old_value = old.as_ref().map(|p| p.value.clone());
+    let previous = old.as_ref().map(|p| p.value.clone());
     record_revision(key, old, (value, metadata), reason, log_id);
-    (old_value, true)
+    Written {
+        previous,
+        changed: true,
+    }
 }
 
 /// Keeps a change in `metric_revisions`: the old value and metadata (none for a value that
@@ -144,12 +152,12 @@ fn apply(rows: Rows, reason: &str, log_id: &str, out: &mut Vec<Revision>) {
             metric_type: &rows.types[i],
             category: &rows.categories[i],
         };
-        let (old, changed) = revise(&key, &rows.values[i], &rows.metadata[i], reason, log_id);
+        let written = revise(&key, &rows.values[i], &rows.metadata[i], reason, log_id);
         out.push(Revision {
             category: rows.categories[i].clone(),
-            old_value: old.as_deref().map(numeric),
+            old_value: written.previous.as_deref().map(numeric),
             new_value: numeric(&rows.values[i]),
-            changed,
+            changed: written.changed,
         });
     }
 }
@@ -198,7 +206,7 @@ pub fn recollect(day: NaiveDate, correction: &Correction) -> Outcome<Vec<Revisio
     let defs = registry::load(Some(categories));
     let known: Vec<String> = defs.iter().map(|d| d.category().to_string()).collect();
     check_known(categories, &known)?;
-    let log_id = run_log::open("recollect", day, day, &guc::timezone());
+    let log_id = run_log::open(RunType::Recollect, day, day, &guc::timezone());
     let resolved = defs
         .iter()
         .map(registry::resolve)

@@ -108,6 +108,25 @@ fill_social() {
 SPAM_DELETE="DELETE FROM regress_src.posts WHERE user_id <= 40
              AND created_at >= '2025-06-03 00:00+00' AND created_at < '2025-06-04 00:00+00'"
 
+# The owner's own choices, made after CREATE EXTENSION where the version has access levels: a
+# plain role with the read level, and a delegate of the owner level. An update must leave
+# them what they are, grants made after the install: pg_dump dumps those, but privileges
+# granted inside an extension script become the objects' initial privileges, which it does
+# not dump. (The roles are the cluster's, so they are made once and dropped last.)
+CHOICE_READER=regress_metrics_upgrade_reader
+CHOICE_DELEGATE=regress_metrics_upgrade_delegate
+DB=postgres
+q "DO \$\$ BEGIN
+       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$CHOICE_READER') THEN CREATE ROLE $CHOICE_READER LOGIN; END IF;
+       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$CHOICE_DELEGATE') THEN CREATE ROLE $CHOICE_DELEGATE LOGIN; END IF;
+   END \$\$" >/dev/null || bail_out "cannot create the roles of the owner's choices"
+at_exit "psql -X -q -d postgres -c 'DROP ROLE IF EXISTS $CHOICE_READER, $CHOICE_DELEGATE'"
+choices_possible() { [ "$(q "SELECT to_regprocedure('metrics.grant_api_access(name,text)') IS NOT NULL")" = t ]; }
+make_choices() {
+    q "SELECT count(*) FROM metrics.grant_api_access('$CHOICE_READER', 'read')" \
+      "GRANT EXECUTE ON FUNCTION metrics.grant_api_access(name, text) TO $CHOICE_DELEGATE" >/dev/null
+}
+
 # --- A: the released version, with data -------------------------------------------------
 new_db a
 A=$DB
@@ -116,6 +135,12 @@ q_try "CREATE EXTENSION metrics VERSION '$FROM'"
 is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'metrics'")" "$FROM" "A has version $FROM"
 
 fill_social || bail_out "defining the metrics in A failed"
+CHOICES=false
+if choices_possible; then
+    make_choices || bail_out "making the owner's choices in A failed"
+    CHOICES=true
+    diag "A: $CHOICE_READER has the read level and $CHOICE_DELEGATE may grant access (owner's choices)"
+fi
 is "$(q "SELECT count(*) || ' ' || count(*) FILTER (WHERE is_active) FROM metrics.metric_definitions")" "11 10" \
     "A: 11 metrics (the social preset and two more), one of them inactive"
 is "$(q "SELECT dates_processed || ' ' || total_metrics FROM metrics.backfill_daily_metrics('2025-06-01', '2025-06-07')")" "7 70" \
@@ -151,6 +176,9 @@ is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'metrics'")" "$DEFA
 new_db b
 B=$DB
 q "CREATE EXTENSION metrics" >/dev/null || bail_out "CREATE EXTENSION metrics failed in B"
+if $CHOICES; then
+    make_choices || bail_out "making the owner's choices in B failed"
+fi
 is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'metrics'")" "$DEFAULT" "B: a fresh CREATE EXTENSION metrics installs $DEFAULT"
 
 # Even when the update failed: the diff is then what an update script has to do.
@@ -195,6 +223,26 @@ else
     is "$A_FETCH" "$(q_in "$B" "$fetch" 2>&1)" "fetch_metrics over them answers the same in A and B"
     is "$(q_in "$A" "SELECT count(*) FROM metrics.metric_collection_log")" "$((LOG_ROWS + 2))" \
         "A's log has the two new runs after the three old ones"
+
+    # A dump of the updated database restores, into an empty database, with the same catalog
+    # and the same access (the roles are the cluster's).
+    fresh_db restored
+    C=$DB
+    if pg_dump -d "$A" -Fc -f "$SCEN_TMP/a.dump" 2>"$SCEN_TMP/dump.err" \
+        && pg_restore -d "$C" --exit-on-error "$SCEN_TMP/a.dump" 2>"$SCEN_TMP/restore.err"; then
+        pass "A, updated, dumps and restores"
+        same_fingerprint "restore-of-$FROM-updated" "the restored database has the catalog of A (privileges included)" \
+            "$A" "A: $FROM updated to $DEFAULT" "$C" "A dumped and restored"
+        if $CHOICES; then
+            is "$(psql -X -qAt -U "$CHOICE_READER" -d "$C" -c "SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-07')" 2>&1)" \
+               "$(q_in "$A" "SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-07')")" \
+               "after the restore, the role given the read level before the update still reads the metrics"
+            is "$(q_in "$C" "SELECT has_function_privilege('$CHOICE_DELEGATE', 'metrics.grant_api_access(name,text)', 'EXECUTE')")" t \
+               "and the delegate still holds the owner level"
+        fi
+    else
+        fail "A, updated, dumps and restores" "$(cat "$SCEN_TMP/dump.err" "$SCEN_TMP/restore.err")"
+    fi
 fi
 
 # --- every released version can reach the default version ------------------------------------
@@ -224,6 +272,10 @@ known paths: $(q "SELECT string_agg(source || ' -> ' || target || ': ' || path, 
         q_try "CREATE EXTENSION metrics VERSION '$v'"
         [ "$Q_STATUS" = 0 ] && q_try "ALTER EXTENSION metrics UPDATE"
         [ "$Q_STATUS" = 0 ] || fail "CREATE EXTENSION metrics VERSION '$v', then ALTER EXTENSION metrics UPDATE" "$Q_ERR"
+        # B has the owner's choices: the same ones, after the update.
+        if $CHOICES; then
+            make_choices || fail "making the owner's choices after updating from $v"
+        fi
         same_fingerprint "upgrade-from-$v-empty" "an empty database updated from $v is identical to a fresh $DEFAULT" \
             "$DB" "$v updated to $DEFAULT" "$B" "fresh $DEFAULT"
         DB=postgres

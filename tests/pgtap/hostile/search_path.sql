@@ -284,7 +284,10 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
     ('metrics.schedule_daily_collection(text)', 'a refused schedule',
      $$SELECT metrics.schedule_daily_collection('61 0 * * *')::pg_catalog.text$$, NULL, NULL),
     ('metrics.unschedule_daily_collection()', 'unscheduling without pg_cron',
-     $$SELECT metrics.unschedule_daily_collection()::pg_catalog.text$$, NULL, NULL);
+     $$SELECT metrics.unschedule_daily_collection()::pg_catalog.text$$, NULL, NULL),
+    ('metrics.verify_security()', 'the security audit',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', finding, object_type, object_name, detail, hint), ',')
+       FROM metrics.verify_security()$$, NULL, NULL);
 -- Recording requests and operations: what the hour's rows hold afterwards.
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
     ('metrics.record_route_metric(text,text,boolean,double precision)', 'recording a request',

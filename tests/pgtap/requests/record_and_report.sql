@@ -189,5 +189,17 @@ SET LOCAL metrics.ingest_mode = 'buffered';
 SELECT lives_ok($$SELECT metrics.record_route_metric('/fallback', 'GET', true, 1)$$, 'buffered without shared_preload_libraries');
 SELECT is((SELECT total_requests FROM metrics.route_metrics WHERE route = '/fallback'), 1::bigint, 'is written directly');
 
+-- An hour row written around the extension (the owner may INSERT) whose sketch is not one is
+-- an error that names the row, not the caller's (22P03 is for bytes a caller passes).
+INSERT INTO metrics.route_metrics (route, method, period_start, period_end, total_requests, successful, failed,
+                                   total_duration_ms, average_duration_ms, min_duration_ms, max_duration_ms,
+                                   last_request_at, latency_sketch)
+VALUES ('/corrupt', 'GET', '2025-06-01 10:00+00', '2025-06-01 11:00+00', 1, 1, 0, 5, 5, 5, 5, '2025-06-01 10:30+00', '\x0102');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.get_route_metrics(route => '/corrupt', start_at => '2025-06-01', end_at => '2025-06-02')$$,
+                          'XX001', 'a corrupt stored sketch is a corrupt row');
+SELECT throws_like($$SELECT * FROM metrics.get_route_metrics(route => '/corrupt', start_at => '2025-06-01', end_at => '2025-06-02')$$,
+                   'row (route, method, hour) = (/corrupt, GET, 2025-06-01T10:00:00%) of metrics.route_metrics cannot be read: latency_sketch is not a sketch%',
+                   'which names the row');
+
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 //! group into weeks and months for the query API.
 //!
 //! A metric day is `[00:00, 24:00)` in the zone of `metrics.timezone`; the SQL that turns that
-//! into instants lives in `planner`. Here dates are plain calendar dates, so every rule is
+//! into instants lives in `snapshots::statements`. Here dates are plain calendar dates, so every rule is
 //! testable without a server.
 
 use chrono::{Datelike, Days, Duration, NaiveDate};

@@ -3,6 +3,27 @@
 
 use serde_json::Value;
 
+/// What kind of run a log row is about (`run_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunType {
+    /// One day, collected once it has ended.
+    Collect,
+    /// A range of days.
+    Backfill,
+    /// A correction of sealed values.
+    Recollect,
+}
+
+impl RunType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunType::Collect => "collect",
+            RunType::Backfill => "backfill",
+            RunType::Recollect => "recollect",
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -70,6 +70,18 @@ pub fn check_range(start: Option<i64>, end: Option<i64>, max_days: i64) -> Outco
     Ok(())
 }
 
+/// The `q` of a quantile: 0 to 1 (0.5 is the median).
+pub fn check_quantile(q: f64) -> Outcome<()> {
+    if (0.0..=1.0).contains(&q) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        SqlState::InvalidParameterValue,
+        format!("q must be between 0 and 1, not {q}"),
+    )
+    .hint("0.5 is the median, 0.99 the 99th percentile"))
+}
+
 /// The numbers of one report row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
@@ -156,6 +168,18 @@ mod tests {
             .unwrap_err()
             .message
             .contains("more than 1 days"));
+    }
+
+    #[test]
+    fn quantiles_are_between_0_and_1() {
+        for ok in [0.0, 0.5, 1.0] {
+            assert!(check_quantile(ok).is_ok());
+        }
+        for bad in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+            let p = check_quantile(bad).unwrap_err();
+            assert_eq!(p.state, SqlState::InvalidParameterValue);
+            assert!(p.hint.unwrap().contains("median"));
+        }
     }
 
     #[test]

@@ -3,7 +3,24 @@
 //! function the parsed expression calls, beyond "a non-volatile built-in of pg_catalog", and
 //! how the errors PostgreSQL raises while parsing a filter reach the caller.
 
-use crate::common::problem::SqlState;
+use crate::common::problem::{Outcome, Problem, SqlState};
+
+/// The hint of every refused filter.
+pub const FILTER_HINT: &str =
+    "a filter is one boolean expression over the source's columns, e.g. status = 'published' AND NOT is_spam";
+
+/// What a filter's text must be before the parser sees it: free of NUL characters, which
+/// PostgreSQL's C strings would cut it at.
+pub fn check_text(filter: &str) -> Outcome<()> {
+    if filter.contains('\0') {
+        return Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            "filter contains a NUL character",
+        )
+        .hint(FILTER_HINT));
+    }
+    Ok(())
+}
 
 /// Built-in functions a filter may not call even though they are not volatile: they read
 /// beyond the row (other tables as XML, settings, statistics, the catalog, privileges,
@@ -98,6 +115,14 @@ mod tests {
         ] {
             assert!(!reads_beyond_the_row(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_nul_cuts_no_filter_short() {
+        assert!(check_text("status = 'a'").is_ok());
+        let p = check_text("true\0 OR x").unwrap_err();
+        assert_eq!(p.state, SqlState::InvalidParameterValue);
+        assert_eq!(p.hint.as_deref(), Some(FILTER_HINT));
     }
 
     #[test]
