@@ -2,10 +2,13 @@
 //! rules it must satisfy (`definition`), which built-ins a filter may call (`filter_policy`),
 //! the ready-made sets (`presets`), the set-based SQL that computes every day of a range
 //! (`statements`), what a run did (`tally`), the roll-up of sealed days into weeks and months
-//! (`rollup`), and the argument checks of the read and correction functions (`checks`).
+//! (`rollup`), the argument checks of the read and correction functions (`checks`), and the
+//! mergeable distinct-count sketch that weeks and months of distinct metrics are counted
+//! with (`distinct_sketch`).
 
 pub mod checks;
 pub mod definition;
+pub mod distinct_sketch;
 pub mod filter_policy;
 pub mod kind;
 pub mod presets;
