@@ -492,4 +492,87 @@ mod tests {
         assert_eq!(b.encode(), sketch_of(values(4, 1600)).encode());
         assert!(relative_error(&b, 1600).abs() <= 3.0 * RELATIVE_STANDARD_ERROR);
     }
+
+    /// Within three standard errors at every scale, from just past the exact limit (where
+    /// Ertl's estimator replaces linear counting) to ten million.
+    #[test]
+    fn estimates_are_within_three_standard_errors() {
+        for (seed, n) in [
+            (10, 2_000),
+            (11, 10_000),
+            (12, 100_000),
+            (13, 1_000_000),
+            (14, 10_000_000),
+        ] {
+            let s = sketch_of(values(seed, n));
+            let error = relative_error(&s, n);
+            eprintln!(
+                "n = {n}: estimate {}, error {:+.3}%",
+                s.estimate(),
+                100.0 * error
+            );
+            assert!(!s.is_exact());
+            assert!(
+                error.abs() <= 3.0 * RELATIVE_STANDARD_ERROR,
+                "n = {n}: estimate {} is {:+.2}% off",
+                s.estimate(),
+                100.0 * error
+            );
+        }
+    }
+
+    /// Over many seeds the estimator has no visible bias, and its spread is the standard
+    /// error: the mean of 24 errors is within 3σ/√24, their root mean square near σ.
+    #[test]
+    fn errors_over_seeds_are_unbiased_and_of_the_stated_size() {
+        let seeds = 24;
+        for n in [3_000, 30_000, 300_000] {
+            let errors: Vec<f64> = (0..seeds)
+                .map(|seed| relative_error(&sketch_of(values(100 + seed, n)), n))
+                .collect();
+            let mean = errors.iter().sum::<f64>() / seeds as f64;
+            let rms = (errors.iter().map(|e| e * e).sum::<f64>() / seeds as f64).sqrt();
+            eprintln!(
+                "n = {n}: mean error {:+.3}%, rms {:.3}%",
+                100.0 * mean,
+                100.0 * rms
+            );
+            let sigma = RELATIVE_STANDARD_ERROR;
+            assert!(
+                mean.abs() <= 3.0 * sigma / (seeds as f64).sqrt(),
+                "n = {n}: bias {mean}"
+            );
+            assert!(rms <= 1.5 * sigma, "n = {n}: rms {rms}");
+            assert!(
+                rms >= 0.5 * sigma,
+                "n = {n}: rms {rms} is suspiciously small"
+            );
+        }
+    }
+
+    /// The mixing spreads even hashes that are consecutive integers (a weak hash).
+    #[test]
+    fn consecutive_hashes_are_spread_by_the_mixing() {
+        for n in [5_000u64, 200_000] {
+            let mut s = DistinctSketch::new();
+            for h in 0..n {
+                s.add_hash(h);
+            }
+            let error = relative_error(&s, n);
+            assert!(
+                error.abs() <= 3.0 * RELATIVE_STANDARD_ERROR,
+                "n = {n}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_series_have_their_end_values() {
+        assert_eq!(sigma(0.0), 0.0);
+        assert_eq!(sigma(1.0), f64::INFINITY);
+        assert_eq!(tau(0.0), 0.0);
+        assert_eq!(tau(1.0), 0.0);
+        // σ(x) ≥ x and τ is positive in between.
+        assert!(sigma(0.5) > 0.5 && tau(0.5) > 0.0);
+    }
 }
