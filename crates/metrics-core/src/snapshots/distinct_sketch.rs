@@ -575,4 +575,82 @@ mod tests {
         // σ(x) ≥ x and τ is positive in between.
         assert!(sigma(0.5) > 0.5 && tau(0.5) > 0.0);
     }
+
+    /// Seven days of users from a sliding window: day d sees users d·step .. d·step + width,
+    /// so most users come back on several days.
+    fn days(seed: u64, width: u64, step: u64) -> Vec<DistinctSketch> {
+        (0..7)
+            .map(|d| sketch_of((d * step..d * step + width).map(|i| (seed << 40) | i)))
+            .collect()
+    }
+
+    fn merged<'a>(sketches: impl IntoIterator<Item = &'a DistinctSketch>) -> DistinctSketch {
+        let mut total = DistinctSketch::new();
+        for s in sketches {
+            total.merge(s);
+        }
+        total
+    }
+
+    /// Merging the days in any order, or as a tree, gives the sketch of the week's users.
+    fn assert_week(seed: u64, width: u64, step: u64) -> DistinctSketch {
+        let days = days(seed, width, step);
+        let week = sketch_of(values(seed, 6 * step + width));
+        let forward = merged(&days);
+        let backward = merged(days.iter().rev());
+        let mut halves = merged(&days[3..]);
+        halves.merge(&merged(&days[..3]));
+        for (order, m) in [
+            ("forward", &forward),
+            ("backward", &backward),
+            ("tree", &halves),
+        ] {
+            assert_eq!(m.encode(), week.encode(), "{order} merge of the week");
+            assert_eq!(m, &week, "{order}");
+        }
+        week
+    }
+
+    #[test]
+    fn merged_days_are_the_sketch_of_the_period() {
+        let small = assert_week(20, 150, 50);
+        assert!(small.is_exact());
+        assert_eq!(small.estimate(), 450, "returning users count once");
+        let across = assert_week(21, 400, 200); // days exact, week of 1,600 dense
+        assert!(!across.is_exact());
+        let large = assert_week(22, 20_000, 5_000);
+        assert!(!large.is_exact());
+        assert!(relative_error(&large, 50_000).abs() <= 3.0 * RELATIVE_STANDARD_ERROR);
+    }
+
+    #[test]
+    fn merge_is_commutative_associative_and_idempotent() {
+        let small = sketch_of(values(30, 40));
+        let other = sketch_of((20..90).map(|i| (30 << 40) | i));
+        let big = sketch_of(values(31, 5_000));
+        let all = [&small, &other, &big];
+        for a in all {
+            let mut twice = a.clone();
+            twice.merge(a);
+            assert_eq!(&twice, a, "merging a sketch with itself changes nothing");
+            for b in all {
+                let (mut ab, mut ba) = (a.clone(), b.clone());
+                ab.merge(b);
+                ba.merge(a);
+                assert_eq!(ab, ba, "commutative");
+                for c in all {
+                    let mut left = ab.clone();
+                    left.merge(c);
+                    let mut bc = b.clone();
+                    bc.merge(c);
+                    let mut right = a.clone();
+                    right.merge(&bc);
+                    assert_eq!(left.encode(), right.encode(), "associative");
+                }
+            }
+        }
+        let mut empty = DistinctSketch::new();
+        empty.merge(&big);
+        assert_eq!(empty, big, "the empty sketch is neutral");
+    }
 }
