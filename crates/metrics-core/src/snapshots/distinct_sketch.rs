@@ -352,6 +352,18 @@ fn parse(bytes: &[u8]) -> Result<DistinctSketch, String> {
     Ok(DistinctSketch { repr })
 }
 
+/// Refuses a length other than the one the header announces, saying which way it is off.
+fn check_length(len: usize, expected: usize, what: &str) -> Result<(), String> {
+    match len.cmp(&expected) {
+        std::cmp::Ordering::Less => Err(format!("truncated: {len} bytes, {what} has {expected}")),
+        std::cmp::Ordering::Greater => Err(format!(
+            "{} trailing bytes: {what} has {expected}",
+            len - expected
+        )),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
 fn parse_exact(bytes: &[u8]) -> Result<HashedSet, String> {
     let Some(&[lo, hi]) = bytes.get(2..EXACT_HEADER) else {
         return Err(format!("truncated: {} bytes, no count", bytes.len()));
@@ -362,13 +374,11 @@ fn parse_exact(bytes: &[u8]) -> Result<HashedSet, String> {
             "{n} hashes, an exact sketch holds at most {EXACT_LIMIT}"
         ));
     }
-    let expected = EXACT_HEADER + 8 * n;
-    if bytes.len() != expected {
-        return Err(format!(
-            "{} bytes, an exact sketch of {n} hashes has {expected}",
-            bytes.len()
-        ));
-    }
+    check_length(
+        bytes.len(),
+        EXACT_HEADER + 8 * n,
+        &format!("an exact sketch of {n} hashes"),
+    )?;
     let mut hashes = HashedSet::with_capacity_and_hasher(n, Default::default());
     let mut previous = None;
     for (i, chunk) in bytes[EXACT_HEADER..].chunks_exact(8).enumerate() {
@@ -387,12 +397,7 @@ fn parse_exact(bytes: &[u8]) -> Result<HashedSet, String> {
 }
 
 fn parse_dense(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    if bytes.len() != DENSE_LEN {
-        return Err(format!(
-            "{} bytes, a dense sketch has {DENSE_LEN}",
-            bytes.len()
-        ));
-    }
+    check_length(bytes.len(), DENSE_LEN, "a dense sketch")?;
     let mut registers = Vec::with_capacity(M);
     for three in bytes[2..].chunks_exact(3) {
         let word = u32::from_le_bytes([three[0], three[1], three[2], 0]);
@@ -652,5 +657,155 @@ mod tests {
         let mut empty = DistinctSketch::new();
         empty.merge(&big);
         assert_eq!(empty, big, "the empty sketch is neutral");
+    }
+
+    fn round_trips(s: &DistinctSketch) {
+        let bytes = s.encode();
+        let back = DistinctSketch::decode(&bytes).unwrap();
+        assert_eq!(&back, s);
+        assert_eq!(back.encode(), bytes);
+        assert_eq!(back.estimate(), s.estimate());
+    }
+
+    #[test]
+    fn encodings_round_trip_and_do_not_depend_on_the_order_of_adds() {
+        let small = sketch_of(values(40, 300));
+        let full = sketch_of(values(40, EXACT_LIMIT as u64));
+        let dense = sketch_of(values(41, 100_000));
+        for s in [&DistinctSketch::new(), &small, &full, &dense] {
+            round_trips(s);
+        }
+        assert_eq!(small.encode().len(), 4 + 8 * 300);
+        assert_eq!(full.encode().len(), 12_004);
+        assert_eq!(dense.encode().len(), 12_290);
+        assert!(full.encode().len() <= dense.encode().len());
+        let reversed = sketch_of((0..300).rev().map(|i| (40 << 40) | i));
+        assert_eq!(reversed.encode(), small.encode());
+        let dense_reversed = sketch_of((0..100_000).rev().map(|i| (41 << 40) | i));
+        assert_eq!(dense_reversed.encode(), dense.encode());
+    }
+
+    #[test]
+    fn the_layout_is_as_documented() {
+        let mut s = DistinctSketch::new();
+        s.add_hash(5);
+        let mut expected = vec![1, 14, 1, 0];
+        expected.extend(mix(5).to_le_bytes());
+        assert_eq!(s.encode(), expected);
+        let mut registers = vec![0u8; M];
+        registers[..4].copy_from_slice(&[1, 2, 3, 51]);
+        let dense = DistinctSketch {
+            repr: Repr::Dense(registers),
+        }
+        .encode();
+        // 1 | 2<<6 | 3<<12 | 51<<18 = 0xcc3081, little-endian.
+        assert_eq!(dense[..5], [2, 14, 0x81, 0x30, 0xcc]);
+        round_trips(&DistinctSketch::decode(&dense).unwrap());
+    }
+
+    /// Decoding fails with XX001 and a message that contains `fragment`.
+    fn refused(bytes: &[u8], fragment: &str) {
+        let p = DistinctSketch::decode(bytes).unwrap_err();
+        assert_eq!(p.state, SqlState::DataCorrupted, "{fragment}");
+        assert!(
+            p.message.starts_with("invalid distinct sketch: ") && p.message.contains(fragment),
+            "expected \"{fragment}\" in: {}",
+            p.message
+        );
+        assert!(p.hint.is_some());
+    }
+
+    #[test]
+    fn corrupt_exact_encodings_are_refused() {
+        let good = sketch_of(values(50, 20)).encode();
+        refused(&[], "truncated: 0 bytes, no header");
+        refused(&[1], "truncated: 1 bytes, no header");
+        refused(&[1, 14, 0], "truncated: 3 bytes, no count");
+        for tag in [0, 3, 255] {
+            refused(&[tag, 14, 0, 0], &format!("unknown tag {tag}"));
+        }
+        refused(&[1, 12, 0, 0], "precision 12");
+        for len in 0..good.len() {
+            refused(&good[..len], "truncated");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        refused(&trailing, "1 trailing bytes");
+        let mut swapped = good.clone();
+        let (a, b) = (4..12, 12..20);
+        let first = good[a.clone()].to_vec();
+        swapped.copy_within(b.clone(), a.start);
+        swapped[b].copy_from_slice(&first);
+        refused(&swapped, "hash 1 is not greater");
+        let mut repeated = good.clone();
+        repeated.copy_within(4..12, 12);
+        refused(&repeated, "hash 1 is not greater");
+        let mut too_many = vec![1, 14];
+        too_many.extend((EXACT_LIMIT as u16 + 1).to_le_bytes());
+        too_many.extend((1..=EXACT_LIMIT as u64 + 1).flat_map(u64::to_le_bytes));
+        refused(&too_many, "1501 hashes, an exact sketch holds at most 1500");
+    }
+
+    #[test]
+    fn corrupt_dense_encodings_are_refused() {
+        let good = sketch_of(values(51, 10_000)).encode();
+        refused(&good[..good.len() - 1], "truncated: 12289 bytes");
+        refused(&good[..2], "truncated: 2 bytes");
+        let mut trailing = good.clone();
+        trailing.push(0);
+        refused(&trailing, "1 trailing bytes");
+        let mut precision = good.clone();
+        precision[1] = 15;
+        refused(&precision, "precision 15");
+        for value in [52u32, 63] {
+            let mut bad = good.clone();
+            // The last register of the last 3-byte word: bits 18..24.
+            let at = bad.len() - 1;
+            bad[at] = (bad[at] & 0x03) | (value << 2) as u8;
+            refused(&bad, &format!("register {} holds {value}", M - 1));
+        }
+    }
+
+    /// Any byte string decodes to a sketch or an error, never a panic; what decodes
+    /// re-encodes to the same bytes.
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut state = 7u64;
+        let dense = sketch_of(values(52, 3_000)).encode();
+        for round in 0..2_000 {
+            state = pseudo_hash(state);
+            let mut bytes = if round % 2 == 0 {
+                dense.clone()
+            } else {
+                sketch_of(values(53, state % 40)).encode()
+            };
+            let at = (state >> 20) as usize % bytes.len();
+            bytes[at] ^= 1 << (state % 8);
+            if round % 7 == 0 {
+                bytes.truncate(at);
+            }
+            if let Ok(s) = DistinctSketch::decode(&bytes) {
+                assert_eq!(s.encode(), bytes, "canonical");
+            }
+        }
+    }
+
+    #[test]
+    fn stored_sketches_name_their_row() {
+        let p = DistinctSketch::decode_row(
+            &[9],
+            "daily_metrics",
+            "(2025-06-01, wau)",
+            "recompute it with metrics.recollect",
+        )
+        .unwrap_err();
+        assert_eq!(p.state, SqlState::DataCorrupted);
+        assert_eq!(
+            p.message,
+            "row (2025-06-01, wau) of metrics.daily_metrics cannot be read: \
+             not a distinct sketch: truncated: 1 bytes, no header"
+        );
+        let ok = DistinctSketch::decode_row(&[1, 14, 0, 0], "t", "k", "h").unwrap();
+        assert_eq!(ok, DistinctSketch::new());
     }
 }
