@@ -808,4 +808,31 @@ mod tests {
         let ok = DistinctSketch::decode_row(&[1, 14, 0, 0], "t", "k", "h").unwrap();
         assert_eq!(ok, DistinctSketch::new());
     }
+
+    /// Ten million adds, as the daily aggregate makes for a busy day: many distinct users
+    /// (dense), and a small site's few users over and over (exact). Run with
+    /// `cargo test -p metrics-core --release -- --ignored adds_are_fast --nocapture`.
+    #[test]
+    #[ignore = "a timing, meaningful in a release build only"]
+    fn adds_are_fast() {
+        for (label, distinct) in [("dense", u64::MAX), ("exact", 1_000)] {
+            let hashes: Vec<u64> = (0..10_000_000u64)
+                .map(|i| pseudo_hash(i % distinct))
+                .collect();
+            let start = std::time::Instant::now();
+            let mut s = DistinctSketch::new();
+            for &h in &hashes {
+                s.add_hash(h);
+            }
+            let elapsed = start.elapsed();
+            eprintln!(
+                "{label}: 10M adds in {elapsed:?} ({:.1} ns each), estimate {}",
+                elapsed.as_nanos() as f64 / 1e7,
+                std::hint::black_box(s.estimate())
+            );
+            if !cfg!(debug_assertions) {
+                assert!(elapsed.as_secs_f64() < 0.5, "{label}: {elapsed:?}");
+            }
+        }
+    }
 }
