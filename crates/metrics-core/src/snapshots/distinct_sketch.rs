@@ -94,7 +94,7 @@ impl Hasher for MixedHasher {
 
 type HashedSet = HashSet<u64, BuildHasherDefault<MixedHasher>>;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Repr {
     /// The distinct mixed hashes, at most [`EXACT_LIMIT`].
     Exact(HashedSet),
@@ -104,9 +104,17 @@ enum Repr {
 
 /// A distinct-count sketch: exact up to [`EXACT_LIMIT`] distinct values, a HyperLogLog
 /// with [`RELATIVE_STANDARD_ERROR`] beyond (see the module documentation).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DistinctSketch {
     repr: Repr,
+}
+
+/// The form and the estimate, not 16,384 registers.
+impl std::fmt::Debug for DistinctSketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let form = if self.is_exact() { "exact" } else { "dense" };
+        write!(f, "DistinctSketch({form}, {})", self.estimate())
+    }
 }
 
 impl Default for DistinctSketch {
@@ -807,6 +815,7 @@ mod tests {
         );
         let ok = DistinctSketch::decode_row(&[1, 14, 0, 0], "t", "k", "h").unwrap();
         assert_eq!(ok, DistinctSketch::new());
+        assert_eq!(format!("{ok:?}"), "DistinctSketch(exact, 0)");
     }
 
     /// Ten million adds, as the daily aggregate makes for a busy day: many distinct users
