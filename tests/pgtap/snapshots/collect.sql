@@ -2,7 +2,8 @@
 -- zeros before any data, idempotent re-runs, sealed values that survive deletes, the one
 -- correction path (recollect), and failure isolation.
 BEGIN;
-SELECT * FROM no_plan();
+-- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
+SELECT plan(49);
 \ir ../../fixtures/setup.sql
 
 SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
