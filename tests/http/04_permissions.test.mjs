@@ -125,9 +125,47 @@ describe('the collection log', () => {
         assert.deepEqual(assertOk(await api('GET', '/metric_collection_log?select=id', { as: jwt })), []);
     });
 
-    test('GET /metric_revisions as authenticated: 200 and no rows; as admin: the same rows as the table', async () => {
-        assert.deepEqual(assertOk(await api('GET', '/metric_revisions?select=id', { as: AS.authenticated })), []);
-        const rows = assertOk(await api('GET', '/metric_revisions?select=id&order=id', { as: AS.admin }));
-        assert.deepEqual(rows.map((r) => r.id), sqlRows('SELECT id FROM metrics.metric_revisions ORDER BY id').map((r) => r.id));
+    // Revisions to hide: a post added to a sealed day, recollected by the service role through
+    // the API (a revision), then removed and recollected again (a second one), so the day ends
+    // as the other tests expect it.
+    describe('the revisions', () => {
+        const revisionIds = () => sqlRows('SELECT id FROM metrics.metric_revisions ORDER BY id').map((r) => r.id);
+        const recollect = async (reason) => assertOk(await api('POST', '/rpc/recollect', {
+            as: AS.service_role, body: { target_date: DAYS.backfillFrom, categories: ['posts_created'], reason },
+        }));
+        const PROBE_ID = 990000001;
+
+        before(async () => {
+            const before = revisionIds().length;
+            sql(`INSERT INTO regress_src.posts (id, user_id, status, length, created_at)
+                 SELECT ${PROBE_ID}, min(id), 'published', 10, '${DAYS.backfillFrom} 12:00+00' FROM regress_src.profiles
+                 WHERE created_at < '${DAYS.backfillFrom}'`);
+            const [added] = await recollect('http test: a post added to a sealed day');
+            assert.equal(added.changed, true, `recollect revises the day: ${JSON.stringify(added)}`);
+            assert.equal(Number(added.new_value), Number(added.old_value) + 1);
+            sql(`DELETE FROM regress_src.posts WHERE id = ${PROBE_ID}`);
+            const [removed] = await recollect('http test: the added post removed again');
+            assert.equal(removed.changed, true, `recollect revises it back: ${JSON.stringify(removed)}`);
+            assert.equal(Number(removed.new_value), Number(added.old_value));
+            assert.equal(revisionIds().length, before + 2, 'each recollect recorded one revision');
+        });
+
+        test('there are revisions to hide', () => {
+            assert.ok(revisionIds().length >= 2, `revisions in the table: ${revisionIds().length}`);
+        });
+
+        for (const [who, jwt] of [['anon (no JWT)', AS.anon], ['authenticated', AS.authenticated]]) {
+            test(`GET /metric_revisions as ${who}: 200 and no rows`, async () => {
+                assert.deepEqual(assertOk(await api('GET', '/metric_revisions?select=id', { as: jwt })), []);
+            });
+        }
+
+        for (const [who, jwt] of [['a JWT whose app_metadata.role is admin', AS.admin], ['service_role', AS.service_role]]) {
+            test(`GET /metric_revisions as ${who}: every row, the same as the table`, async () => {
+                const rows = assertOk(await api('GET', '/metric_revisions?select=id&order=id', { as: jwt }));
+                assert.ok(rows.length >= 2);
+                assert.deepEqual(rows.map((r) => r.id), revisionIds());
+            });
+        }
     });
 });

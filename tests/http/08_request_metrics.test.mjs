@@ -8,19 +8,51 @@ import { AS, api, assertError, assertOk, sql } from './lib.mjs';
 
 const HOUR = sql(`SELECT to_char(date_trunc('hour', now() - interval '2 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"')`);
 const at = (minute) => HOUR.replace(':00:00Z', `:${String(minute).padStart(2, '0')}:00Z`);
+// The oracle for percentiles: PostgreSQL's percentile_disc over the values sent (the value at
+// 1-based rank max(1, ceil(q * n)) of the sorted sample), which the sketch answers within its
+// relative accuracy (RELATIVE_ACCURACY = 0.01 in crates/metrics-core/src/requests/sketch.rs).
+const RELATIVE_ACCURACY = 0.01;
+function percentileDisc(values, q) {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1];
+}
+function assertWithinSketchBound(estimate, values, q, what) {
+    const exact = percentileDisc(values, q);
+    assert.equal(typeof estimate, 'number', `${what}: a number, got ${JSON.stringify(estimate)}`);
+    assert.ok(Math.abs(estimate - exact) <= RELATIVE_ACCURACY * exact + 1e-9,
+        `${what} = ${estimate}, within ${RELATIVE_ACCURACY * 100}% of percentile_disc = ${exact}`);
+}
+// The batch of /http/posts, and 200 requests of /http/latency whose p95 and p99 are neither the
+// minimum nor the maximum, so an estimate that is merely inside [min, max] does not pass.
+const POSTS_EVENTS = [
+    { route: '/http/posts', method: 'GET', success: true, duration_ms: 12.5, at: at(1) },
+    { route: '/http/posts', method: 'get', success: false, duration_ms: 250, at: at(2) },
+    { route: '/http/posts', method: 'POST', success: true, duration_ms: 40, at: at(3) },
+];
+const LATENCY_EVENTS = Array.from({ length: 200 }, (_, i) => ({
+    // 1.05^k ms for k = 1..200 in a scrambled order: the top ranks lie 5% apart, further than the bound.
+    route: '/http/latency', method: 'GET', success: true, duration_ms: Math.round(1.05 ** ((i * 7919) % 200 + 1) * 1000) / 1000,
+    at: at(4 + (i % 50)),
+}));
+const durationsOf = (events, method) => events.filter((e) => e.method.toUpperCase() === method).map((e) => e.duration_ms);
+
 const rowOf = (route, method) => sql(`SELECT concat_ws('|', total_requests, successful, failed, min_duration_ms, max_duration_ms)
     FROM metrics.route_metrics WHERE route = '${route}' AND method = '${method}' AND period_start = '${HOUR}'`);
 
 describe('recording requests', () => {
     test('POST /rpc/record_route_metrics as service_role: the batch is recorded, per hour', async () => {
-        const events = [
-            { route: '/http/posts', method: 'GET', success: true, duration_ms: 12.5, at: at(1) },
-            { route: '/http/posts', method: 'get', success: false, duration_ms: 250, at: at(2) },
-            { route: '/http/posts', method: 'POST', success: true, duration_ms: 40, at: at(3) },
-        ];
+        const events = POSTS_EVENTS;
         assert.equal(assertOk(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } })), 3);
         assert.equal(rowOf('/http/posts', 'GET'), '2|1|1|12.5|250');
         assert.equal(rowOf('/http/posts', 'POST'), '1|1|0|40|40');
+    });
+
+    test('POST /rpc/record_route_metrics as service_role: 200 requests of one route in one hour', async () => {
+        const events = LATENCY_EVENTS;
+        assert.equal(assertOk(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } })), 200);
+        const durations = LATENCY_EVENTS.map((e) => e.duration_ms);
+        assert.deepEqual(rowOf('/http/latency', 'GET').split('|').map(Number),
+            [200, 200, 0, Math.min(...durations), Math.max(...durations)]);
     });
 
     test('POST /rpc/record_route_metric as service_role: 204, added into the current hour', async () => {
@@ -64,7 +96,7 @@ describe('recording requests', () => {
 describe('reading the report', () => {
     const query = new URLSearchParams({ route: '/http/posts', start_at: HOUR, end_at: at(59), grain: 'hour' }).toString();
 
-    test('GET /rpc/get_route_metrics as an admin: the hour per method, percentiles within [min, max]', async () => {
+    test('GET /rpc/get_route_metrics as an admin: the hour per method, percentiles within 1% of percentile_disc', async () => {
         const rows = assertOk(await api('GET', `/rpc/get_route_metrics?${query}`, { as: AS.admin }));
         const byMethod = Object.fromEntries(rows.map((r) => [r.method, r]));
         assert.deepEqual(Object.keys(byMethod).sort(), ['GET', 'POST']);
@@ -72,11 +104,29 @@ describe('reading the report', () => {
         assert.equal(byMethod.GET.success_rate, 0.5);
         assert.equal(byMethod.GET.min_duration_ms, 12.5);
         assert.equal(byMethod.GET.max_duration_ms, 250);
-        assert.ok(byMethod.GET.p99_ms >= 12.5 && byMethod.GET.p99_ms <= 250);
-        assert.ok(Math.abs(byMethod.POST.p50_ms - 40) <= 0.4, `p50 ${byMethod.POST.p50_ms} within 1% of 40`);
+        for (const method of ['GET', 'POST']) {
+            for (const [q, column] of [[0.5, 'p50_ms'], [0.95, 'p95_ms'], [0.99, 'p99_ms']]) {
+                assertWithinSketchBound(byMethod[method][column], durationsOf(POSTS_EVENTS, method), q, `${method} ${column}`);
+            }
+        }
     });
 
-    test('an ordinary user gets no rows; anon neither', async () => {
+    test('GET /rpc/get_route_metrics of 200 requests: p50, p95 and p99 within 1% of percentile_disc of the durations sent', async () => {
+        const latencyQuery = new URLSearchParams({ route: '/http/latency', start_at: HOUR, end_at: at(59), grain: 'hour' }).toString();
+        const rows = assertOk(await api('GET', `/rpc/get_route_metrics?${latencyQuery}`, { as: AS.admin }));
+        assert.equal(rows.length, 1, `one row for the hour: ${JSON.stringify(rows)}`);
+        assert.equal(rows[0].total_requests, 200);
+        const values = durationsOf(LATENCY_EVENTS, 'GET');
+        for (const [q, column] of [[0.5, 'p50_ms'], [0.95, 'p95_ms'], [0.99, 'p99_ms']]) {
+            assertWithinSketchBound(rows[0][column], values, q, `/http/latency ${column}`);
+        }
+        // The oracle is a real test: the maximum (p99 is the 198th of 200 values) is outside the bound.
+        const p99 = percentileDisc(values, 0.99);
+        assert.ok(Math.max(...values) - p99 > RELATIVE_ACCURACY * p99, 'returning the maximum as p99 would fail');
+    });
+
+    test('an ordinary user gets no rows; anon neither (while an admin gets them)', async () => {
+        assert.ok(assertOk(await api('GET', `/rpc/get_route_metrics?${query}`, { as: AS.admin })).length > 0, 'there are rows to hide');
         assert.deepEqual(assertOk(await api('GET', `/rpc/get_route_metrics?${query}`, { as: AS.authenticated })), []);
         assert.deepEqual(assertOk(await api('GET', `/rpc/get_route_metrics?${query}`, { as: AS.anon })), []);
     });
