@@ -137,25 +137,51 @@ pub fn check_method(method: &str) -> Outcome<String> {
     .hint(format!("use one of {}", METHODS.join(", "))))
 }
 
-/// Checks a duration in milliseconds.
+/// Checks a duration in milliseconds: a number from 0 to a day ([`MAX_DURATION_MS`]), the
+/// range the latency sketch tracks. Each refusal says which limit the value is beyond, and
+/// never prints `inf` or `NaN` as if they were numbers.
 pub fn check_duration(duration_ms: f64) -> Outcome<()> {
-    if duration_ms.is_nan() || duration_ms < 0.0 || duration_ms.is_infinite() {
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("duration_ms must be a number of milliseconds >= 0, not {duration_ms}"),
+    let problem = |message: String| {
+        Problem::new(SqlState::InvalidParameterValue, message).hint(
+            "measure the duration with a monotonic clock and pass it in milliseconds, from 0 to 86400000 (a day)",
         )
-        .hint("measure the duration with a monotonic clock and pass it in milliseconds"));
+    };
+    if duration_ms.is_nan() {
+        return Err(problem(
+            "duration_ms is NaN, not a number of milliseconds".to_string(),
+        ));
+    }
+    if duration_ms < 0.0 {
+        let shown = if duration_ms.is_infinite() {
+            "-infinity".to_string()
+        } else {
+            shown_ms(duration_ms)
+        };
+        return Err(problem(format!(
+            "duration_ms is negative ({shown}); a duration is 0 ms or more"
+        )));
     }
     if duration_ms > MAX_DURATION_MS {
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!(
-                "duration_ms {duration_ms} is more than a day ({MAX_DURATION_MS} ms)"
-            ),
-        )
-        .hint("durations are milliseconds; a value this large is usually seconds * 1000 twice, or microseconds"));
+        let shown = if duration_ms.is_infinite() {
+            "infinite".to_string()
+        } else {
+            shown_ms(duration_ms)
+        };
+        return Err(problem(format!(
+            "duration_ms is more than a day ({shown}); at most {MAX_DURATION_MS} ms are accepted"
+        ))
+        .hint("durations are milliseconds, at most 86400000 (a day); a value this large is usually seconds * 1000 twice, or microseconds"));
     }
     Ok(())
+}
+
+/// A finite number of milliseconds, in scientific notation when it is too long to read.
+fn shown_ms(ms: f64) -> String {
+    if ms.abs() >= 1e15 {
+        format!("{ms:e} ms")
+    } else {
+        format!("{ms} ms")
+    }
 }
 
 /// Checks that an event's time lies in the window.
@@ -310,6 +336,41 @@ mod tests {
         }
         assert!(check_duration(0.0).is_ok());
         assert!(check_duration(MAX_DURATION_MS).is_ok());
+    }
+
+    #[test]
+    fn durations_say_which_limit_they_are_beyond() {
+        let message = |d: f64| check_duration(d).unwrap_err().message;
+        assert_eq!(
+            message(f64::INFINITY),
+            "duration_ms is more than a day (infinite); at most 86400000 ms are accepted"
+        );
+        assert_eq!(
+            message(1e300),
+            "duration_ms is more than a day (1e300 ms); at most 86400000 ms are accepted"
+        );
+        assert_eq!(
+            message(86_400_000.5),
+            "duration_ms is more than a day (86400000.5 ms); at most 86400000 ms are accepted"
+        );
+        assert_eq!(
+            message(f64::NEG_INFINITY),
+            "duration_ms is negative (-infinity); a duration is 0 ms or more"
+        );
+        assert_eq!(
+            message(-2.5),
+            "duration_ms is negative (-2.5 ms); a duration is 0 ms or more"
+        );
+        assert_eq!(
+            message(f64::NAN),
+            "duration_ms is NaN, not a number of milliseconds"
+        );
+        for d in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e300, -1.0] {
+            let p = check_duration(d).unwrap_err();
+            assert_eq!(p.state, SqlState::InvalidParameterValue);
+            assert!(!p.message.contains("inf,") && !p.message.ends_with("inf"));
+            assert!(p.hint.is_some());
+        }
     }
 
     #[test]
