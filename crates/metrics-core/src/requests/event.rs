@@ -113,14 +113,55 @@ pub fn check_name(subject: Subject, name: &str) -> Outcome<()> {
             Subject::Operation => "use a short, stable name for the operation",
         }));
     }
-    if name.chars().any(|c| c.is_control()) {
+    if let Some(c) = name.chars().find(|&c| c.is_control() || is_invisible(c)) {
+        let kind = if c.is_control() {
+            "a control character"
+        } else {
+            "an invisible formatting character"
+        };
         return Err(Problem::new(
             SqlState::InvalidParameterValue,
-            format!("{what} contains a control character"),
+            format!("{what} contains {kind}, U+{:04X}", c as u32),
         )
-        .hint("names are printable text; strip line breaks and other control characters"));
+        .detail("Control and invisible formatting characters (zero-width spaces, direction overrides, line separators) would forge lines or make different names look alike on a dashboard.")
+        .hint("names are printable text; strip line breaks, control characters and invisible formatting characters"));
     }
     Ok(())
+}
+
+/// The invisible formatting characters: Unicode's general category Cf (format, as of Unicode
+/// 15.1: soft hyphen, zero-width spaces and joiners, direction marks, embeddings, overrides
+/// and isolates, the byte order mark, interlinear annotation, tags, ...) and the line and
+/// paragraph separators (Zl, Zp), sorted inclusive ranges.
+const INVISIBLE: [(u32, u32); 21] = [
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// Whether `c` is an invisible formatting character (see [`INVISIBLE`]).
+pub fn is_invisible(c: char) -> bool {
+    let c = c as u32;
+    let i = INVISIBLE.partition_point(|&(_, last)| last < c);
+    INVISIBLE.get(i).is_some_and(|&(first, _)| first <= c)
 }
 
 /// Checks an HTTP method and returns it upper-case.
@@ -371,6 +412,81 @@ mod tests {
             assert!(!p.message.contains("inf,") && !p.message.ends_with("inf"));
             assert!(p.hint.is_some());
         }
+    }
+
+    #[test]
+    fn invisible_formatting_characters_are_refused_by_code_point() {
+        for c in [
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{E0001}',
+            '\u{E0020}',
+            '\u{E007F}',
+            '\u{0600}',
+            '\u{110BD}',
+            '\u{1343F}',
+            '\u{1D173}',
+        ] {
+            assert!(is_invisible(c), "U+{:04X}", c as u32);
+            for subject in [Subject::Route, Subject::Operation] {
+                let p = check_name(subject, &format!("/api/{c}admin")).unwrap_err();
+                assert_eq!(p.state, SqlState::InvalidParameterValue);
+                let code = format!("U+{:04X}", c as u32);
+                assert!(p.message.contains(&code), "{}", p.message);
+                assert!(p.hint.is_some());
+            }
+        }
+        for c in [
+            'a',
+            ' ',
+            '/',
+            'é',
+            '\u{00AC}',
+            '\u{00AE}',
+            '\u{200A}',
+            '\u{2010}',
+            '\u{2027}',
+            '\u{202F}',
+            '\u{2065}',
+            '\u{2070}',
+            '\u{FEFE}',
+            '\u{FFFC}',
+            '\u{E0000}',
+            '\u{E0002}',
+            '\u{E0080}',
+            '🎉',
+            '日',
+        ] {
+            assert!(!is_invisible(c), "U+{:04X}", c as u32);
+        }
+        assert!(check_name(Subject::Route, "/api/café/🎉").is_ok());
+        assert_eq!(
+            check_name(Subject::Route, "/a\u{202E}b")
+                .unwrap_err()
+                .message,
+            "route contains an invisible formatting character, U+202E"
+        );
+        assert_eq!(
+            check_name(Subject::Operation, "a\nb").unwrap_err().message,
+            "operation contains a control character, U+000A"
+        );
     }
 
     #[test]
