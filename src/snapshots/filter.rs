@@ -8,19 +8,23 @@
 //! - every function and operator it calls is a non-volatile built-in of `pg_catalog`, so
 //!   evaluating it can only read the row in front of it.
 //!
+//! An error PostgreSQL raises while checking that is not the filter's fault (a lock timeout,
+//! a cancel) keeps its own SQLSTATE (`filter_policy::filter_error_state`).
+//!
 //! The stored text is the deparsed expression, fully parenthesised by PostgreSQL itself, which
 //! is what lets `statements` embed it in a larger statement without changing its meaning.
 
 use std::ffi::{c_void, CStr, CString};
 
 use pgrx::pg_sys;
+use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;
 use pgrx::PgList;
 
 use crate::common::ident::qualified;
 use crate::common::problem::{Outcome, Problem, SqlState};
 use crate::pg::catalog::Relation;
-use crate::pg::raise::{catching, sqlstate_text};
+use crate::pg::raise::{report_of, sqlstate_text};
 use crate::snapshots::filter_policy::{
     check_text, filter_error_state, reads_beyond_the_row, FILTER_HINT,
 };
@@ -153,7 +157,8 @@ unsafe fn check_shape(list: *mut pg_sys::List) -> Result<*mut pg_sys::RawStmt, P
 /// Checks `filter` against `rel` and returns its normalised text.
 ///
 /// Must run where an error can abort the transaction or be rolled back by a subtransaction:
-/// PostgreSQL errors from the parser are caught here only to be re-raised as a `Problem`.
+/// PostgreSQL errors from the parser that are the filter's fault are caught here only to be
+/// re-raised as a `Problem`; any other error (a lock timeout, a cancel) is re-thrown as it is.
 pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
     check_text(filter)?;
     let sql = CString::new(format!(
@@ -161,7 +166,7 @@ pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
         qualified(&rel.schema, &rel.name)
     ))
     .expect("no NUL");
-    catching(
+    catching_filter_faults(
         || unsafe {
             let raw = check_shape(pg_sys::raw_parser(
                 sql.as_ptr(),
@@ -173,13 +178,34 @@ pub fn normalize(rel: &Relation, filter: &str) -> Outcome<String> {
             check_calls(quals)?;
             Ok(deparse(quals, rel))
         },
-        |report| Problem {
-            state: filter_error_state(&sqlstate_text(report.sql_error_code())),
+        |report, state| Problem {
+            state,
             message: format!("invalid filter: {}", report.message()),
             detail: report.detail().map(str::to_string),
             hint: Some(FILTER_HINT.to_string()),
         },
     )
+}
+
+/// Runs `work`; an error PostgreSQL raises that is the filter's fault (`filter_error_state`)
+/// comes back as the `Problem` that `explain` makes of it, with the state the filter's caller
+/// gets. Any other error, and a Rust panic, is re-thrown unchanged, with its own SQLSTATE.
+fn catching_filter_faults<R>(
+    work: impl FnOnce() -> Outcome<R> + std::panic::UnwindSafe,
+    explain: impl Fn(&ErrorReportWithLevel, SqlState) -> Problem + std::panic::RefUnwindSafe,
+) -> Outcome<R> {
+    PgTryBuilder::new(work)
+        .catch_others(|caught| {
+            if matches!(caught, CaughtError::RustPanic { .. }) {
+                caught.rethrow()
+            }
+            let report = report_of(&caught);
+            match filter_error_state(&sqlstate_text(report.sql_error_code())) {
+                Some(state) => Err(explain(report, state)),
+                None => caught.rethrow(),
+            }
+        })
+        .execute()
 }
 
 /// The analyzed statement reads only `rel`, one row at a time: no CTE, set operation,
