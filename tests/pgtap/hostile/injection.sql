@@ -95,7 +95,7 @@ ORDER BY c.fn, c.arg, h.position;
 CREATE DOMAIN regress_evil.checked_text AS text CHECK (regress_evil.note('domain check'));
 CREATE TEMP TABLE filter_cases (position serial, label text, filter text, expected text);
 INSERT INTO filter_cases (label, filter, expected) VALUES
-    ('subquery in a parenthesis trick',    $f$true) OR (SELECT pg_sleep(1)) IS NULL OR (true$f$, '0A000'),
+    ('subquery in a parenthesis trick',    $f$true) OR (SELECT pg_sleep(1)) IS NULL OR (true$f$, '42601'),
     ('second statement',                   $f$1=1; DROP TABLE regress_src.sentinel$f$, '42601'),
     ('IN subquery on another table',       $f$id IN (SELECT id FROM regress_src.sentinel)$f$, '0A000'),
     ('EXISTS',                             $f$EXISTS (SELECT 1)$f$, '0A000'),
@@ -123,6 +123,8 @@ INSERT INTO filter_cases (label, filter, expected) VALUES
     ('window function',                    $f$row_number() OVER () > 0$f$, '0A000'),
     ('set-returning function',             $f$generate_series(1, 2) > 0$f$, '0A000'),
     ('parameter',                          $f$$1 = 'x'$f$, NULL),
+    ('parenthesis trick',                  $f$false) OR (true$f$, '42601'),
+    ('closing and reopening',              $f$id > 0) OR (true$f$, '42601'),
     ('UNION through a parenthesis',        $f$true) UNION SELECT 1 FROM regress_src.sentinel WHERE (true$f$, '42601'),
     ('ORDER BY through a parenthesis',     $f$true) ORDER BY (1$f$, '42601'),
     ('GROUP BY through a parenthesis',     $f$true) GROUP BY 1 HAVING (true$f$, '42601'),
@@ -156,7 +158,7 @@ INSERT INTO harmless_filters (label, filter, expected_count) VALUES
     ('comment in the middle',         $f$status = 'published' /* ) OR (SELECT 1) = (1 */$f$,
      (SELECT count(*) FROM regress_src.posts WHERE status = 'published' AND created_at >= '2025-06-10' AND created_at < '2025-06-11')),
     ('NULL',                          'NULL', 0),
-    ('parenthesis trick',             'false) OR (true',
+    ('an OR that is always true',     '(false) OR (true)',
      (SELECT count(*) FROM regress_src.posts WHERE created_at >= '2025-06-10' AND created_at < '2025-06-11'));
 SELECT is(pg_temp.outcome('service_role', pg_temp.claims_of('service_role'), 'public',
                           format($$SELECT metric_category FROM metrics.define_metric('harmless_filter', 'created', source_table => 'posts',

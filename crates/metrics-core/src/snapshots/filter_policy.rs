@@ -62,6 +62,14 @@ pub fn reads_beyond_the_row(function_name: &str) -> bool {
         || name.starts_with("ts_stat")
 }
 
+/// The hint of a filter refused for calling something whose value is not fixed by the row.
+pub const IMMUTABLE_HINT: &str =
+    "compare columns with constants, e.g. created_at >= '2025-01-01 00:00+00' rather than now() - interval '30 days'; the metric's day already bounds the rows";
+
+/// Why a filter may only call immutable built-ins: a sealed value is final, so evaluating the
+/// filter again (a recollection, another session) must give the same rows.
+pub const IMMUTABLE_DETAIL: &str = "Filters may call only immutable built-in functions and operators, whose result depends on nothing but their arguments: not on the time, the session's settings (TimeZone, DateStyle, the role), the catalog or other tables. Otherwise a sealed value would depend on when and by whom it was collected.";
+
 /// The SQLSTATE a filter's caller gets for an error PostgreSQL raised while parsing or
 /// analysing it: syntax, unknown columns and functions and type errors keep their meaning;
 /// reading another relation (42P01), an aggregate (42803) or a window function (42P20) is
