@@ -4,8 +4,8 @@
 use pgrx::datum::{AnyNumeric, Date};
 use pgrx::prelude::*;
 
-use crate::common::calendar::{from_pg_days, to_pg_days};
-use crate::common::problem::{required, Problem, SqlState};
+use crate::common::calendar::{date_argument, from_pg_days, to_pg_days};
+use crate::common::problem::required;
 use crate::pg::raise::OrRaise;
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
@@ -30,18 +30,11 @@ pub fn stored_date(date: Date) -> chrono::NaiveDate {
     naive_date(date).unwrap_or_else(|| panic!("metrics: a stored date is {date:?}, not finite"))
 }
 
-/// A required, finite `date` argument as a calendar date.
+/// A required `date` argument as a calendar date: not infinite, and inside the calendar the
+/// extension computes with (`calendar::date_argument` says which limit it is beyond).
 pub fn required_date(value: Option<Date>, name: &str) -> chrono::NaiveDate {
     let date = required(value, name).or_raise();
-    naive_date(date)
-        .ok_or_else(|| {
-            Problem::new(
-                SqlState::DatetimeFieldOverflow,
-                format!("{name} must be a finite date"),
-            )
-            .hint("pass a calendar date such as '2025-01-31'")
-        })
-        .or_raise()
+    date_argument(name, date.to_pg_epoch_days()).or_raise()
 }
 
 /// A time in microseconds since the Unix epoch as a `timestamptz` (an event's time or hour,

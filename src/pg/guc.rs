@@ -12,8 +12,10 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+use crate::snapshots::checks::DEFAULT_MAX_QUERY_DAYS;
+
 static TIMEZONE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"UTC"));
-static MAX_QUERY_DAYS: GucSetting<i32> = GucSetting::<i32>::new(365);
+static MAX_QUERY_DAYS: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_MAX_QUERY_DAYS);
 
 /// Where recorded requests and operations go first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PostgresGucEnum)]

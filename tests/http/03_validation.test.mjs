@@ -26,7 +26,7 @@ describe('read functions, as anon', () => {
         assert.match(`${body.message} ${body.hint}`, /daily/, 'the valid aggregations are named');
     });
 
-    test('fetch_metrics over more than metrics.max_query_days (365): 400, 22023', async () => {
+    test('fetch_metrics over more than metrics.max_query_days (366): 400, 22023', async () => {
         assertError(await post('fetch_metrics', { start_date: '2024-01-01', end_date: '2025-12-31' }), 400, '22023');
     });
 

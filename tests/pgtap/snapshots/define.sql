@@ -86,12 +86,14 @@ SELECT pg_temp.fails_with($$SELECT metrics.define_metric('f16', 'created', sourc
 CREATE DOMAIN regress_src.checked_text AS text CHECK (regress_src.looks_harmless(VALUE));
 SELECT pg_temp.fails_with($$SELECT metrics.define_metric('f17', 'created', source_table => 'posts', source_schema => 'regress_src', filter => 'status = ''a''::regress_src.checked_text')$$, '0A000', 'nor a cast to a domain, whose check could run user code');
 
--- A filter that closes and reopens parentheses is still one expression once normalised; it
--- cannot escape the day's time bounds (checked against collected values in collect.sql).
+-- A filter that closes and reopens parentheses is one expression only inside the parentheses
+-- the extension adds: refused. An OR that is always true is one expression once normalised;
+-- it cannot escape the day's time bounds (checked against collected values in collect.sql).
+SELECT pg_temp.fails_with($$SELECT metrics.define_metric('f18', 'created', source_table => 'posts', source_schema => 'regress_src', filter => 'false) OR (true')$$, '42601', 'a parenthesis trick is not one balanced expression');
 SELECT results_eq(
-    $$SELECT filter FROM metrics.define_metric('escape_attempt', 'created', source_table => 'posts', source_schema => 'regress_src', filter => 'false) OR (true')$$,
+    $$SELECT filter FROM metrics.define_metric('escape_attempt', 'created', source_table => 'posts', source_schema => 'regress_src', filter => '(false) OR (true)')$$,
     $$VALUES ('(false OR true)')$$,
-    'a parenthesis trick is normalised into a single expression');
+    'an OR that is always true is normalised into a single expression');
 
 -- Nothing was written by any refused call.
 SELECT set_eq($$SELECT metric_category FROM metrics.metric_definitions$$,

@@ -122,7 +122,8 @@ SELECT is((SELECT max(period_end) FROM metrics.fetch_metrics(current_date - 3, c
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics(NULL, '2025-01-31')$$, '22004', 'NULL start date');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-31', NULL)$$, '22004', 'NULL end date');
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-02-01', '2025-01-01')$$, '22023', 'start after end');
-SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2024-01-01', '2024-12-31')$$, '22023', '366 days is more than metrics.max_query_days');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2024-01-01', '2025-01-01')$$, '22023', '367 days is more than metrics.max_query_days');
+SELECT lives_ok($$SELECT * FROM metrics.fetch_metrics('2024-01-01', '2024-12-31')$$, 'a leap year (366 days) is fine by default');
 SELECT lives_ok($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-12-31')$$, '365 days is fine');
 SET LOCAL metrics.max_query_days = 31;
 SELECT pg_temp.fails_with($$SELECT * FROM metrics.fetch_metrics('2025-01-01', '2025-02-01')$$, '22023', 'the limit follows the setting');

@@ -19,6 +19,50 @@ pub fn from_pg_days(days: i32) -> Option<NaiveDate> {
     pg_epoch().checked_add_signed(Duration::days(days as i64))
 }
 
+/// PostgreSQL's day numbers of `-infinity` and `infinity` (DATEVAL_NOBEGIN, DATEVAL_NOEND).
+pub const PG_DATE_NEG_INFINITY: i32 = i32::MIN;
+pub const PG_DATE_INFINITY: i32 = i32::MAX;
+
+/// A `date` argument given as PostgreSQL's day number, as a calendar date: refused when it
+/// is infinite, or finite but beyond the calendar the extension computes with
+/// (`NaiveDate::MIN` to `NaiveDate::MAX`, years -262143 to 262142; PostgreSQL's own dates
+/// reach 5874897).
+pub fn date_argument(name: &str, pg_days: i32) -> Outcome<NaiveDate> {
+    if pg_days == PG_DATE_NEG_INFINITY || pg_days == PG_DATE_INFINITY {
+        let which = if pg_days == PG_DATE_INFINITY {
+            "infinity"
+        } else {
+            "-infinity"
+        };
+        return Err(Problem::new(
+            SqlState::DatetimeFieldOverflow,
+            format!("{name} must be a calendar date, not {which}"),
+        )
+        .hint("pass a calendar date such as '2025-01-31'"));
+    }
+    from_pg_days(pg_days).ok_or_else(|| {
+        Problem::new(
+            SqlState::DatetimeFieldOverflow,
+            format!(
+                "{name} is outside the supported range of dates, {} to {}",
+                pg_style(NaiveDate::MIN),
+                pg_style(NaiveDate::MAX)
+            ),
+        )
+        .hint("pass a calendar date such as '2025-01-31'")
+    })
+}
+
+/// A date the way PostgreSQL prints one (ISO, years before 1 as `BC`).
+fn pg_style(date: NaiveDate) -> String {
+    let (year, era) = if date.year() <= 0 {
+        (1 - date.year(), " BC")
+    } else {
+        (date.year(), "")
+    };
+    format!("{year:04}-{:02}-{:02}{era}", date.month(), date.day())
+}
+
 pub fn to_pg_days(date: NaiveDate) -> i32 {
     (date - pg_epoch()).num_days() as i32
 }
@@ -179,6 +223,34 @@ mod tests {
             Some(d("1999-12-31"))
         );
         assert_eq!(from_pg_days(i32::MAX), None);
+    }
+
+    #[test]
+    fn date_arguments_say_what_is_wrong() {
+        assert_eq!(date_argument("target_date", 9199), Ok(d("2025-03-09")));
+        assert_eq!(
+            date_argument("d", to_pg_days(NaiveDate::MAX)),
+            Ok(NaiveDate::MAX)
+        );
+        let p = date_argument("end_date", PG_DATE_INFINITY).unwrap_err();
+        assert_eq!(p.state, SqlState::DatetimeFieldOverflow);
+        assert_eq!(p.message, "end_date must be a calendar date, not infinity");
+        let p = date_argument("start_date", PG_DATE_NEG_INFINITY).unwrap_err();
+        assert_eq!(
+            p.message,
+            "start_date must be a calendar date, not -infinity"
+        );
+        // 294276-12-31 is a finite date to PostgreSQL, beyond chrono's calendar.
+        let far = to_pg_days(NaiveDate::MAX) + 11_640_000;
+        let p = date_argument("target_date", far).unwrap_err();
+        assert_eq!(p.state, SqlState::DatetimeFieldOverflow);
+        assert!(!p.message.contains("finite"), "{}", p.message);
+        assert_eq!(
+            p.message,
+            "target_date is outside the supported range of dates, 262144-01-01 BC to 262142-12-31"
+        );
+        assert!(p.hint.is_some());
+        assert_eq!(pg_style(d("2025-03-09")), "2025-03-09");
     }
 
     #[test]

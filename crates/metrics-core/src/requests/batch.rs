@@ -89,7 +89,7 @@ fn parse_one(subject: Subject, item: &Value, allowed: &[&str], window: Window) -
         None => return Err(missing("success", subject)),
     };
     let duration_ms = match obj.get("duration_ms") {
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+        Some(Value::Number(n)) => json_ms(n),
         Some(other) => return Err(wrong_type("duration_ms", "a number", other, subject)),
         None => return Err(missing("duration_ms", subject)),
     };
@@ -106,6 +106,19 @@ fn parse_one(subject: Subject, item: &Value, allowed: &[&str], window: Window) -
         Some(other) => return Err(wrong_type("at", "a timestamp string", other, subject)),
     };
     check_event(subject, name, method, success, duration_ms, at, window)
+}
+
+/// A JSON number as milliseconds. JSON has no infinity or NaN, but a number can be beyond
+/// what an f64 holds (1e400): it is then too large in its direction, and `check_duration` says
+/// so, instead of calling it NaN.
+fn json_ms(n: &serde_json::Number) -> f64 {
+    n.as_f64().unwrap_or_else(|| {
+        if n.to_string().starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    })
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -184,7 +197,7 @@ mod tests {
             (
                 json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": -1}]),
                 SqlState::InvalidParameterValue,
-                "duration_ms must be",
+                "duration_ms is negative (-1 ms)",
             ),
             (
                 json!([{"route": "/a", "method": "BREW", "success": true, "duration_ms": 1}]),
@@ -238,5 +251,22 @@ mod tests {
             parse_batch(Subject::Route, &too_many, w).unwrap_err().state,
             SqlState::ProgramLimitExceeded
         );
+    }
+
+    #[test]
+    fn a_duration_beyond_f64_is_more_than_a_day_not_nan() {
+        for (text, expected) in [
+            ("1e400", "events[0]: duration_ms is more than a day (infinite); at most 86400000 ms are accepted"),
+            ("-1e400", "events[0]: duration_ms is negative (-infinity); a duration is 0 ms or more"),
+        ] {
+            let events: Value = serde_json::from_str(&format!(
+                r#"[{{"route": "/a", "method": "GET", "success": true, "duration_ms": {text}}}]"#
+            ))
+            .unwrap();
+            let p = parse_batch(Subject::Route, &events, test_window()).unwrap_err();
+            assert_eq!(p.state, SqlState::InvalidParameterValue);
+            assert_eq!(p.message, expected);
+            assert!(!p.message.contains("NaN"));
+        }
     }
 }

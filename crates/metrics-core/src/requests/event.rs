@@ -113,14 +113,55 @@ pub fn check_name(subject: Subject, name: &str) -> Outcome<()> {
             Subject::Operation => "use a short, stable name for the operation",
         }));
     }
-    if name.chars().any(|c| c.is_control()) {
+    if let Some(c) = name.chars().find(|&c| c.is_control() || is_invisible(c)) {
+        let kind = if c.is_control() {
+            "a control character"
+        } else {
+            "an invisible formatting character"
+        };
         return Err(Problem::new(
             SqlState::InvalidParameterValue,
-            format!("{what} contains a control character"),
+            format!("{what} contains {kind}, U+{:04X}", c as u32),
         )
-        .hint("names are printable text; strip line breaks and other control characters"));
+        .detail("Control and invisible formatting characters (zero-width spaces, direction overrides, line separators) would forge lines or make different names look alike on a dashboard.")
+        .hint("names are printable text; strip line breaks, control characters and invisible formatting characters"));
     }
     Ok(())
+}
+
+/// The invisible formatting characters: Unicode's general category Cf (format, as of Unicode
+/// 15.1: soft hyphen, zero-width spaces and joiners, direction marks, embeddings, overrides
+/// and isolates, the byte order mark, interlinear annotation, tags, ...) and the line and
+/// paragraph separators (Zl, Zp), sorted inclusive ranges.
+const INVISIBLE: [(u32, u32); 21] = [
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// Whether `c` is an invisible formatting character (see [`INVISIBLE`]).
+pub fn is_invisible(c: char) -> bool {
+    let c = c as u32;
+    let i = INVISIBLE.partition_point(|&(_, last)| last < c);
+    INVISIBLE.get(i).is_some_and(|&(first, _)| first <= c)
 }
 
 /// Checks an HTTP method and returns it upper-case.
@@ -137,25 +178,51 @@ pub fn check_method(method: &str) -> Outcome<String> {
     .hint(format!("use one of {}", METHODS.join(", "))))
 }
 
-/// Checks a duration in milliseconds.
+/// Checks a duration in milliseconds: a number from 0 to a day ([`MAX_DURATION_MS`]), the
+/// range the latency sketch tracks. Each refusal says which limit the value is beyond, and
+/// never prints `inf` or `NaN` as if they were numbers.
 pub fn check_duration(duration_ms: f64) -> Outcome<()> {
-    if duration_ms.is_nan() || duration_ms < 0.0 || duration_ms.is_infinite() {
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("duration_ms must be a number of milliseconds >= 0, not {duration_ms}"),
+    let problem = |message: String| {
+        Problem::new(SqlState::InvalidParameterValue, message).hint(
+            "measure the duration with a monotonic clock and pass it in milliseconds, from 0 to 86400000 (a day)",
         )
-        .hint("measure the duration with a monotonic clock and pass it in milliseconds"));
+    };
+    if duration_ms.is_nan() {
+        return Err(problem(
+            "duration_ms is NaN, not a number of milliseconds".to_string(),
+        ));
+    }
+    if duration_ms < 0.0 {
+        let shown = if duration_ms.is_infinite() {
+            "-infinity".to_string()
+        } else {
+            shown_ms(duration_ms)
+        };
+        return Err(problem(format!(
+            "duration_ms is negative ({shown}); a duration is 0 ms or more"
+        )));
     }
     if duration_ms > MAX_DURATION_MS {
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!(
-                "duration_ms {duration_ms} is more than a day ({MAX_DURATION_MS} ms)"
-            ),
-        )
-        .hint("durations are milliseconds; a value this large is usually seconds * 1000 twice, or microseconds"));
+        let shown = if duration_ms.is_infinite() {
+            "infinite".to_string()
+        } else {
+            shown_ms(duration_ms)
+        };
+        return Err(problem(format!(
+            "duration_ms is more than a day ({shown}); at most {MAX_DURATION_MS} ms are accepted"
+        ))
+        .hint("durations are milliseconds, at most 86400000 (a day); a value this large is usually seconds * 1000 twice, or microseconds"));
     }
     Ok(())
+}
+
+/// A finite number of milliseconds, in scientific notation when it is too long to read.
+fn shown_ms(ms: f64) -> String {
+    if ms.abs() >= 1e15 {
+        format!("{ms:e} ms")
+    } else {
+        format!("{ms} ms")
+    }
 }
 
 /// Checks that an event's time lies in the window.
@@ -310,6 +377,116 @@ mod tests {
         }
         assert!(check_duration(0.0).is_ok());
         assert!(check_duration(MAX_DURATION_MS).is_ok());
+    }
+
+    #[test]
+    fn durations_say_which_limit_they_are_beyond() {
+        let message = |d: f64| check_duration(d).unwrap_err().message;
+        assert_eq!(
+            message(f64::INFINITY),
+            "duration_ms is more than a day (infinite); at most 86400000 ms are accepted"
+        );
+        assert_eq!(
+            message(1e300),
+            "duration_ms is more than a day (1e300 ms); at most 86400000 ms are accepted"
+        );
+        assert_eq!(
+            message(86_400_000.5),
+            "duration_ms is more than a day (86400000.5 ms); at most 86400000 ms are accepted"
+        );
+        assert_eq!(
+            message(f64::NEG_INFINITY),
+            "duration_ms is negative (-infinity); a duration is 0 ms or more"
+        );
+        assert_eq!(
+            message(-2.5),
+            "duration_ms is negative (-2.5 ms); a duration is 0 ms or more"
+        );
+        assert_eq!(
+            message(f64::NAN),
+            "duration_ms is NaN, not a number of milliseconds"
+        );
+        for d in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e300, -1.0] {
+            let p = check_duration(d).unwrap_err();
+            assert_eq!(p.state, SqlState::InvalidParameterValue);
+            assert!(!p.message.contains("inf,") && !p.message.ends_with("inf"));
+            assert!(p.hint.is_some());
+        }
+    }
+
+    #[test]
+    fn invisible_formatting_characters_are_refused_by_code_point() {
+        for c in [
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{E0001}',
+            '\u{E0020}',
+            '\u{E007F}',
+            '\u{0600}',
+            '\u{110BD}',
+            '\u{1343F}',
+            '\u{1D173}',
+        ] {
+            assert!(is_invisible(c), "U+{:04X}", c as u32);
+            for subject in [Subject::Route, Subject::Operation] {
+                let p = check_name(subject, &format!("/api/{c}admin")).unwrap_err();
+                assert_eq!(p.state, SqlState::InvalidParameterValue);
+                let code = format!("U+{:04X}", c as u32);
+                assert!(p.message.contains(&code), "{}", p.message);
+                assert!(p.hint.is_some());
+            }
+        }
+        for c in [
+            'a',
+            ' ',
+            '/',
+            'é',
+            '\u{00AC}',
+            '\u{00AE}',
+            '\u{200A}',
+            '\u{2010}',
+            '\u{2027}',
+            '\u{202F}',
+            '\u{2065}',
+            '\u{2070}',
+            '\u{FEFE}',
+            '\u{FFFC}',
+            '\u{E0000}',
+            '\u{E0002}',
+            '\u{E0080}',
+            '🎉',
+            '日',
+        ] {
+            assert!(!is_invisible(c), "U+{:04X}", c as u32);
+        }
+        assert!(check_name(Subject::Route, "/api/café/🎉").is_ok());
+        assert_eq!(
+            check_name(Subject::Route, "/a\u{202E}b")
+                .unwrap_err()
+                .message,
+            "route contains an invisible formatting character, U+202E"
+        );
+        assert_eq!(
+            check_name(Subject::Operation, "a\nb").unwrap_err().message,
+            "operation contains a control character, U+000A"
+        );
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::snapshots::definition::unknown_metric;
 
 /// Longest range one backfill call accepts (a century of days).
 pub const MAX_BACKFILL_DAYS: i64 = 36_600;
+/// The default of `metrics.max_query_days`: a whole calendar year, leap years included
+/// (2024-01-01 to 2024-12-31 is 366 days).
+pub const DEFAULT_MAX_QUERY_DAYS: i32 = 366;
 /// Longest accepted reason for a correction.
 pub const MAX_REASON_LEN: usize = 2000;
 
@@ -128,6 +131,19 @@ mod tests {
 
     fn some(names: &[&str]) -> Option<Vec<Option<String>>> {
         Some(names.iter().map(|n| Some(n.to_string())).collect())
+    }
+
+    #[test]
+    fn the_default_range_limit_holds_a_leap_year() {
+        let max = i64::from(DEFAULT_MAX_QUERY_DAYS);
+        for (start, end) in [("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31")] {
+            assert!(
+                check_fetch(d(start), d(end), "Daily", max).is_ok(),
+                "{start}..{end}"
+            );
+        }
+        let p = check_fetch(d("2024-01-01"), d("2025-01-01"), "Daily", max).unwrap_err();
+        assert_eq!(p.state, SqlState::InvalidParameterValue);
     }
 
     #[test]

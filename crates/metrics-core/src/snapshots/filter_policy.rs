@@ -62,19 +62,36 @@ pub fn reads_beyond_the_row(function_name: &str) -> bool {
         || name.starts_with("ts_stat")
 }
 
+/// The hint of a filter refused for calling something whose value is not fixed by the row.
+pub const IMMUTABLE_HINT: &str =
+    "compare columns with constants, e.g. created_at >= '2025-01-01 00:00+00' rather than now() - interval '30 days'; the metric's day already bounds the rows";
+
+/// Why a filter may only call immutable built-ins: a sealed value is final, so evaluating the
+/// filter again (a recollection, another session) must give the same rows.
+pub const IMMUTABLE_DETAIL: &str = "Filters may call only immutable built-in functions and operators, whose result depends on nothing but their arguments: not on the time, the session's settings (TimeZone, DateStyle, the role), the catalog or other tables. Otherwise a sealed value would depend on when and by whom it was collected.";
+
 /// The SQLSTATE a filter's caller gets for an error PostgreSQL raised while parsing or
 /// analysing it: syntax, unknown columns and functions and type errors keep their meaning;
 /// reading another relation (42P01), an aggregate (42803) or a window function (42P20) is
-/// what a filter may not do; anything else is a bad value.
-pub fn filter_error_state(sqlstate: &str) -> SqlState {
-    match sqlstate {
+/// what a filter may not do; another syntax or semantic error (class 42), a bad literal
+/// (class 22) or a filter too large for the parser (class 54) is a bad value.
+///
+/// `None` for every other error: it is not the filter's fault (a lock timeout 55P03, a cancel
+/// 57014, out of memory 53xxx, a deadlock 40P01, a lost connection 08xxx, a shutdown 57P01),
+/// so it must reach the caller, and the collection log, with its own SQLSTATE.
+pub fn filter_error_state(sqlstate: &str) -> Option<SqlState> {
+    let state = match sqlstate {
         "42601" => SqlState::SyntaxError,
         "42703" => SqlState::UndefinedColumn,
         "42804" => SqlState::DatatypeMismatch,
         "42883" => SqlState::UndefinedFunction,
         "42P01" | "42803" | "42P20" | "0A000" => SqlState::FeatureNotSupported,
-        _ => SqlState::InvalidParameterValue,
-    }
+        _ if ["42", "22", "54"].contains(&sqlstate.get(..2).unwrap_or("")) => {
+            SqlState::InvalidParameterValue
+        }
+        _ => return None,
+    };
+    Some(state)
 }
 
 #[cfg(test)]
@@ -127,10 +144,23 @@ mod tests {
 
     #[test]
     fn parser_errors_keep_their_meaning() {
-        assert_eq!(filter_error_state("42601"), SqlState::SyntaxError);
-        assert_eq!(filter_error_state("42703"), SqlState::UndefinedColumn);
-        assert_eq!(filter_error_state("42803"), SqlState::FeatureNotSupported);
-        assert_eq!(filter_error_state("42P01"), SqlState::FeatureNotSupported);
-        assert_eq!(filter_error_state("22P02"), SqlState::InvalidParameterValue);
+        let state = |code| filter_error_state(code);
+        assert_eq!(state("42601"), Some(SqlState::SyntaxError));
+        assert_eq!(state("42703"), Some(SqlState::UndefinedColumn));
+        assert_eq!(state("42803"), Some(SqlState::FeatureNotSupported));
+        assert_eq!(state("42P01"), Some(SqlState::FeatureNotSupported));
+        assert_eq!(state("22P02"), Some(SqlState::InvalidParameterValue));
+        assert_eq!(state("42725"), Some(SqlState::InvalidParameterValue));
+        assert_eq!(state("54001"), Some(SqlState::InvalidParameterValue));
+    }
+
+    #[test]
+    fn failures_that_are_not_the_filters_keep_their_state() {
+        for code in [
+            "55P03", "57014", "53200", "53100", "40001", "40P01", "08006", "57P01", "57P02",
+            "57P03", "58030", "XX000", "25P02", "",
+        ] {
+            assert_eq!(filter_error_state(code), None, "{code}");
+        }
     }
 }
