@@ -19,7 +19,7 @@ SET LOCAL TimeZone = 'Asia/Kolkata';
 CREATE TABLE regress_src.dst_events (id bigint, user_id int, at timestamptz NOT NULL, amount numeric, kind text);
 INSERT INTO regress_src.dst_events (id, user_id, at, amount, kind)
 SELECT g.id,
-       CASE WHEN g.id % 13 = 0 THEN NULL ELSE ((g.id * 37) % 611)::int END,
+       CASE WHEN g.id % 13 = 0 THEN NULL ELSE ((g.id / 3) % 500)::int END,  -- three rows per user in a row
        g.at,
        CASE WHEN g.id % 11 = 0 THEN NULL ELSE ((g.id * 7919) % 10000) / 100.0 END,
        CASE WHEN g.id % 19 = 0 THEN NULL ELSE 'k' || ((g.id * 31) % 17) END
