@@ -21,6 +21,9 @@
 source "$(dirname "$0")/lib.bash"
 
 FROM=${UPGRADE_FROM:-0.1.0}
+# UPGRADE_PLAIN=1: plain PostgreSQL, without Supabase's roles (tests/fixtures/supabase.sql is
+# not loaded); upgrade_plain.sh runs this script so on a cluster of its own.
+PLAIN=${UPGRADE_PLAIN:-0}
 FINGERPRINT="$REPO_ROOT/tests/upgrade/fingerprint.sql"
 # The full diffs stay next to the throwaway cluster for a look after the run.
 DIFF_DIR=${CLUSTER_DIR:-$SCEN_TMP}
@@ -46,11 +49,22 @@ if [ "$FROM" != "$DEFAULT" ]; then
         cmp -s "$REPO_ROOT/sql/metrics--$FROM.sql" "$EXTDIR/metrics--$FROM.sql"
 fi
 
-# new_db SUFFIX: a database with Supabase's roles and helpers and the social fixture.
-new_db() {
-    fresh_db "$1"
+# load_supabase: Supabase's roles and helpers into $DB (not with UPGRADE_PLAIN=1).
+load_supabase() {
+    [ "$PLAIN" = 1 ] && return 0
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$REPO_ROOT/tests/fixtures/supabase.sql" >/dev/null \
         || bail_out "cannot load tests/fixtures/supabase.sql into $DB"
+}
+if [ "$PLAIN" = 1 ]; then
+    DB=postgres
+    is "$(q "SELECT count(*) FROM pg_roles WHERE rolname IN ('anon', 'authenticated', 'service_role', 'authenticator')")" 0 \
+        "plain PostgreSQL: the cluster has none of Supabase's roles"
+fi
+
+# new_db SUFFIX: a database with Supabase's roles and helpers (unless plain) and the social fixture.
+new_db() {
+    fresh_db "$1"
+    load_supabase
     load_fixture
 }
 
@@ -268,7 +282,7 @@ known paths: $(q "SELECT string_agg(source || ' -> ' || target || ': ' || path, 
     # FROM has been updated with data above; other released versions are updated empty.
     if [ "$v" != "$FROM" ] && [ -n "$path" ]; then
         fresh_db "from_${v//[^0-9a-zA-Z]/_}"
-        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$REPO_ROOT/tests/fixtures/supabase.sql" >/dev/null
+        load_supabase
         q_try "CREATE EXTENSION metrics VERSION '$v'"
         [ "$Q_STATUS" = 0 ] && q_try "ALTER EXTENSION metrics UPDATE"
         [ "$Q_STATUS" = 0 ] || fail "CREATE EXTENSION metrics VERSION '$v', then ALTER EXTENSION metrics UPDATE" "$Q_ERR"
@@ -285,14 +299,21 @@ done
 # --- the fingerprint sees what an update script could miss ------------------------------------
 # (so identical fingerprints cannot come from a query that looks at nothing)
 DB=$B
-q "GRANT EXECUTE ON FUNCTION metrics.last_closed_day() TO service_role WITH GRANT OPTION" \
-  "CREATE POLICY scen_probe ON metrics.daily_metrics FOR DELETE TO anon USING (false)" \
+PROBE_ROLE=service_role
+[ "$PLAIN" = 1 ] && PROBE_ROLE=$CHOICE_READER
+q "GRANT EXECUTE ON FUNCTION metrics.last_closed_day() TO $PROBE_ROLE WITH GRANT OPTION" \
+  "CREATE POLICY scen_probe ON metrics.daily_metrics FOR DELETE TO $PROBE_ROLE USING (false)" \
   "COMMENT ON COLUMN metrics.daily_metrics.metadata IS 'probe'" >/dev/null || bail_out "cannot change B for the probe"
 fingerprint "$B" "$SCEN_TMP/probe.fp"
 PROBE=$(diff "$SCEN_TMP/$B.fp" "$SCEN_TMP/probe.fp" | sed -n 's/^> //p')
-like "$PROBE" '^function metrics\.last_closed_day\(\): acl service_role = EXECUTE WITH GRANT OPTION \(granted by postgres\)$' \
+like "$PROBE" "^function metrics\\.last_closed_day\\(\\): acl $PROBE_ROLE = EXECUTE WITH GRANT OPTION \\(granted by postgres\\)\$" \
     "the fingerprint shows a GRANT on a function"
 like "$PROBE" '^policy scen_probe on metrics\.daily_metrics: command = DELETE$' "the fingerprint shows a new policy"
 like "$PROBE" '^comment on table column metrics\.daily_metrics\.metadata: probe$' "the fingerprint shows a comment"
+if [ "$PLAIN" = 1 ]; then
+    DB=postgres
+    is "$(q "SELECT count(*) FROM pg_roles WHERE rolname IN ('anon', 'authenticated', 'service_role', 'authenticator')")" 0 \
+        "plain PostgreSQL: no install or update created any of Supabase's roles"
+fi
 
 done_testing
