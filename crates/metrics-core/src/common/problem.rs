@@ -53,6 +53,13 @@ pub enum SqlState {
     DependentObjectsStillExist,
     /// 0A000: something a filter may not contain (subqueries, user functions, ...).
     FeatureNotSupported,
+    /// 23514: a sealed row for a day that has not ended.
+    CheckViolation,
+    /// 22003: a computed value that is not a finite number (NaN, Infinity).
+    NumericValueOutOfRange,
+    /// 25001: a procedure that commits, called where it cannot (inside BEGIN ... COMMIT),
+    /// like VACUUM. Only CALL raises it, which PostgREST cannot make: not a client error.
+    ActiveSqlTransaction,
     /// XX001: a stored row the extension cannot read (written around it). The one state
     /// that is not the caller's mistake, so PostgREST rightly answers it with 500.
     DataCorrupted,
@@ -61,7 +68,7 @@ pub enum SqlState {
 impl SqlState {
     /// Every state a caller can cause, for tests that must hold for all of them.
     #[cfg(test)]
-    pub const CLIENT_ERRORS: [SqlState; 20] = [
+    pub const CLIENT_ERRORS: [SqlState; 22] = [
         SqlState::NullValueNotAllowed,
         SqlState::InvalidParameterValue,
         SqlState::DatetimeFieldOverflow,
@@ -82,6 +89,8 @@ impl SqlState {
         SqlState::ForeignKeyViolation,
         SqlState::DependentObjectsStillExist,
         SqlState::FeatureNotSupported,
+        SqlState::CheckViolation,
+        SqlState::NumericValueOutOfRange,
     ];
 
     pub fn code(self) -> &'static str {
@@ -106,6 +115,9 @@ impl SqlState {
             SqlState::ForeignKeyViolation => "23503",
             SqlState::DependentObjectsStillExist => "2BP01",
             SqlState::FeatureNotSupported => "0A000",
+            SqlState::CheckViolation => "23514",
+            SqlState::NumericValueOutOfRange => "22003",
+            SqlState::ActiveSqlTransaction => "25001",
             SqlState::DataCorrupted => "XX001",
         }
     }

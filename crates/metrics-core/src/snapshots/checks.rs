@@ -107,6 +107,14 @@ pub fn check_correction(categories: Vec<String>, reason: &str) -> Outcome<Correc
         )
         .hint("pass the categories to recompute, e.g. ARRAY['posts_created']"));
     }
+    Ok(Correction {
+        categories,
+        reason: check_reason(reason)?,
+    })
+}
+
+/// The reason of a correction, trimmed: 1 to `MAX_REASON_LEN` characters.
+pub fn check_reason(reason: &str) -> Outcome<String> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_LEN {
         return Err(Problem::new(
@@ -115,10 +123,7 @@ pub fn check_correction(categories: Vec<String>, reason: &str) -> Outcome<Correc
         )
         .hint("say why the sealed values are being corrected; it is kept with the revision"));
     }
-    Ok(Correction {
-        categories,
-        reason: reason.to_string(),
-    })
+    Ok(reason.to_string())
 }
 
 #[cfg(test)]

@@ -83,6 +83,12 @@ impl Kind {
         matches!(self, Kind::Created | Kind::Total | Kind::Distinct)
     }
 
+    /// Kinds whose days keep a distinct-count sketch (of their values, or of their groups),
+    /// so a period's count is the merge of its days.
+    pub fn has_sketch(self) -> bool {
+        matches!(self, Kind::Distinct | Kind::Breakdown)
+    }
+
     pub fn default_unit(self) -> Option<&'static str> {
         match self {
             Kind::Created | Kind::Total | Kind::Distinct => Some("count"),

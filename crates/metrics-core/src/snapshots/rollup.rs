@@ -1,8 +1,14 @@
 //! Rolls sealed daily values up into weeks and months, each metric by its own meaning:
 //! created counts add up, totals take the period's last recorded value, percentages are
 //! recomputed from summed numerators and denominators, averages are weighted by sample size
-//! (with a pooled standard deviation), breakdowns merge their groups, and distinct counts,
-//! which do not add up, report the mean daily value. Days without a snapshot are reported as
+//! (with a pooled standard deviation; days whose value is not a finite number, which only
+//! versions before 0.3.0 sealed, are left out and named), breakdowns merge their groups, and
+//! distinct counts, which do not add up, are the distinct count of the whole period: the
+//! merge of the days' distinct-count sketches (exact up to `distinct_sketch::EXACT_LIMIT`
+//! values, within its stated error beyond). A breakdown's group count is the same merge over
+//! its group keys. A period value is never below any of its days' values; when it can only
+//! be a bound (days sealed without a sketch) its metadata says so. Each row names the
+//! definition versions that computed its days. Days without a snapshot are reported as
 //! missing, never silently skipped.
 
 use std::collections::BTreeMap;
@@ -12,15 +18,20 @@ use serde_json::{json, Map, Value};
 
 use crate::common::calendar::{days, Period};
 use crate::common::problem::{Outcome, Problem};
+use crate::snapshots::distinct_sketch::{DistinctSketch, RELATIVE_STANDARD_ERROR};
 use crate::snapshots::kind::Kind;
 
 /// One sealed daily value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Day {
     pub date: NaiveDate,
     /// The numeric value as PostgreSQL printed it (kept verbatim for one-day periods).
     pub value: String,
     pub metadata: Value,
+    /// Distinct counts and breakdowns: the day's distinct-count sketch (none before 0.3.0).
+    pub sketch: Option<Vec<u8>>,
+    /// The definition version that computed it (none before 0.3.0).
+    pub version: Option<i32>,
 }
 
 /// All sealed values of one metric inside the queried range, in date order.
@@ -91,6 +102,32 @@ impl Sealed<'_> {
         )
     }
 
+    fn sketch(&self) -> Option<Outcome<DistinctSketch>> {
+        let bytes = self.day.sketch.as_deref()?;
+        Some(DistinctSketch::decode_row(
+            bytes,
+            "daily_metrics",
+            &format!("({}, {})", self.day.date, self.category),
+            &format!(
+                "recompute it with metrics.recollect('{}', ARRAY['{}'], 'repair')",
+                self.day.date, self.category
+            ),
+        ))
+    }
+
+    /// Whether the day's value (or its standard deviation) is NaN or infinite: sealed by a
+    /// version before 0.3.0, which did not refuse them.
+    fn is_non_finite(&self) -> bool {
+        let bad = |s: &str| matches!(s, "NaN" | "Infinity" | "-Infinity");
+        bad(&self.day.value)
+            || self
+                .day
+                .metadata
+                .get("std_deviation")
+                .and_then(Value::as_str)
+                .is_some_and(bad)
+    }
+
     fn value(&self) -> Outcome<f64> {
         self.day
             .value
@@ -149,7 +186,7 @@ pub fn roll_up(series: &Series, periods: &[Period]) -> Outcome<Vec<Row>> {
             let missing = days(period.start, period.end)
                 .filter(|d| !recorded.contains(d))
                 .collect();
-            let (value, metadata) = match inside.as_slice() {
+            let (value, mut metadata) = match inside.as_slice() {
                 [] => (None, json!({})),
                 [only] if period.days() == 1 => (Some(only.value.clone()), only.metadata.clone()),
                 several => {
@@ -157,6 +194,7 @@ pub fn roll_up(series: &Series, periods: &[Period]) -> Outcome<Vec<Row>> {
                     (Some(v), m)
                 }
             };
+            note_versions(&mut metadata, &inside, period.days() == 1);
             Ok(Row {
                 period: *period,
                 category: series.category.clone(),
@@ -168,6 +206,32 @@ pub fn roll_up(series: &Series, periods: &[Period]) -> Outcome<Vec<Row>> {
             })
         })
         .collect()
+}
+
+/// Names the definition versions that computed the days of a row: `definition_version` for
+/// a day, `definition_versions` (in order) for a longer period; a day sealed before 0.3.0
+/// has no recorded version and counts in `days_without_version`.
+fn note_versions(metadata: &mut Value, days: &[&Day], one_day: bool) {
+    let Some(object) = metadata.as_object_mut() else {
+        return;
+    };
+    if days.is_empty() {
+        return;
+    }
+    let mut versions: Vec<i32> = days.iter().filter_map(|d| d.version).collect();
+    let unknown = days.len() - versions.len();
+    versions.sort_unstable();
+    versions.dedup();
+    if one_day {
+        if let Some(version) = versions.first() {
+            object.insert("definition_version".into(), json!(version));
+        }
+    } else {
+        object.insert("definition_versions".into(), json!(versions));
+        if unknown > 0 {
+            object.insert("days_without_version".into(), json!(unknown));
+        }
+    }
 }
 
 /// Combines the recorded days of one period (at least one) into a value and its metadata.
@@ -197,15 +261,7 @@ fn combine(series: &Series, days: &[&Day]) -> Outcome<(String, Value)> {
                 json!({"aggregation": "last", "as_of": last.date.to_string()}),
             )
         }
-        Kind::Distinct => {
-            let values = values()?;
-            let mean = values.iter().sum::<f64>() / values.len() as f64;
-            let max = values.iter().cloned().fold(f64::MIN, f64::max);
-            (
-                number_text(mean, 2),
-                json!({"aggregation": "daily_mean", "daily_max": json_number(max)}),
-            )
-        }
+        Kind::Distinct => distinct_union(&sealed, &values()?)?,
         Kind::Average => weighted_average(&sealed)?,
         Kind::Percentage => {
             let (mut num, mut den) = (0.0, 0.0);
@@ -227,7 +283,12 @@ fn combine(series: &Series, days: &[&Day]) -> Outcome<(String, Value)> {
 /// (population) standard deviation.
 fn weighted_average(days: &[Sealed]) -> Outcome<(String, Value)> {
     let (mut n, mut sum, mut sum_sq) = (0.0, 0.0, 0.0);
-    for d in days {
+    let excluded: Vec<String> = days
+        .iter()
+        .filter(|d| d.is_non_finite())
+        .map(|d| d.day.date.to_string())
+        .collect();
+    for d in days.iter().filter(|d| !d.is_non_finite()) {
         let (ni, mean, sd) = (d.meta("sample_size")?, d.value()?, d.meta("std_deviation")?);
         n += ni;
         sum += ni * mean;
@@ -239,10 +300,69 @@ fn weighted_average(days: &[Sealed]) -> Outcome<(String, Value)> {
     } else {
         (0.0, 0.0)
     };
-    Ok((
-        number_text(mean, 6),
-        json!({"aggregation": "weighted_mean", "sample_size": json_number(n), "std_deviation": json_number(round(sd, 6))}),
-    ))
+    let mut metadata = json!({"aggregation": "weighted_mean", "sample_size": json_number(n), "std_deviation": json_number(round(sd, 6))});
+    if !excluded.is_empty() {
+        metadata["excluded_days"] = json!(excluded);
+    }
+    Ok((number_text(mean, 6), metadata))
+}
+
+/// The merge of the days' sketches, and how many days had none.
+fn merged_sketch(days: &[Sealed]) -> Outcome<(DistinctSketch, usize)> {
+    let mut merged = DistinctSketch::new();
+    let mut without = 0;
+    for d in days {
+        match d.sketch() {
+            Some(sketch) => merged.merge(&sketch?),
+            None => without += 1,
+        }
+    }
+    Ok((merged, without))
+}
+
+/// How a period's distinct count was obtained.
+struct Union {
+    value: f64,
+    /// "exact", "estimate" or "lower_bound".
+    quality: &'static str,
+}
+
+/// A period's distinct count from the merged sketch of its days, never below `at_least` (the
+/// largest day, or the groups a breakdown lists) nor above `at_most` (the sum of the days).
+/// Without a sketch for every day it is only a lower bound.
+fn union_count(days: &[Sealed], at_least: f64, at_most: f64) -> Outcome<Union> {
+    let (merged, without) = merged_sketch(days)?;
+    let estimate = merged.estimate() as f64;
+    let value = estimate.max(at_least).min(at_most.max(at_least));
+    let quality = if without > 0 {
+        "lower_bound"
+    } else if merged.is_exact() {
+        "exact"
+    } else {
+        "estimate"
+    };
+    Ok(Union { value, quality })
+}
+
+/// A distinct count over a period: the values seen on any of its days, each once.
+fn distinct_union(days: &[Sealed], values: &[f64]) -> Outcome<(String, Value)> {
+    let max = values.iter().cloned().fold(0.0, f64::max);
+    let sum: f64 = values.iter().sum();
+    let union = union_count(days, max, sum)?;
+    let mut metadata = json!({
+        "aggregation": "distinct_union",
+        "count": union.quality,
+        "daily_max": json_number(max),
+        "daily_sum": json_number(sum),
+    });
+    if union.quality == "estimate" {
+        metadata["relative_standard_error"] = json!(round(RELATIVE_STANDARD_ERROR, 6));
+    }
+    if union.quality == "lower_bound" {
+        metadata["days_without_sketch"] =
+            json!(days.iter().filter(|d| d.day.sketch.is_none()).count());
+    }
+    Ok((number_text(union.value.round(), 0), metadata))
 }
 
 fn round(x: f64, decimals: i32) -> f64 {
@@ -250,17 +370,35 @@ fn round(x: f64, decimals: i32) -> f64 {
     (x * f).round() / f
 }
 
+/// Merges breakdowns: the groups' counts add up, and the number of groups is the distinct
+/// count of the keys over the period (`groups`: exact, estimate, or lower_bound). When a day
+/// listed only its largest groups (`truncated`), the counts of the merged groups are lower
+/// bounds (`counts`).
 fn merge_breakdowns(days: &[Sealed], top_n: usize) -> Outcome<(String, Value)> {
     let mut merged: BTreeMap<String, f64> = BTreeMap::new();
     let mut rows = 0.0;
     let mut truncated = false;
+    let (mut largest_day, mut sum_of_days) = (0.0, 0.0);
     for d in days {
         for (key, count) in d.groups()? {
             *merged.entry(key.to_string()).or_insert(0.0) += count;
         }
         rows += d.meta("rows")?;
         truncated |= d.truncated()?;
+        let groups = d.value()?;
+        largest_day = f64::max(largest_day, groups);
+        sum_of_days += groups;
     }
+    let listed = merged.len() as f64;
+    let union = if truncated {
+        union_count(days, largest_day.max(listed), sum_of_days)?
+    } else {
+        // Every group of every day is listed: their union is exact.
+        Union {
+            value: listed,
+            quality: "exact",
+        }
+    };
     let mut ranked: Vec<(&String, &f64)> = merged.iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(a.1).then_with(|| a.0.cmp(b.0)));
     let top_items: Vec<Value> = ranked
@@ -273,13 +411,15 @@ fn merge_breakdowns(days: &[Sealed], top_n: usize) -> Outcome<(String, Value)> {
         .map(|(k, v)| (k.clone(), json_number(*v)))
         .collect();
     Ok((
-        merged.len().to_string(),
+        number_text(union.value.round(), 0),
         json!({
             "aggregation": "merged",
             "breakdown": breakdown,
             "top_items": top_items,
             "rows": json_number(rows),
             "truncated": truncated,
+            "groups": union.quality,
+            "counts": if truncated { "lower_bound" } else { "exact" },
         }),
     ))
 }
@@ -305,6 +445,7 @@ mod tests {
                     date: d(date),
                     value: v.into(),
                     metadata: m,
+                    ..Day::default()
                 })
                 .collect(),
         }
@@ -441,18 +582,133 @@ mod tests {
         assert_eq!(rows[0].metadata["sample_size"], 3);
     }
 
+    fn sketch_of(values: std::ops::Range<u64>) -> Vec<u8> {
+        let mut sketch = DistinctSketch::new();
+        for v in values {
+            sketch.add_hash(v);
+        }
+        sketch.encode()
+    }
+
     #[test]
-    fn distinct_counts_report_the_daily_mean() {
-        let s = series(
+    fn distinct_counts_of_a_period_count_each_value_once() {
+        let mut s = series(
             Kind::Distinct,
             vec![
                 ("2025-01-06", "10", json!({})),
                 ("2025-01-07", "21", json!({})),
             ],
         );
+        // The same 10 users on both days, and 11 more on the second.
+        s.days[0].sketch = Some(sketch_of(0..10));
+        s.days[1].sketch = Some(sketch_of(0..21));
+        s.days[0].version = Some(1);
+        s.days[1].version = Some(2);
         let rows = roll_up(&s, &week()).unwrap();
-        assert_eq!(rows[0].value.as_deref(), Some("15.5"));
+        assert_eq!(rows[0].value.as_deref(), Some("21"));
+        assert_eq!(rows[0].metadata["count"], "exact");
         assert_eq!(rows[0].metadata["daily_max"], 21);
+        assert_eq!(rows[0].metadata["definition_versions"], json!([1, 2]));
+        // Disjoint users add up.
+        s.days[1].sketch = Some(sketch_of(100..121));
+        let rows = roll_up(&s, &week()).unwrap();
+        assert_eq!(rows[0].value.as_deref(), Some("31"));
+    }
+
+    #[test]
+    fn a_large_distinct_union_is_an_estimate_never_below_a_day() {
+        let mut s = series(
+            Kind::Distinct,
+            vec![
+                ("2025-01-06", "100000", json!({})),
+                ("2025-01-07", "50000", json!({})),
+            ],
+        );
+        s.days[0].sketch = Some(sketch_of(0..100_000));
+        s.days[1].sketch = Some(sketch_of(80_000..130_000));
+        let rows = roll_up(&s, &week()).unwrap();
+        let value: f64 = rows[0].value.as_deref().unwrap().parse().unwrap();
+        assert!(
+            (value - 130_000.0).abs() <= 130_000.0 * 3.0 * RELATIVE_STANDARD_ERROR,
+            "{value}"
+        );
+        assert!(value >= 100_000.0);
+        assert_eq!(rows[0].metadata["count"], "estimate");
+        assert!(
+            rows[0].metadata["relative_standard_error"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+    }
+
+    #[test]
+    fn days_without_a_sketch_make_the_period_a_lower_bound() {
+        let mut s = series(
+            Kind::Distinct,
+            vec![
+                ("2025-01-06", "10", json!({})),
+                ("2025-01-07", "21", json!({})),
+            ],
+        );
+        s.days[1].sketch = Some(sketch_of(0..5));
+        let rows = roll_up(&s, &week()).unwrap();
+        assert_eq!(rows[0].value.as_deref(), Some("21"));
+        assert_eq!(rows[0].metadata["count"], "lower_bound");
+        assert_eq!(rows[0].metadata["days_without_sketch"], 1);
+        assert_eq!(rows[0].metadata["days_without_version"], 2);
+    }
+
+    #[test]
+    fn a_truncated_breakdown_week_is_never_below_its_largest_day() {
+        let day = |groups: &str, keys: &[&str]| {
+            let breakdown: Map<String, Value> =
+                keys.iter().map(|k| (k.to_string(), json!(1))).collect();
+            json!({"breakdown": breakdown, "top_items": [], "rows": keys.len(), "truncated": groups.parse::<usize>().unwrap() > keys.len()})
+        };
+        let mut s = series(
+            Kind::Breakdown,
+            vec![
+                ("2025-01-06", "100000", day("100000", &["a", "b"])),
+                ("2025-01-07", "2000", day("2000", &["a", "c"])),
+            ],
+        );
+        let rows = roll_up(&s, &week()).unwrap();
+        assert_eq!(rows[0].value.as_deref(), Some("100000"));
+        assert_eq!(rows[0].metadata["groups"], "lower_bound");
+        assert_eq!(rows[0].metadata["counts"], "lower_bound");
+        s.days[0].sketch = Some(sketch_of(0..100_000));
+        s.days[1].sketch = Some(sketch_of(99_000..101_000));
+        let rows = roll_up(&s, &week()).unwrap();
+        let value: f64 = rows[0].value.as_deref().unwrap().parse().unwrap();
+        assert!(
+            value >= 100_000.0 && (value - 101_000.0).abs() <= 101_000.0 * 0.03,
+            "{value}"
+        );
+        assert_eq!(rows[0].metadata["groups"], "estimate");
+    }
+
+    #[test]
+    fn non_finite_days_are_left_out_of_a_pooled_average_and_named() {
+        let s = series(
+            Kind::Average,
+            vec![
+                (
+                    "2025-01-06",
+                    "2",
+                    json!({"sample_size": 2, "std_deviation": 1}),
+                ),
+                (
+                    "2025-01-07",
+                    "NaN",
+                    json!({"sample_size": 5, "std_deviation": "NaN"}),
+                ),
+            ],
+        );
+        let rows = roll_up(&s, &week()).unwrap();
+        assert_eq!(rows[0].value.as_deref(), Some("2"));
+        assert_eq!(rows[0].metadata["sample_size"], 2);
+        assert_eq!(rows[0].metadata["excluded_days"], json!(["2025-01-07"]));
     }
 
     #[test]

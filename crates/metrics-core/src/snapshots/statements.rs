@@ -3,7 +3,9 @@
 //! totals), one statement per breakdown, one per percentage.
 //!
 //! Every statement returns rows `(metric_date date, metric_type text, metric_category text,
-//! value text, metadata text)` ordered by date and category, so concurrent runs over
+//! value text, metadata text, distinct_sketch bytea)` ordered by date and category (the
+//! sketch of the day's distinct values, or of a breakdown's group keys; NULL for the other
+//! kinds), so concurrent runs over
 //! overlapping ranges insert in the same order and wait for each other instead of
 //! deadlocking; the collection engine inserts them. Identifiers are always quoted here;
 //! categories travel as parameters, never as SQL text; filters arrive already normalised by
@@ -50,6 +52,21 @@ pub struct Measure {
 
 /// Breakdowns keep at most this many groups per day in `metadata.breakdown`.
 pub const BREAKDOWN_LIMIT: i64 = 1000;
+
+/// The distinct-count sketch of no value at all, for days without rows.
+const EMPTY_SKETCH: &str = "(SELECT metrics._distinct_sketch(NULL::bigint))";
+
+/// The sketch aggregate over a value column: its 64-bit hash by the type's own hash
+/// function (`hash_record_extended` over a one-column row), so the same value hashes alike
+/// on every day, whatever the session's settings. NULLs are not values, as for COUNT(DISTINCT).
+fn sketch_of(column: &str, filter: &[String]) -> String {
+    let mut conditions = filter.to_vec();
+    conditions.push(format!("{column} IS NOT NULL"));
+    format!(
+        "metrics._distinct_sketch(pg_catalog.hash_record_extended(ROW({column}), 0)){}",
+        filter_clause(&conditions)
+    )
+}
 
 impl Source {
     pub fn qualified(&self) -> String {
@@ -109,14 +126,14 @@ struct Parts {
 /// The parts of measure `i`. `in_range` is the range condition when totals pull the rows
 /// before the range into the scan: distinct and average then apply it themselves, since
 /// feeding them the "before" group would sort or sum the whole history for nothing.
-fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>) -> Parts {
+fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>, sketches: bool) -> Parts {
     let user_filter: Vec<String> = m.filter.iter().map(|f| format!("({f})")).collect();
     let mut in_range_filter = user_filter.clone();
     if let Some(condition) = in_range {
         in_range_filter.insert(0, condition.to_string());
     }
     let category = format!("$4[{}]", i + 1);
-    let count_value = format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb)");
+    let count_value = format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, NULL::bytea)");
     let value_column = || {
         let c = m
             .value_column
@@ -144,19 +161,32 @@ fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>) -> Parts {
             ),
             value: count_value,
         },
-        Kind::Distinct => Parts {
-            aggregates: vec![format!(
-                "pg_catalog.count(DISTINCT {}){} AS v{i}",
-                value_column(),
-                filter_clause(&in_range_filter)
-            )],
-            series: format!("coalesce(p.v{i}, 0) AS v{i}"),
-            value: count_value,
-        },
+        Kind::Distinct => distinct_parts(i, &category, &value_column(), &in_range_filter, sketches),
         Kind::Average => average_parts(i, &category, &value_column(), &in_range_filter),
         Kind::Percentage | Kind::Breakdown => {
             panic!("{} metrics are not planned by scalar_sql", m.kind.as_str())
         }
+    }
+}
+
+/// A distinct count: COUNT(DISTINCT) of the day's values of `col`, and with `sketches` the
+/// day's distinct-count sketch of them (an empty one for a day without rows).
+fn distinct_parts(i: usize, category: &str, col: &str, filter: &[String], sketches: bool) -> Parts {
+    let count = format!(
+        "pg_catalog.count(DISTINCT {col}){} AS v{i}",
+        filter_clause(filter)
+    );
+    if !sketches {
+        return Parts {
+            aggregates: vec![count],
+            series: format!("coalesce(p.v{i}, 0) AS v{i}"),
+            value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, NULL::bytea)"),
+        };
+    }
+    Parts {
+        aggregates: vec![count, format!("{} AS k{i}", sketch_of(col, filter))],
+        series: format!("coalesce(p.v{i}, 0) AS v{i}, coalesce(p.k{i}, {EMPTY_SKETCH}) AS k{i}"),
+        value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, s.k{i})"),
     }
 }
 
@@ -173,17 +203,19 @@ fn average_parts(i: usize, category: &str, col: &str, filter: &[String]) -> Part
         series: format!("p.a{i} AS a{i}, p.d{i} AS d{i}, coalesce(p.n{i}, 0) AS n{i}"),
         value: format!(
             "('average', {category}, coalesce(s.a{i}::numeric, 0), \
-             pg_catalog.jsonb_build_object('sample_size', s.n{i}, 'std_deviation', coalesce(s.d{i}::numeric, 0)))"
+             pg_catalog.jsonb_build_object('sample_size', s.n{i}, 'std_deviation', coalesce(s.d{i}::numeric, 0)), NULL::bytea)"
         ),
     }
 }
 
-/// One statement for all scalar measures (created, total, distinct, average) over `source`.
+/// One statement for all scalar measures (created, total, distinct, average) over `source`;
+/// with `sketches`, distinct measures also return the day's distinct-count sketch (tables
+/// before 0.3.0 have no column for it, nor the aggregate).
 ///
 /// Rows before the range are needed only by totals; when there are totals they fall into a
 /// single NULL "before" group whose counts seed the running sums, otherwise the scan starts at
 /// the range.
-pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
+pub fn scalar_sql(source: &Source, measures: &[Measure], sketches: bool) -> String {
     assert!(
         !measures.is_empty(),
         "a scalar plan needs at least one measure"
@@ -203,7 +235,7 @@ pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
     let parts: Vec<Parts> = measures
         .iter()
         .enumerate()
-        .map(|(i, m)| scalar_parts(i, m, has_total.then_some(in_range.as_str())))
+        .map(|(i, m)| scalar_parts(i, m, has_total.then_some(in_range.as_str()), sketches))
         .collect();
     let aggregates: Vec<&str> = parts
         .iter()
@@ -212,7 +244,7 @@ pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
     let series: Vec<&str> = parts.iter().map(|p| p.series.as_str()).collect();
     let values: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
     format!(
-        "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, m.metadata::text AS metadata\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata)\nORDER BY s.day, m.metric_category",
+        "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, m.metadata::text AS metadata, m.sketch AS distinct_sketch\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata, sketch)\nORDER BY s.day, m.metric_category",
         aggregates = aggregates.join(",\n           "),
         from = source.qualified(),
         series = series.join(",\n           "),
@@ -222,16 +254,16 @@ pub fn scalar_sql(source: &Source, measures: &[Measure]) -> String {
 
 /// The statement computing `measures` over `source`: one breakdown on its own, or any number
 /// of scalar measures together.
-pub fn source_sql(source: &Source, measures: &[Measure]) -> String {
+pub fn source_sql(source: &Source, measures: &[Measure], sketches: bool) -> String {
     match measures {
-        [only] if only.kind == Kind::Breakdown => breakdown_sql(source, only),
-        _ => scalar_sql(source, measures),
+        [only] if only.kind == Kind::Breakdown => breakdown_sql(source, only, sketches),
+        _ => scalar_sql(source, measures, sketches),
     }
 }
 
 /// One statement for a breakdown: per day, the count of rows per value of the column (NULLs
 /// are not a group), the number of groups as the value, and the largest `$5` groups.
-pub fn breakdown_sql(source: &Source, measure: &Measure) -> String {
+pub fn breakdown_sql(source: &Source, measure: &Measure, sketches: bool) -> String {
     assert_eq!(measure.kind, Kind::Breakdown);
     let column = source.column();
     let key = format!(
@@ -248,6 +280,14 @@ pub fn breakdown_sql(source: &Source, measure: &Measure) -> String {
         .as_deref()
         .map(|f| format!(" AND ({f})"))
         .unwrap_or_default();
+    let (sketch, empty_sketch) = if sketches {
+        (
+            "metrics._distinct_sketch(pg_catalog.hashtextextended(r.key, 0))",
+            EMPTY_SKETCH,
+        )
+    } else {
+        ("NULL::bytea", "NULL::bytea")
+    };
     format!(
         "WITH grouped AS (
     SELECT {day} AS day, {key}::text AS key, pg_catalog.count(*) AS n
@@ -263,7 +303,8 @@ pub fn breakdown_sql(source: &Source, measure: &Measure) -> String {
     SELECT r.day, pg_catalog.max(r.groups) AS groups, pg_catalog.sum(r.n) AS rows,
            pg_catalog.jsonb_object_agg(r.key, r.n) FILTER (WHERE r.rank <= {limit}) AS breakdown,
            pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', r.key, 'value', r.n) ORDER BY r.rank)
-               FILTER (WHERE r.rank <= $5) AS top_items
+               FILTER (WHERE r.rank <= $5) AS top_items,
+           {sketch} AS sketch
     FROM ranked AS r
     GROUP BY r.day
 ), {DAYS_CTE}
@@ -273,7 +314,8 @@ SELECT days.day AS metric_date, 'aggregate' AS metric_type, $4[1] AS metric_cate
            'breakdown', coalesce(p.breakdown, '{{}}'::jsonb),
            'top_items', coalesce(p.top_items, '[]'::jsonb),
            'rows', coalesce(p.rows, 0),
-           'truncated', coalesce(p.groups > {limit}, false))::text AS metadata
+           'truncated', coalesce(p.groups > {limit}, false))::text AS metadata,
+       coalesce(p.sketch, {empty_sketch}) AS distinct_sketch
 FROM days LEFT JOIN per_day AS p ON p.day = days.day
 ORDER BY days.day",
         day = source.day_of_row(),
@@ -288,14 +330,26 @@ ORDER BY days.day",
 /// denominator (`$5`) are recorded; `$3` is its category. 0/0 is recorded as 0.
 pub const PERCENTAGE_SQL: &str = "SELECT n.metric_date, 'percentage' AS metric_type, $3 AS metric_category,
        (CASE WHEN d.value = 0 THEN 0 ELSE pg_catalog.round(n.value * 100 / d.value, 4) END)::text AS value,
-       pg_catalog.jsonb_build_object('numerator', n.value, 'denominator', d.value)::text AS metadata
+       pg_catalog.jsonb_build_object('numerator', n.value, 'denominator', d.value)::text AS metadata,
+       NULL::bytea AS distinct_sketch
 FROM metrics.daily_metrics AS n
 JOIN metrics.daily_metrics AS d ON d.metric_date = n.metric_date AND d.metric_category = $5
 WHERE n.metric_category = $4 AND n.metric_date BETWEEN $1 AND $2
 ORDER BY n.metric_date";
 
-/// Seals computed rows: a (date, type, category) already recorded is left as it is.
-pub const INSERT_SQL: &str = "INSERT INTO metrics.daily_metrics AS dm (metric_date, metric_type, metric_category, value, metadata)
+/// Seals computed rows: a (date, type, category) already recorded is left as it is. `$6` is
+/// the definition version of each row, `$7` its distinct-count sketch.
+pub const INSERT_SQL: &str = "INSERT INTO metrics.daily_metrics AS dm (metric_date, metric_type, metric_category, value, metadata, definition_version, distinct_sketch)
+SELECT r.metric_date, r.metric_type, r.metric_category, r.value::numeric, r.metadata::jsonb, r.definition_version, r.distinct_sketch
+FROM ROWS FROM (pg_catalog.unnest($1::date[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]),
+               pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::int4[]),
+               pg_catalog.unnest($7::bytea[]))
+     AS r(metric_date, metric_type, metric_category, value, metadata, definition_version, distinct_sketch)
+ON CONFLICT (metric_date, metric_type, metric_category) DO NOTHING
+RETURNING dm.metric_category";
+
+/// `INSERT_SQL` for tables before 0.3.0, which have neither column (`$1..$5` only).
+pub const INSERT_SQL_BEFORE_030: &str = "INSERT INTO metrics.daily_metrics AS dm (metric_date, metric_type, metric_category, value, metadata)
 SELECT r.metric_date, r.metric_type, r.metric_category, r.value::numeric, r.metadata::jsonb
 FROM ROWS FROM (pg_catalog.unnest($1::date[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]),
                pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]))
@@ -314,6 +368,31 @@ mod tests {
             time_column: "created_at".into(),
             time_type: TimeType::Timestamptz,
         }
+    }
+
+    fn scalar_sql_t(source: &Source, measures: &[Measure]) -> String {
+        scalar_sql(source, measures, true)
+    }
+
+    fn breakdown_sql_t(source: &Source, measure: &Measure) -> String {
+        breakdown_sql(source, measure, true)
+    }
+
+    #[test]
+    fn distinct_counts_and_breakdowns_keep_a_sketch_where_the_tables_have_one() {
+        let mut users = measure("users", Kind::Distinct);
+        users.value_column = Some("user_id".into());
+        let with = scalar_sql(&posts(), std::slice::from_ref(&users), true);
+        assert!(with.contains("metrics._distinct_sketch(pg_catalog.hash_record_extended(ROW(src.\"user_id\"), 0)) FILTER (WHERE src.\"user_id\" IS NOT NULL) AS k0"));
+        assert!(with.contains("s.k0)"));
+        let without = scalar_sql(&posts(), &[users], false);
+        assert!(!without.contains("_distinct_sketch"));
+        assert!(without.contains("NULL::bytea"));
+        let mut genres = measure("genres", Kind::Breakdown);
+        genres.value_column = Some("genre".into());
+        assert!(breakdown_sql(&posts(), &genres, true)
+            .contains("metrics._distinct_sketch(pg_catalog.hashtextextended(r.key, 0))"));
+        assert!(!breakdown_sql(&posts(), &genres, false).contains("_distinct_sketch"));
     }
 
     fn measure(category: &str, kind: Kind) -> Measure {
@@ -338,7 +417,7 @@ mod tests {
 
     #[test]
     fn created_only_scans_the_range() {
-        let sql = scalar_sql(&posts(), &[measure("posts_created", Kind::Created)]);
+        let sql = scalar_sql_t(&posts(), &[measure("posts_created", Kind::Created)]);
         assert!(sql.contains("src.\"created_at\" >= ($1::date::timestamp AT TIME ZONE $3) AND src.\"created_at\" < (($2::date + 1)::timestamp AT TIME ZONE $3)"));
         assert!(!sql.contains("CASE WHEN"));
         assert!(sql.contains("FROM \"public\".\"posts\" AS src"));
@@ -349,7 +428,7 @@ mod tests {
 
     #[test]
     fn totals_seed_a_running_sum_from_the_rows_before_the_range() {
-        let sql = scalar_sql(
+        let sql = scalar_sql_t(
             &posts(),
             &[
                 measure("posts_total", Kind::Total),
@@ -373,7 +452,7 @@ mod tests {
         active.filter = Some("status = 'published'::text".into());
         let mut avg = measure("avg_len", Kind::Average);
         avg.value_column = Some("length".into());
-        let sql = scalar_sql(
+        let sql = scalar_sql_t(
             &posts(),
             &[measure("posts_total", Kind::Total), active, avg],
         );
@@ -387,13 +466,13 @@ mod tests {
     fn time_types_map_days_differently() {
         let mut s = posts();
         s.time_type = TimeType::Date;
-        let sql = scalar_sql(&s, &[measure("x", Kind::Created)]);
+        let sql = scalar_sql_t(&s, &[measure("x", Kind::Created)]);
         assert!(
             sql.contains("src.\"created_at\" >= $1::date AND src.\"created_at\" < ($2::date + 1)")
         );
         assert!(!sql.contains("AT TIME ZONE $3)::date AS day"));
         s.time_type = TimeType::Timestamp;
-        let sql = scalar_sql(&s, &[measure("x", Kind::Created)]);
+        let sql = scalar_sql_t(&s, &[measure("x", Kind::Created)]);
         assert!(sql.contains("src.\"created_at\"::date AS day"));
         assert!(!sql.contains("AT TIME ZONE"));
     }
@@ -403,7 +482,7 @@ mod tests {
         let mut m = measure("top_genres", Kind::Breakdown);
         m.value_column = Some("genre".into());
         m.filter = Some("duration > 0".into());
-        let sql = breakdown_sql(&posts(), &m);
+        let sql = breakdown_sql_t(&posts(), &m);
         assert!(sql.contains("src.\"genre\"::text AS key"));
         assert!(sql.contains("src.\"genre\" IS NOT NULL AND (duration > 0)"));
         assert!(sql.contains("FILTER (WHERE r.rank <= $5)"));
@@ -414,6 +493,6 @@ mod tests {
     #[test]
     #[should_panic]
     fn percentages_are_not_scalar() {
-        scalar_sql(&posts(), &[measure("rate", Kind::Percentage)]);
+        scalar_sql_t(&posts(), &[measure("rate", Kind::Percentage)]);
     }
 }

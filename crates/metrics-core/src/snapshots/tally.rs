@@ -20,6 +20,9 @@ pub struct Tally {
     pub already_sealed: i64,
     pub failed_values: i64,
     pub failed_metrics: BTreeMap<String, Failure>,
+    /// The days a metric failed on, when it failed on some days of the range only (a day
+    /// whose data the metric cannot compute); the other days were sealed.
+    pub failed_days: BTreeMap<String, Vec<NaiveDate>>,
 }
 
 impl Tally {
@@ -31,6 +34,7 @@ impl Tally {
             already_sealed: 0,
             failed_values: 0,
             failed_metrics: BTreeMap::new(),
+            failed_days: BTreeMap::new(),
         }
     }
 
@@ -44,6 +48,23 @@ impl Tally {
     pub fn fail(&mut self, category: &str, values: i64, failure: Failure) {
         self.failed_values += values;
         self.failed_metrics.insert(category.to_string(), failure);
+    }
+
+    /// `category` could not be computed on `failed` days (a part of the range); the first
+    /// failure found is the one logged, with every failed day.
+    pub fn fail_days(&mut self, category: &str, failed: &[NaiveDate], failure: Failure) {
+        self.failed_values += failed.len() as i64;
+        self.failed_metrics
+            .entry(category.to_string())
+            .or_insert(failure);
+        let days = self.failed_days.entry(category.to_string()).or_default();
+        days.extend_from_slice(failed);
+        days.sort();
+    }
+
+    /// Whether `category` failed on any day of this run.
+    pub fn failed(&self, category: &str) -> bool {
+        self.failed_metrics.contains_key(category)
     }
 
     /// Values dealt with so far, whichever way.
@@ -118,7 +139,7 @@ impl Tally {
             let details: Map<String, Value> = self
                 .failed_metrics
                 .iter()
-                .map(|(c, f)| (c.clone(), f.to_json()))
+                .map(|(c, f)| (c.clone(), self.failure_json(c, f)))
                 .collect();
             (
                 Some(format!(
@@ -139,6 +160,17 @@ impl Tally {
             error_message,
             error_details,
         }
+    }
+}
+
+impl Tally {
+    /// A metric's failure in the log: its error, and the days it hit when not all of them.
+    fn failure_json(&self, category: &str, failure: &Failure) -> Value {
+        let mut json = failure.to_json();
+        if let Some(days) = self.failed_days.get(category) {
+            json["days"] = days.iter().map(|d| Value::from(d.to_string())).collect();
+        }
+        json
     }
 }
 
@@ -232,6 +264,24 @@ mod tests {
         let mut all = Tally::new(1, 1);
         all.fail("a", 1, failure("gone"));
         assert_eq!(all.status(), Status::Failed);
+    }
+
+    #[test]
+    fn a_failure_on_some_days_lists_them_and_keeps_the_first_error() {
+        let mut t = Tally::new(5, 2);
+        t.sealed(8, 8);
+        t.fail_days("avg", &[d("2025-01-04")], failure("overflow"));
+        t.fail_days("avg", &[d("2025-01-02")], failure("second"));
+        assert_eq!(t.failed_values, 2);
+        assert!(t.failed("avg") && !t.failed("other"));
+        let o = t.outcome();
+        assert_eq!(o.status, Status::Partial);
+        let details = o.error_details.unwrap();
+        assert_eq!(details["failures"]["avg"]["message"], "overflow");
+        assert_eq!(
+            details["failures"]["avg"]["days"],
+            json!(["2025-01-02", "2025-01-04"])
+        );
     }
 
     #[test]
