@@ -41,8 +41,14 @@ extension_sql_file!(
     name = "backfill_chunked",
     requires = [
         snapshots::api::backfill_daily_metrics,
-        snapshots::api::last_closed_day
+        snapshots::api::last_closed_day,
+        snapshots::api::_can_commit
     ]
+);
+extension_sql_file!(
+    "../sql/snapshots/protect.sql",
+    name = "protect_history",
+    requires = ["sealing"]
 );
 extension_sql_file!(
     "../sql/requests/tables.sql",
@@ -67,7 +73,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/access/verify.sql",
     name = "access_verify",
-    requires = ["access_admin"]
+    requires = ["access_admin", "protect_history"]
 );
 extension_sql_file!(
     "../sql/access/policies.sql",

@@ -85,6 +85,9 @@ AS $$
         ('function',  'metrics.backfill_daily_metrics(date,date)',          'EXECUTE', 'manage'),
         ('procedure', 'metrics.backfill_daily_metrics_chunked(date,date,integer)', 'EXECUTE', 'manage'),
         ('function',  'metrics.recollect(date,text[],text)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.recollect_outdated(date,date,text,text[])',  'EXECUTE', 'manage'),
+        -- Asked by backfill_daily_metrics_chunked, which runs as its caller.
+        ('function',  'metrics._can_commit()',                              'EXECUTE', 'manage'),
         ('function',  'metrics.schedule_daily_collection(text)',            'EXECUTE', 'manage'),
         ('function',  'metrics.unschedule_daily_collection()',             'EXECUTE', 'manage'),
         ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
@@ -96,6 +99,12 @@ AS $$
         ('function',  'metrics.set_admin_check(text)',                      'EXECUTE', 'owner'),
         ('function',  'metrics.apply_api_access(name,text)',                'EXECUTE', 'owner'),
         ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal'),
+        ('function',  'metrics._protect_history()',                         'EXECUTE', 'internal'),
+        -- The distinct-count sketch the computing statements call as the source's owner,
+        -- who alone is given EXECUTE on it (and USAGE on the schema), when first needed.
+        ('function',  'metrics._distinct_sketch(bigint)',                   'EXECUTE', 'internal'),
+        ('function',  'metrics.distinct_sketch_agg_distinct_sketch_agg_state(internal,bigint)', 'EXECUTE', 'internal'),
+        ('function',  'metrics.distinct_sketch_agg_distinct_sketch_agg_finalize(internal)',     'EXECUTE', 'internal'),
         -- The level order and the parts of verify_security: called only by the owner's code
         -- (apply_api_access under grant_api_access, and verify_security, SECURITY DEFINER).
         ('function',  'metrics._access_levels()',                           'EXECUTE', 'internal'),

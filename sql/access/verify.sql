@@ -222,9 +222,28 @@ AS $$
     FROM metrics.admin_check AS c
     LEFT JOIN roles_without_it AS w ON w.check_function = c.check_function
     WHERE pg_catalog.to_regprocedure(c.check_function) IS NULL OR w.names IS NOT NULL
+    UNION ALL
+    -- The seal: its triggers exist and fire always (also under session_replication_role =
+    -- replica); a disabled or merely enabled one lets sealed rows change.
+    SELECT 'sealed history unprotected', 'trigger', pg_catalog.format('%s on %s', s.name, s.tbl),
+           CASE WHEN t.tgenabled IS NULL THEN 'The trigger that seals these rows is missing.'
+                WHEN t.tgenabled = 'D' THEN 'The trigger that seals these rows is disabled.'
+                ELSE 'The trigger does not fire under session_replication_role = replica.' END,
+           pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I (or reinstall the extension)', s.tbl, s.name)
+    FROM (VALUES ('daily_metrics_sealed', 'metrics.daily_metrics'), ('daily_metrics_no_truncate', 'metrics.daily_metrics'),
+                 ('daily_metrics_closed_days', 'metrics.daily_metrics'), ('metric_revisions_sealed', 'metrics.metric_revisions'),
+                 ('metric_revisions_no_truncate', 'metrics.metric_revisions')) AS s(name, tbl)
+    LEFT JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = pg_catalog.to_regclass(s.tbl) AND t.tgname = s.name
+    WHERE t.tgenabled IS DISTINCT FROM 'A'
+    UNION ALL
+    SELECT 'sealed history unprotected', 'event trigger', 'metrics_protect_history',
+           'DROP EXTENSION metrics would delete the sealed values without asking: the event trigger that guards them is missing or disabled.',
+           'as a superuser: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'') EXECUTE FUNCTION metrics._protect_history()'
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger AS e
+                      WHERE e.evtfoid = 'metrics._protect_history()'::regprocedure AND e.evtenabled <> 'D')
 $$;
 COMMENT ON FUNCTION metrics._security_findings_ledger() IS
-    'Part of verify_security: access rules for missing objects, and an admin check that is gone or not executable by an API role.';
+    'Part of verify_security: access rules for missing objects, an admin check that is gone or not executable by an API role, and a seal that no longer holds.';
 
 CREATE FUNCTION metrics.verify_security()
 RETURNS TABLE (finding text, object_type text, object_name text, detail text, hint text)

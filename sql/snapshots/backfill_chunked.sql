@@ -2,7 +2,8 @@
 -- chunk: an interruption keeps every finished chunk, and calling it again resumes (sealed
 -- days are skipped). It has no SET clause and is SECURITY INVOKER because PostgreSQL forbids
 -- COMMIT in procedures that have either; it only calls metrics.backfill_daily_metrics, whose
--- EXECUTE privilege the caller needs. CALL it outside an explicit transaction block.
+-- EXECUTE privilege the caller needs. CALL it outside an explicit transaction block: inside
+-- one it refuses before any work (metrics._can_commit() asks PostgreSQL whether it may commit).
 CREATE PROCEDURE metrics.backfill_daily_metrics_chunked(
     start_date date,
     end_date   date DEFAULT metrics.last_closed_day(),
@@ -35,6 +36,12 @@ BEGIN
     IF start_date > end_date THEN
         RAISE EXCEPTION 'start_date (%) is after end_date (%)', start_date, end_date
             USING ERRCODE = '22023', HINT = 'pass a start_date on or before the end_date';
+    END IF;
+    IF NOT metrics._can_commit() THEN
+        RAISE EXCEPTION 'metrics.backfill_daily_metrics_chunked cannot run inside a transaction block'
+            USING ERRCODE = '25001',
+                  DETAIL = 'It commits after each chunk, which PostgreSQL allows only to a procedure CALLed on its own, not inside BEGIN ... COMMIT, a function or an exception block.',
+                  HINT = 'CALL it on its own (in autocommit mode; psql: outside BEGIN), or, inside your transaction, call SELECT * FROM metrics.backfill_daily_metrics(start_date, end_date)';
     END IF;
     chunk_count := ((end_date - start_date) / chunk_days) + 1;
     WHILE chunk_start <= end_date LOOP

@@ -3,6 +3,42 @@
 -- All four tables are registered with pg_extension_config_dump so pg_dump keeps their rows:
 -- sealed history is user data, not extension code.
 
+-- The extension owns its schema. CREATE EXTENSION creates "metrics" when it does not exist;
+-- a schema of that name that already holds objects, or grants privileges, is someone else's,
+-- and installing into it would mix their objects and privileges with ours silently. An
+-- empty schema without grants is accepted: that is what pg_dump writes before CREATE
+-- EXTENSION when it restores a database.
+DO $$
+DECLARE
+    found text;
+BEGIN
+    SELECT pg_catalog.string_agg(o.what, ', ' ORDER BY o.what) INTO found
+    FROM (
+        SELECT pg_catalog.format('%s %I', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view'
+                   WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' ELSE 'relation' END, c.relname) AS what
+        FROM pg_catalog.pg_class AS c WHERE c.relnamespace = 'metrics'::regnamespace
+        UNION ALL
+        SELECT pg_catalog.format('function %I', p.proname)
+        FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = 'metrics'::regnamespace
+        UNION ALL
+        SELECT pg_catalog.format('type %I', t.typname)
+        FROM pg_catalog.pg_type AS t
+        WHERE t.typnamespace = 'metrics'::regnamespace AND t.typrelid = 0 AND t.typelem = 0
+        UNION ALL
+        SELECT 'privileges granted on the schema'
+        FROM pg_catalog.pg_namespace AS n, pg_catalog.aclexplode(n.nspacl) AS a
+        WHERE n.oid = 'metrics'::regnamespace AND a.grantee <> n.nspowner
+    ) AS o
+    LIMIT 1;
+    IF found IS NOT NULL THEN
+        RAISE EXCEPTION 'schema "metrics" already exists and is not empty: %', found
+            USING ERRCODE = '42P06',
+                  DETAIL = 'CREATE EXTENSION metrics would install into it and mix its objects and privileges with the extension''s.',
+                  HINT = 'rename it first (ALTER SCHEMA metrics RENAME TO metrics_old), or drop it if it is not needed, then CREATE EXTENSION metrics again';
+    END IF;
+END
+$$;
+
 -- What to compute. Definitions are data: a kind, a source relation and its columns, an
 -- optional normalised filter; never code.
 CREATE TABLE metrics.metric_definitions (
@@ -26,6 +62,10 @@ CREATE TABLE metrics.metric_definitions (
     defined_by      text NOT NULL DEFAULT current_user,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- Provenance: the version changes whenever a replace changes what is computed (kind,
+    -- source, columns, filter, parts, top_n); the earlier versions are kept, newest last.
+    definition_version   integer NOT NULL DEFAULT 1 CHECK (definition_version >= 1),
+    previous_definitions jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(previous_definitions) = 'array'),
     CONSTRAINT unique_metric_definition UNIQUE (metric_type, metric_category),
     CONSTRAINT unique_metric_category UNIQUE (metric_category),
     CONSTRAINT metric_type_follows_kind CHECK (metric_type = CASE kind
@@ -50,6 +90,11 @@ CREATE TABLE metrics.daily_metrics (
     metadata             jsonb NOT NULL DEFAULT '{}',
     collection_timestamp timestamptz NOT NULL DEFAULT now(),
     created_at           timestamptz NOT NULL DEFAULT now(),
+    -- The definition version that computed the value (NULL: sealed before 0.3.0, unknown).
+    definition_version   integer,
+    -- Distinct counts and breakdowns: the day's distinct-count sketch (of the values, or of
+    -- the group keys), which periods merge; NULL for the other kinds and before 0.3.0.
+    distinct_sketch      bytea,
     CONSTRAINT unique_daily_metric UNIQUE (metric_date, metric_type, metric_category),
     CONSTRAINT daily_metric_is_defined FOREIGN KEY (metric_type, metric_category)
         REFERENCES metrics.metric_definitions (metric_type, metric_category)
@@ -99,7 +144,10 @@ CREATE TABLE metrics.metric_revisions (
     reason            text NOT NULL CHECK (length(btrim(reason)) > 0),
     revised_by        text NOT NULL,
     revised_at        timestamptz NOT NULL DEFAULT now(),
-    collection_log_id uuid REFERENCES metrics.metric_collection_log (id)
+    collection_log_id uuid REFERENCES metrics.metric_collection_log (id),
+    -- The definition versions of the value before and after (NULL: unknown, before 0.3.0).
+    old_definition_version integer,
+    new_definition_version integer
 );
 COMMENT ON TABLE metrics.metric_revisions IS 'Audit trail of metrics.recollect: previous values, who changed them and why.';
 CREATE INDEX idx_metric_revisions_metric ON metrics.metric_revisions (metric_category, metric_date);

@@ -12,11 +12,15 @@ use crate::pg::spi::volatile as spi;
 const JOB_NAME: &str = "metrics-daily-collection";
 const JOB_COMMAND: &str = "SELECT * FROM metrics.collect_daily_metrics()";
 
-fn require_pg_cron() -> Outcome<()> {
-    if spi::exists(
+fn pg_cron_installed() -> bool {
+    spi::exists(
         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')",
         &[],
-    ) {
+    )
+}
+
+fn require_pg_cron() -> Outcome<()> {
+    if pg_cron_installed() {
         return Ok(());
     }
     Err(Problem::new(SqlState::UndefinedObject, "pg_cron is not installed in this database")
@@ -46,4 +50,16 @@ pub fn unschedule() -> Outcome<bool> {
     .into_iter()
     .flatten()
     .any(|removed| removed))
+}
+
+/// Removes the extension's pg_cron jobs in this database, whoever scheduled them (the drop
+/// of the extension, which only its owner or a superuser can do, calls it).
+pub fn remove_jobs() {
+    if !pg_cron_installed() {
+        return;
+    }
+    spi::run(
+        "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1 AND database = pg_catalog.current_database()",
+        &[JOB_NAME.into()],
+    );
 }

@@ -16,6 +16,8 @@ use crate::snapshots::checks::DEFAULT_MAX_QUERY_DAYS;
 
 static TIMEZONE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"UTC"));
 static MAX_QUERY_DAYS: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_MAX_QUERY_DAYS);
+static METRIC_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+static ALLOW_DROP_HISTORY: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 /// Where recorded requests and operations go first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PostgresGucEnum)]
@@ -58,7 +60,40 @@ unsafe extern "C-unwind" fn check_timezone(
 /// Defines every setting; called from `_PG_init`.
 pub fn register() {
     register_snapshot_settings();
+    register_protection_settings();
     register_request_settings();
+}
+
+/// The bound on one metric's computation, and the confirmation that drops sealed history.
+fn register_protection_settings() {
+    GucRegistry::define_int_guc(
+        c"metrics.metric_timeout",
+        c"Longest time one metric's computation may take in a collection or backfill (0: no limit).",
+        c"A metric that takes longer is rolled back and logged as that metric's failure (SQLSTATE 57014); the run goes on with the others.",
+        &METRIC_TIMEOUT,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_bool_guc(
+        c"metrics.allow_drop_history",
+        c"Confirms that DROP EXTENSION metrics may delete the sealed daily values.",
+        c"Set it with SET LOCAL in the transaction that drops the extension, after exporting what you want to keep.",
+        &ALLOW_DROP_HISTORY,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// The time limit of one metric's computation, in milliseconds (0: none).
+pub fn metric_timeout_ms() -> i32 {
+    METRIC_TIMEOUT.get()
+}
+
+/// Whether the drop of sealed history is confirmed.
+pub fn allow_drop_history() -> bool {
+    ALLOW_DROP_HISTORY.get()
 }
 
 /// The day boundary and the query limit of the read API.

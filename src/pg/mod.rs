@@ -11,3 +11,4 @@ pub mod identity;
 pub mod raise;
 pub mod spi;
 pub mod subxact;
+pub mod timeout;

@@ -8,12 +8,28 @@ use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::prelude::*;
 
 use crate::common::problem::Failure;
+use crate::pg::guc;
 use crate::pg::raise::{report_of, sqlstate_text};
+use crate::pg::timeout;
+
+/// The failure of work stopped by `timeout::within` (not by a user's cancel).
+fn timed_out() -> Failure {
+    Failure {
+        sqlstate: "57014".to_string(),
+        message: format!(
+            "the computation took longer than metrics.metric_timeout ({} ms) and was stopped",
+            guc::metric_timeout_ms()
+        ),
+        detail: None,
+        hint: Some("make the metric cheaper (an index on the source's time column, a simpler filter), or raise metrics.metric_timeout".to_string()),
+    }
+}
 
 /// Runs `work` in a subtransaction. On success the subtransaction is committed into the
 /// current transaction; on an error it is rolled back and the error returned. A cancel request
 /// (or a statement timeout) is never swallowed: it rolls back and propagates, like PL/pgSQL's
-/// `WHEN OTHERS`, which does not catch QUERY_CANCELED either.
+/// `WHEN OTHERS`, which does not catch QUERY_CANCELED either. The one cancel it returns as a
+/// failure is the one `timeout::within` asked for.
 pub fn isolated<R, F>(work: F) -> Result<R, Failure>
 where
     F: FnOnce() -> R + UnwindSafe,
@@ -44,7 +60,10 @@ where
         restore();
         let report = report_of(&caught);
         if report.sql_error_code() == PgSqlErrorCode::ERRCODE_QUERY_CANCELED {
-            caught.rethrow();
+            if !timeout::fired() {
+                caught.rethrow();
+            }
+            return Err(timed_out());
         }
         Err(Failure {
             sqlstate: sqlstate_text(report.sql_error_code()),

@@ -13,7 +13,7 @@ use crate::pg::datum::{numeric, pg_date, required_date};
 use crate::pg::guc;
 use crate::pg::raise::OrRaise;
 use crate::snapshots::checks::{
-    check_backfill, check_correction, check_fetch, check_series_days, text_list,
+    check_backfill, check_correction, check_fetch, check_reason, check_series_days, text_list,
 };
 use crate::snapshots::collect;
 use crate::snapshots::definition::MetricArgs;
@@ -169,6 +169,16 @@ fn backfill_daily_metrics(
     ))
 }
 
+/// Whether the procedure calling it may COMMIT: it was CALLed on its own, not inside a
+/// transaction block, a function or a subtransaction (PostgreSQL's own rule, asked of the
+/// caller's SPI connection). `backfill_daily_metrics_chunked` checks it before any work.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _can_commit() -> bool {
+    // SAFETY: reads the state of the current SPI connection, if any.
+    unsafe { pgrx::pg_sys::SPI_inside_nonatomic_context() }
+}
+
 /// Recomputes sealed values of one day from the current source data, keeping the previous
 /// values, who changed them and why in `metrics.metric_revisions`.
 #[pg_extern(security_definer, volatile)]
@@ -202,6 +212,46 @@ fn recollect(
             .into_iter()
             .map(|r| (r.category, r.old_value, r.new_value, r.changed)),
     )
+}
+
+/// Recomputes every sealed value of a date range that an older version of its definition
+/// computed (after `define_metric(..., replace => true)` changed what it computes), keeping
+/// the previous values in `metrics.metric_revisions`. Values of the current version are left
+/// alone.
+#[allow(clippy::type_complexity)]
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn recollect_outdated(
+    start_date: Option<Date>,
+    end_date: Option<Date>,
+    reason: Option<String>,
+    categories: default!(Option<Vec<Option<String>>>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(metric_date, Date),
+        name!(metric_category, String),
+        name!(old_value, Option<AnyNumeric>),
+        name!(new_value, AnyNumeric),
+        name!(changed, bool),
+    ),
+> {
+    let start = required_date(start_date, "start_date");
+    let end = required_date(end_date, "end_date");
+    let reason = check_reason(&required(reason, "reason").or_raise()).or_raise();
+    let categories = text_list(categories, "categories").or_raise();
+    check_backfill(start, end, last_closed_day_in_zone(), &guc::timezone()).or_raise();
+    let revisions =
+        revise::recollect_outdated(start, end, categories.as_deref(), &reason).or_raise();
+    TableIterator::new(revisions.into_iter().map(|r| {
+        (
+            pg_date(r.date),
+            r.category,
+            r.old_value,
+            r.new_value,
+            r.changed,
+        )
+    }))
 }
 
 /// The last day that has ended in the time zone of `metrics.timezone`: the default day to collect.

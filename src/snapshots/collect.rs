@@ -3,19 +3,23 @@
 //! A run computes every active metric for every day of a range, set-based: the scalar metrics
 //! over one source share a single scan, each breakdown has one statement, percentages are
 //! computed last from the values just sealed. Each step runs in its own subtransaction with
-//! the source owner's rights; a failing step is retried metric by metric, so one broken
-//! definition is logged and the others are recorded. Rows are sealed with
+//! the source owner's rights and a time limit (`metrics.metric_timeout` per metric); a failing
+//! step is retried metric by metric, so one broken definition is logged and the others are
+//! recorded, and a metric that fails on its data is retried on halves of the range, so one
+//! bad day is logged with its error and the other days are sealed. Rows are sealed with
 //! `INSERT ... ON CONFLICT DO NOTHING`: whatever was recorded before, by an earlier run or a
-//! concurrent one, is never changed.
+//! concurrent one, is never changed. Each value records the version of the definition that
+//! computed it; the definitions are read (and locked) when the run starts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 use pgrx::datum::{Date, DatumWithOid};
 use pgrx::prelude::*;
 
-use crate::common::calendar::day_count;
+use crate::common::calendar::{day_count, days};
+use crate::common::problem::{Failure, Problem, SqlState};
 use crate::jobs::run::{RunType, Status};
 use crate::jobs::run_log;
 use crate::pg::datum::{pg_date, stored_date};
@@ -24,10 +28,14 @@ use crate::pg::identity;
 use crate::pg::raise::OrRaise;
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::pg::subxact::isolated;
+use crate::pg::timeout;
 use crate::snapshots::definition::{Definition, Ratio};
 use crate::snapshots::kind::Kind;
+use crate::snapshots::layout::layout;
 use crate::snapshots::registry::{self, Resolved, Sourced};
-use crate::snapshots::statements::{self, Measure, INSERT_SQL, PERCENTAGE_SQL};
+use crate::snapshots::statements::{
+    self, Measure, INSERT_SQL, INSERT_SQL_BEFORE_030, PERCENTAGE_SQL,
+};
 use crate::snapshots::tally::{report, Report, Tally};
 
 /// Computed daily values, column by column, ready for `INSERT ... SELECT FROM unnest(...)`.
@@ -38,7 +46,11 @@ pub struct Rows {
     pub categories: Vec<String>,
     pub values: Vec<String>,
     pub metadata: Vec<String>,
+    pub sketches: Vec<Option<Vec<u8>>>,
 }
+
+/// One computed row, as the statements return it.
+type Computed = (Date, String, String, String, String, Option<Vec<u8>>);
 
 impl Rows {
     pub fn len(&self) -> usize {
@@ -49,6 +61,79 @@ impl Rows {
     pub fn days(&self) -> Vec<NaiveDate> {
         self.dates.iter().map(|d| stored_date(*d)).collect()
     }
+
+    fn push(&mut self, (date, typ, category, value, metadata, sketch): Computed) {
+        self.dates.push(date);
+        self.types.push(typ);
+        self.categories.push(category);
+        self.values.push(value);
+        self.metadata.push(metadata);
+        self.sketches.push(sketch);
+    }
+
+    fn into_rows(self) -> impl Iterator<Item = Computed> {
+        self.dates
+            .into_iter()
+            .zip(self.types)
+            .zip(self.categories)
+            .zip(self.values)
+            .zip(self.metadata)
+            .zip(self.sketches)
+            .map(|(((((d, t), c), v), m), k)| (d, t, c, v, m, k))
+    }
+
+    /// Takes out the rows whose value is not a finite number (an average over values that
+    /// include NaN or infinities): they are not sealed, each is its day's failure.
+    pub fn take_non_finite(&mut self) -> Vec<NonFinite> {
+        let mut kept = Rows::default();
+        let mut refused = Vec::new();
+        for row in std::mem::take(self).into_rows() {
+            if is_finite_number(&row.3) && !metadata_has_non_finite(&row.4) {
+                kept.push(row);
+            } else {
+                refused.push(NonFinite {
+                    date: stored_date(row.0),
+                    category: row.2,
+                    value: row.3,
+                });
+            }
+        }
+        *self = kept;
+        refused
+    }
+}
+
+/// A computed value that is not a finite number.
+pub struct NonFinite {
+    pub date: NaiveDate,
+    pub category: String,
+    pub value: String,
+}
+
+impl NonFinite {
+    pub fn failure(&self) -> Failure {
+        Problem::new(
+            SqlState::NumericValueOutOfRange,
+            format!(
+                "the value of \"{}\" on {} is {}, not a finite number: its source values include NaN or infinite numbers",
+                self.category, self.date, self.value
+            ),
+        )
+        .detail("A sealed value is a finite number; the day is not sealed.")
+        .hint("exclude them with a filter, e.g. filter => 'x <> ''NaN'' AND x > ''-Infinity'' AND x < ''Infinity''', then collect the day again")
+        .into()
+    }
+}
+
+/// Whether PostgreSQL's text of a numeric is a finite number.
+fn is_finite_number(text: &str) -> bool {
+    !matches!(text, "NaN" | "Infinity" | "-Infinity")
+}
+
+/// Whether a computed metadata object holds a non-finite number (jsonb prints NaN and the
+/// infinities of a numeric as strings).
+fn metadata_has_non_finite(metadata: &str) -> bool {
+    metadata.contains("\"NaN\"") || metadata.contains("Infinity\"")
 }
 
 /// Runs a computing statement and collects its rows (every column is set by the statement).
@@ -66,24 +151,39 @@ fn compute(sql: &str, args: &[DatumWithOid]) -> Rows {
                 not_null::<String>(row, 3)?,
                 not_null::<String>(row, 4)?,
                 not_null::<String>(row, 5)?,
+                row.get::<Vec<u8>>(6)?,
             ))
         })
     });
-    for (date, typ, category, value, metadata) in computed {
-        rows.dates.push(date);
-        rows.types.push(typ);
-        rows.categories.push(category);
-        rows.values.push(value);
-        rows.metadata.push(metadata);
+    for row in computed {
+        rows.push(row);
     }
     rows
 }
 
-/// Seals computed rows; returns how many were new.
-fn seal(rows: Rows) -> i64 {
+/// The definition version of each metric of a run, recorded with each value it seals.
+pub type Versions = HashMap<String, i32>;
+
+/// Seals computed rows with their definitions' versions; returns how many were new.
+pub fn seal(rows: Rows, versions: &Versions) -> i64 {
     if rows.len() == 0 {
         return 0;
     }
+    if !layout().has_provenance() {
+        let args = [
+            rows.dates.into(),
+            rows.types.into(),
+            rows.categories.into(),
+            rows.values.into(),
+            rows.metadata.into(),
+        ];
+        return spi::rows(INSERT_SQL_BEFORE_030, &args, |_| Ok(())).len() as i64;
+    }
+    let row_versions: Vec<Option<i32>> = rows
+        .categories
+        .iter()
+        .map(|c| versions.get(c).copied())
+        .collect();
     spi::rows(
         INSERT_SQL,
         &[
@@ -92,6 +192,8 @@ fn seal(rows: Rows) -> i64 {
             rows.categories.into(),
             rows.values.into(),
             rows.metadata.into(),
+            row_versions.into(),
+            rows.sketches.into(),
         ],
         |_| Ok(()),
     )
@@ -105,7 +207,11 @@ pub fn compute_sourced(metrics: &[&Sourced], start: NaiveDate, end: NaiveDate) -
         relation, source, ..
     } = metrics[0];
     let measures: Vec<Measure> = metrics.iter().map(|m| m.measure.clone()).collect();
-    let sql = statements::source_sql(source, &measures);
+    let sketches = layout().has_provenance();
+    if sketches && measures.iter().any(|m| m.kind.has_sketch()) {
+        registry::allow_sketch(relation.owner);
+    }
+    let sql = statements::source_sql(source, &measures, sketches);
     let categories: Vec<String> = measures.iter().map(|m| m.category.clone()).collect();
     let args: Vec<DatumWithOid<'static>> = vec![
         pg_date(start).into(),
@@ -131,7 +237,8 @@ pub fn compute_ratio(ratio: &Ratio, start: NaiveDate, end: NaiveDate) -> Rows {
     )
 }
 
-/// Reports backfill progress as NOTICEs: values done out of values planned, and the rate.
+/// Reports backfill progress as NOTICEs: values dealt with out of values planned, how many
+/// of them failed, the rate, and what the step just finished did.
 struct Progress {
     label: String,
     total: i64,
@@ -140,20 +247,35 @@ struct Progress {
 }
 
 impl Progress {
-    fn report(&self, done: i64, step: &str) {
+    fn report(&self, tally: &Tally, step: &str, categories: &[&str]) {
         if !self.enabled {
             return;
         }
+        let done = tally.done();
         let seconds = self.started.elapsed().as_secs_f64().max(1e-6);
         let percent = if self.total > 0 {
             done * 100 / self.total
         } else {
             100
         };
+        let failed: Vec<&str> = categories
+            .iter()
+            .copied()
+            .filter(|c| tally.failed(c))
+            .collect();
+        let outcome = if failed.is_empty() {
+            format!("sealed: {step}")
+        } else {
+            format!(
+                "FAILED: {} (in {step}; see metrics.metric_collection_log)",
+                failed.join(", ")
+            )
+        };
         notice!(
-            "metrics: {}: {done}/{} values ({percent}%), {:.0} values/s, done: {step}",
+            "metrics: {}: {done}/{} values processed ({percent}%), {} failed so far, {:.0} values/s; {outcome}",
             self.label,
             self.total,
+            tally.failed_values,
             done as f64 / seconds
         );
     }
@@ -207,25 +329,108 @@ fn resolve_all(definitions: &[Definition], tally: &mut Tally) -> Vec<Resolved> {
     resolved
 }
 
-/// Computes and seals one step over a source; if it fails with several metrics, each is
-/// retried on its own to find the broken one.
-fn seal_sourced(group: &[&Sourced], start: NaiveDate, end: NaiveDate, tally: &mut Tally) {
-    let attempt = |metrics: &[&Sourced]| {
-        isolated(|| {
-            let rows = compute_sourced(metrics, start, end);
-            (rows.len(), seal(rows))
-        })
-    };
-    match attempt(group) {
-        Ok((computed, inserted)) => tally.sealed(computed, inserted),
-        Err(failure) if group.len() == 1 => {
-            tally.fail(&group[0].measure.category, tally.days, failure)
+/// One range of days of one step.
+#[derive(Clone, Copy)]
+struct Range {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl Range {
+    /// The two halves of a range of at least two days.
+    fn halves(self) -> Option<(Range, Range)> {
+        if self.start >= self.end {
+            return None;
         }
+        let middle = self.start + Days::new((day_count(self.start, self.end) as u64 - 1) / 2);
+        Some((
+            Range {
+                start: self.start,
+                end: middle,
+            },
+            Range {
+                start: middle + Days::new(1),
+                end: self.end,
+            },
+        ))
+    }
+
+    fn days(self) -> Vec<NaiveDate> {
+        days(self.start, self.end).collect()
+    }
+}
+
+/// What sealing one step over one range did.
+struct Sealed {
+    computed: usize,
+    inserted: i64,
+    non_finite: Vec<NonFinite>,
+}
+
+/// Computes and seals `metrics` over `range` in a subtransaction, within the time limit of
+/// that many metrics.
+fn attempt(metrics: &[&Sourced], range: Range, versions: &Versions) -> Result<Sealed, Failure> {
+    let limit = guc::metric_timeout_ms().saturating_mul(metrics.len() as i32);
+    isolated(|| {
+        timeout::within(limit, || {
+            let mut rows = compute_sourced(metrics, range.start, range.end);
+            let non_finite = rows.take_non_finite();
+            let computed = rows.len();
+            Sealed {
+                computed,
+                inserted: seal(rows, versions),
+                non_finite,
+            }
+        })
+    })
+}
+
+fn record(sealed: Sealed, tally: &mut Tally) {
+    tally.sealed(sealed.computed, sealed.inserted);
+    for bad in sealed.non_finite {
+        tally.fail_days(&bad.category, &[bad.date], bad.failure());
+    }
+}
+
+/// Whether a failure is about the data of some day (then the other days can be sealed), not
+/// about the definition, the time limit or the server.
+fn is_data_error(failure: &Failure) -> bool {
+    failure.sqlstate.starts_with("22")
+}
+
+/// Seals one metric that failed over `range`: a failure in the data is narrowed down by
+/// halving the range, so only the days that cannot be computed fail; any other failure
+/// fails the whole range.
+fn seal_alone(m: &Sourced, range: Range, failure: Failure, versions: &Versions, tally: &mut Tally) {
+    let halves = if is_data_error(&failure) {
+        range.halves()
+    } else {
+        None
+    };
+    let Some((first, second)) = halves else {
+        tally.fail_days(&m.measure.category, &range.days(), failure);
+        return;
+    };
+    for half in [first, second] {
+        match attempt(&[m], half, versions) {
+            Ok(sealed) => record(sealed, tally),
+            Err(failure) => seal_alone(m, half, failure, versions, tally),
+        }
+    }
+}
+
+/// Computes and seals one step over a source; if it fails with several metrics, each is
+/// retried on its own to find the broken one, and a metric that fails on its data is
+/// narrowed down to its bad days.
+fn seal_sourced(group: &[&Sourced], range: Range, versions: &Versions, tally: &mut Tally) {
+    match attempt(group, range, versions) {
+        Ok(sealed) => record(sealed, tally),
+        Err(failure) if group.len() == 1 => seal_alone(group[0], range, failure, versions, tally),
         Err(_) => {
             for m in group {
-                match attempt(std::slice::from_ref(m)) {
-                    Ok((computed, inserted)) => tally.sealed(computed, inserted),
-                    Err(failure) => tally.fail(&m.measure.category, tally.days, failure),
+                match attempt(std::slice::from_ref(m), range, versions) {
+                    Ok(sealed) => record(sealed, tally),
+                    Err(failure) => seal_alone(m, range, failure, versions, tally),
                 }
             }
         }
@@ -233,15 +438,15 @@ fn seal_sourced(group: &[&Sourced], start: NaiveDate, end: NaiveDate, tally: &mu
 }
 
 /// Computes and seals a percentage; the days without both parts are its failures.
-fn seal_ratio(ratio: &Ratio, start: NaiveDate, end: NaiveDate, tally: &mut Tally) {
+fn seal_ratio(ratio: &Ratio, range: Range, versions: &Versions, tally: &mut Tally) {
     match isolated(|| {
-        let rows = compute_ratio(ratio, start, end);
+        let rows = compute_ratio(ratio, range.start, range.end);
         let recorded = rows.days();
-        (rows.len(), recorded, seal(rows))
+        (rows.len(), recorded, seal(rows, versions))
     }) {
         Ok((computed, recorded, inserted)) => {
             tally.sealed(computed, inserted);
-            tally.ratio_gaps(ratio, start, end, &recorded);
+            tally.ratio_gaps(ratio, range.start, range.end, &recorded);
         }
         Err(failure) => tally.fail(&ratio.category, tally.days, failure),
     }
@@ -258,7 +463,13 @@ pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
         format!("{start}..{end}")
     };
     let log_id = run_log::open(kind, start, end, &guc::timezone());
-    let definitions = registry::load(None);
+    let (definitions, versions): (Vec<Definition>, Versions) = registry::load_versioned(None)
+        .into_iter()
+        .map(|(d, v)| {
+            let category = d.category().to_string();
+            (d, (category, v))
+        })
+        .unzip();
     let mut tally = Tally::new(day_count(start, end), definitions.len());
     let progress = Progress {
         label: format!("backfill {label}"),
@@ -268,19 +479,20 @@ pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
     };
     let resolved = resolve_all(&definitions, &mut tally);
     let steps = steps(&resolved);
+    let range = Range { start, end };
     for group in &steps.sourced {
-        seal_sourced(group, start, end, &mut tally);
+        seal_sourced(group, range, &versions, &mut tally);
         let categories: Vec<&str> = group.iter().map(|m| m.measure.category.as_str()).collect();
         let step = format!(
             "{} ({})",
             group[0].relation.display(),
             categories.join(", ")
         );
-        progress.report(tally.done(), &step);
+        progress.report(&tally, &step, &categories);
     }
     for ratio in steps.ratios {
-        seal_ratio(ratio, start, end, &mut tally);
-        progress.report(tally.done(), &ratio.category);
+        seal_ratio(ratio, range, &versions, &mut tally);
+        progress.report(&tally, &ratio.category, &[ratio.category.as_str()]);
     }
     let outcome = tally.outcome();
     match report(&label, &outcome) {

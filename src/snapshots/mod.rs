@@ -8,12 +8,15 @@
 //! (`read`), and the SQL functions (`api`).
 
 pub use metrics_core::snapshots::{
-    checks, definition, filter_policy, kind, presets, rollup, statements, tally,
+    checks, definition, distinct_sketch, filter_policy, kind, presets, rollup, statements, tally,
 };
 
 pub mod api;
 pub mod collect;
+pub mod distinct;
 pub mod filter;
+pub mod layout;
+pub mod protect;
 pub mod read;
 pub mod registry;
 pub mod revise;

@@ -16,6 +16,7 @@ use crate::pg::raise::OrRaise;
 use crate::pg::spi::{not_null, stable as spi};
 use crate::snapshots::checks::check_known;
 use crate::snapshots::definition::stored_kind;
+use crate::snapshots::layout::layout;
 use crate::snapshots::rollup::{self, Day, Series};
 
 /// The last day that has ended in `metrics.timezone`.
@@ -82,11 +83,19 @@ fn series_to_fetch(
 /// The sealed days of `wanted` in `[start, end]`, per category, in date order.
 fn sealed_days(wanted: Vec<String>, start: NaiveDate, end: NaiveDate) -> HashMap<String, Vec<Day>> {
     let mut values: HashMap<String, Vec<Day>> = HashMap::new();
+    // Tables before 0.3.0 have neither column.
+    let provenance = if layout().has_provenance() {
+        "distinct_sketch, definition_version"
+    } else {
+        "NULL::bytea, NULL::int4"
+    };
     for (category, day) in spi::rows(
-        "SELECT metric_category, metric_date, value::text, metadata::text
-         FROM metrics.daily_metrics
-         WHERE metric_category = ANY($1) AND metric_date BETWEEN $2 AND $3
-         ORDER BY metric_category, metric_date",
+        &format!(
+            "SELECT metric_category, metric_date, value::text, metadata::text, {provenance}
+             FROM metrics.daily_metrics
+             WHERE metric_category = ANY($1) AND metric_date BETWEEN $2 AND $3
+             ORDER BY metric_category, metric_date"
+        ),
         &[wanted.into(), pg_date(start).into(), pg_date(end).into()],
         |row| {
             let category: String = not_null(row, 1)?;
@@ -109,6 +118,8 @@ fn sealed_days(wanted: Vec<String>, start: NaiveDate, end: NaiveDate) -> HashMap
                     date,
                     value: not_null(row, 3)?,
                     metadata,
+                    sketch: row.get::<Vec<u8>>(5)?,
+                    version: row.get::<i32>(6)?,
                 },
             ))
         },

@@ -18,6 +18,7 @@ use crate::snapshots::definition::{
 };
 use crate::snapshots::filter;
 use crate::snapshots::kind::Kind;
+use crate::snapshots::layout::layout;
 use crate::snapshots::presets;
 use crate::snapshots::statements::{self, Measure, Source};
 
@@ -34,6 +35,15 @@ pub struct Sourced {
 pub enum Resolved {
     Sourced(Sourced),
     Ratio(Ratio),
+}
+
+impl Resolved {
+    pub fn category(&self) -> &str {
+        match self {
+            Resolved::Sourced(m) => &m.measure.category,
+            Resolved::Ratio(r) => &r.category,
+        }
+    }
 }
 
 const DEFINITION_COLUMNS: &str = "metric_category, kind, source_schema, source_table, time_column, value_column, \"filter\", numerator, denominator, top_n";
@@ -53,24 +63,47 @@ fn stored_definition(row: &SpiHeapTupleData) -> SpiResult<StoredDefinition> {
     })
 }
 
-/// Definitions in category order: the active ones, or those `categories` names.
-pub fn load(categories: Option<&[String]>) -> Vec<Definition> {
+/// Definitions in category order, each with its version: the active ones, or those
+/// `categories` names.
+///
+/// The rows are locked FOR KEY SHARE, so a redefinition (`define_metric(..., replace =>
+/// true)`) in progress is waited for and then read as committed, never computed in its old
+/// form: a run computes with the definitions current when it runs. A redefinition that
+/// starts later waits for the run's transaction to end.
+pub fn load_versioned(categories: Option<&[String]>) -> Vec<(Definition, i32)> {
+    let versioned =
+        |row: &SpiHeapTupleData| Ok((stored_definition(row)?, not_null::<i32>(row, 11)?));
+    // Tables before 0.3.0 have no versions: every definition counts as version 1.
+    let version = if layout().has_provenance() {
+        "definition_version"
+    } else {
+        "1"
+    };
     let rows = match categories {
         None => spi::rows(
-            &format!("SELECT {DEFINITION_COLUMNS} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category"),
+            &format!("SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category FOR KEY SHARE"),
             &[],
-            stored_definition,
+            versioned,
         ),
         Some(list) => spi::rows(
             &format!(
-                "SELECT {DEFINITION_COLUMNS} FROM metrics.metric_definitions WHERE metric_category = ANY($1) ORDER BY metric_category"
+                "SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE metric_category = ANY($1) ORDER BY metric_category FOR KEY SHARE"
             ),
             &[list.to_vec().into()],
-            stored_definition,
+            versioned,
         ),
     };
     rows.into_iter()
-        .map(|row| row.definition().or_raise())
+        .map(|(row, version)| (row.definition().or_raise(), version))
+        .collect()
+}
+
+/// Definitions in category order: the active ones, or those `categories` names (locked like
+/// `load_versioned`).
+pub fn load(categories: Option<&[String]>) -> Vec<Definition> {
+    load_versioned(categories)
+        .into_iter()
+        .map(|(definition, _)| definition)
         .collect()
 }
 
@@ -133,7 +166,11 @@ fn check_computable(metric: &Sourced) -> Outcome<()> {
         source,
         measure,
     } = metric;
-    let sql = statements::source_sql(source, std::slice::from_ref(measure));
+    let sql = statements::source_sql(
+        source,
+        std::slice::from_ref(measure),
+        layout().has_provenance(),
+    );
     let args: Vec<PgOid> = SOURCE_PARAMETER_TYPES
         .into_iter()
         .map(PgOid::Custom)
@@ -211,6 +248,32 @@ fn check_ratio_parts(ratio: &Ratio) -> Outcome<()> {
     Ok(())
 }
 
+/// A metric that percentages read (as numerator or denominator) must stay a count.
+fn check_parts_stay_countable(definition: &Definition) -> Outcome<()> {
+    let category = definition.category();
+    if definition.kind().is_countable() {
+        return Ok(());
+    }
+    let users: Vec<String> = spi::rows(
+        "SELECT metric_category FROM metrics.metric_definitions
+         WHERE (numerator = $1 OR denominator = $1) ORDER BY 1",
+        &[category.into()],
+        |row| not_null(row, 1),
+    );
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(Problem::new(
+        SqlState::DependentObjectsStillExist,
+        format!(
+            "cannot redefine metric \"{category}\" as a {} metric: percentages read it as a count",
+            definition.kind().as_str()
+        ),
+    )
+    .detail(format!("Used by: {}.", users.join(", ")))
+    .hint("numerators and denominators must be created, total or distinct metrics; define the new computation under a new category"))
+}
+
 /// A redefinition may not change the `metric_type` of a category that has sealed values.
 fn check_redefinition(definition: &Definition, replace: bool) -> Outcome<()> {
     let category = definition.category();
@@ -221,6 +284,7 @@ fn check_redefinition(definition: &Definition, replace: bool) -> Outcome<()> {
         return Err(Problem::new(SqlState::DuplicateObject, format!("metric \"{category}\" is already defined"))
             .hint("pass replace => true to change its definition (sealed values stay as they are), or choose another category"));
     }
+    check_parts_stay_countable(definition)?;
     let new_type = definition.kind().metric_type();
     if found.metric_type == new_type {
         return Ok(());
@@ -266,6 +330,25 @@ pub fn define(args: &MetricArgs, replace: bool) -> Outcome<Definition> {
     Ok(definition)
 }
 
+/// Whether an upsert changes what the definition computes (not only its labels): then its
+/// version goes up and the replaced form is kept in `previous_definitions`.
+const CHANGED_COMPUTATION: &str = "(d.kind, d.source_schema, d.source_table, d.time_column, d.value_column, d.\"filter\", d.numerator, d.denominator, d.top_n) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.source_schema, EXCLUDED.source_table, EXCLUDED.time_column, EXCLUDED.value_column, EXCLUDED.\"filter\", EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.top_n)";
+
+/// The upsert's assignments that keep a definition's versions (none before 0.3.0).
+fn versioning() -> String {
+    if !layout().has_provenance() {
+        return String::new();
+    }
+    ",
+             definition_version = d.definition_version + CASE WHEN (COMPUTED) THEN 1 ELSE 0 END,
+             previous_definitions = CASE WHEN (COMPUTED) THEN d.previous_definitions || pg_catalog.jsonb_build_object(
+                 'definition_version', d.definition_version, 'kind', d.kind, 'source_schema', d.source_schema,
+                 'source_table', d.source_table, 'time_column', d.time_column, 'value_column', d.value_column,
+                 'filter', d.\"filter\", 'numerator', d.numerator, 'denominator', d.denominator, 'top_n', d.top_n,
+                 'defined_by', d.defined_by, 'replaced_at', pg_catalog.now()) ELSE d.previous_definitions END"
+        .replace("COMPUTED", CHANGED_COMPUTATION)
+}
+
 fn store(def: &Definition, labels: &Labels) {
     let (mut schema, mut table, mut time, mut value_column, mut top_n) =
         (None, None, None, None, None);
@@ -284,7 +367,7 @@ fn store(def: &Definition, labels: &Labels) {
         }
     }
     spi::run(
-        "INSERT INTO metrics.metric_definitions AS d
+        &"INSERT INTO metrics.metric_definitions AS d
              (metric_category, metric_type, kind, display_name, description, unit, format_pattern,
               source_schema, source_table, time_column, value_column, \"filter\", numerator, denominator, top_n,
               is_active, defined_by)
@@ -295,7 +378,7 @@ fn store(def: &Definition, labels: &Labels) {
              source_schema = EXCLUDED.source_schema, source_table = EXCLUDED.source_table,
              time_column = EXCLUDED.time_column, value_column = EXCLUDED.value_column, \"filter\" = EXCLUDED.\"filter\",
              numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, top_n = EXCLUDED.top_n,
-             is_active = true, defined_by = EXCLUDED.defined_by, updated_at = pg_catalog.now()",
+             is_active = true, defined_by = EXCLUDED.defined_by, updated_at = pg_catalog.now()VERSIONING".replace("VERSIONING", &versioning()),
         &[
             def.category().into(),
             def.kind().metric_type().into(),
@@ -470,4 +553,29 @@ fn missing_part(schema: &str, args: &MetricArgs) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Lets `owner`, whose rights compute a metric over its relation, call the sketch aggregate
+/// (`metrics._distinct_sketch`, with USAGE on the schema to name it): the one thing in schema
+/// metrics a source owner is given. Superusers and roles that already may are left alone.
+pub fn allow_sketch(owner: pg_sys::Oid) {
+    let allowed = spi::exists(
+        "SELECT r.rolsuper OR (pg_catalog.has_schema_privilege(r.oid, 'metrics', 'USAGE')
+                AND pg_catalog.has_function_privilege(r.oid, 'metrics._distinct_sketch(bigint)', 'EXECUTE'))
+         FROM pg_catalog.pg_roles AS r WHERE r.oid = $1",
+        &[owner.into()],
+    );
+    if allowed {
+        return;
+    }
+    let role = spi::value::<String>(
+        "SELECT pg_catalog.quote_ident(rolname) FROM pg_catalog.pg_roles WHERE oid = $1",
+        &[owner.into()],
+    )
+    .expect("the owner of a relation exists");
+    spi::run(&format!("GRANT USAGE ON SCHEMA metrics TO {role}"), &[]);
+    spi::run(
+        &format!("GRANT EXECUTE ON FUNCTION metrics._distinct_sketch(bigint) TO {role}"),
+        &[],
+    );
 }
