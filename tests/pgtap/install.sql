@@ -13,7 +13,8 @@ SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extna
 SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions',
                                   'api_access', 'admin_check', 'route_metrics', 'operation_metrics']);
 SELECT columns_are('metrics', 'daily_metrics',
-    ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at']);
+    ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at',
+          'definition_version', 'distinct_sketch']);
 SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_type', 'metric_category']);
 SELECT indexes_are('metrics', 'daily_metrics', ARRAY['daily_metrics_pkey', 'unique_daily_metric',
     'idx_daily_metrics_date_type', 'idx_daily_metrics_category', 'idx_daily_metrics_collection']);

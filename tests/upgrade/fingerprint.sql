@@ -32,6 +32,19 @@ members AS (
     FROM pg_depend AS d JOIN ext ON d.refobjid = ext.oid
     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
 ),
+-- Initial privileges, without entries that only restate an object's default ACL (the owner's
+-- privileges): pg_dump compares ACLs with the entry if there is one, else with the default,
+-- so such an entry means exactly what no entry means. (An update that revoked PUBLIC's
+-- grants leaves one behind; a fresh install has none.)
+init AS (
+    SELECT ip.* FROM pg_init_privs AS ip
+    WHERE ip.initprivs IS DISTINCT FROM (CASE ip.classoid
+        WHEN 'pg_class'::regclass THEN (SELECT acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char", c.relowner)
+                                        FROM pg_class AS c WHERE c.oid = ip.objoid AND ip.objsubid = 0)
+        WHEN 'pg_namespace'::regclass THEN (SELECT acldefault('n'::"char", n.nspowner) FROM pg_namespace AS n WHERE n.oid = ip.objoid)
+        WHEN 'pg_proc'::regclass THEN (SELECT acldefault('f'::"char", p.proowner) FROM pg_proc AS p WHERE p.oid = ip.objoid)
+    END)
+),
 rels AS (
     SELECT c.* FROM pg_class AS c
     WHERE c.relnamespace IN (SELECT oid FROM nsp)
@@ -133,7 +146,7 @@ acls AS (
     SELECT 'type ' || format_type(t.oid, NULL), coalesce(t.typacl, acldefault('T', t.typowner))
     FROM types AS t WHERE t.oid IN (SELECT oid FROM own_types)
     UNION ALL
-    SELECT format('schema %I', n.nspname), coalesce(n.nspacl, acldefault('n', n.nspowner)) FROM nsp AS n
+    SELECT format('schema %I', n.nspname), coalesce(n.nspacl, acldefault('n'::"char", n.nspowner)) FROM nsp AS n
 ),
 lines AS (
     -- The objects, and which of them are members of the extension.
@@ -331,13 +344,13 @@ lines AS (
                   string_agg(x.privilege_type || CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END,
                              ', ' ORDER BY x.privilege_type),
                   quote_ident(pg_get_userbyid(x.grantor)))
-    FROM pg_init_privs AS ip
+    FROM init AS ip
     JOIN idents AS i ON i.classid = ip.classoid AND i.objid = ip.objoid AND i.objsubid = ip.objsubid,
     LATERAL aclexplode(ip.initprivs) AS x
     GROUP BY i.type, i.identity, ip.privtype, x.grantee, x.grantor
     UNION ALL
     SELECT format('init privs of %s %s (%s): (none)', i.type, i.identity, ip.privtype)
-    FROM pg_init_privs AS ip
+    FROM init AS ip
     JOIN idents AS i ON i.classid = ip.classoid AND i.objid = ip.objoid AND i.objsubid = ip.objsubid
     WHERE cardinality(ip.initprivs) = 0
 )

@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(372);
+SELECT plan(402);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -107,7 +107,28 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,ok:18,ok:18}'),
     ('metrics.backfill_daily_metrics_chunked(date,date,integer)',
      $$CALL metrics.backfill_daily_metrics_chunked('2025-06-04', '2025-06-05')$$, false,
-     '{42501,42501,42501,2D000,2D000}'),
+     -- Allowed, and refused before any work: it cannot commit inside this transaction.
+     '{42501,42501,42501,25001,25001}'),
+    ('metrics.recollect_outdated(date,date,text,text[])',
+     $$SELECT count(*)::text FROM metrics.recollect_outdated('2025-06-01', '2025-06-03', 'matrix')$$, false,
+     '{42501,42501,42501,ok:0,ok:0}'),
+    ('metrics._can_commit()',
+     $$SELECT metrics._can_commit()::text$$, false,
+     '{42501,42501,42501,ok:false,ok:false}'),
+    ('metrics._distinct_sketch(bigint)',
+     $$SELECT length(metrics._distinct_sketch(1))::text$$, false,
+     '{42501,42501,42501,42501,ok:12}'),
+    ('metrics.distinct_sketch_agg_distinct_sketch_agg_state(internal,bigint)',
+     -- SQL cannot call it (no expression has type internal): its privilege is what counts.
+     $$SELECT has_function_privilege('metrics.distinct_sketch_agg_distinct_sketch_agg_state(internal,bigint)', 'EXECUTE')::text$$, false,
+     '{ok:false,ok:false,ok:false,ok:false,ok:true}'),
+    ('metrics.distinct_sketch_agg_distinct_sketch_agg_finalize(internal)',
+     -- SQL cannot call it (no expression has type internal): its privilege is what counts.
+     $$SELECT has_function_privilege('metrics.distinct_sketch_agg_distinct_sketch_agg_finalize(internal)', 'EXECUTE')::text$$, false,
+     '{ok:false,ok:false,ok:false,ok:false,ok:true}'),
+    ('metrics._protect_history()',
+     $$SELECT metrics._protect_history()::text$$, false,
+     '{42501,42501,42501,42501,0A000}'),
     ('metrics.recollect(date,text[],text)',
      $$SELECT changed::text FROM metrics.recollect('2025-06-02', ARRAY['posts_created'], 'matrix')$$, false,
      '{42501,42501,42501,ok:false,ok:false}'),

@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(111);
+SELECT plan(114);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -280,6 +280,11 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
        FROM metrics.recollect('2025-06-01', ARRAY['posts_total', 'engagement_rate', 'top_genres'], 'hijack attempt')$$,
      $$SELECT string_agg(concat_ws('|', metric_category, old_value, new_value, old_metadata, new_metadata, reason, revised_by), ',' ORDER BY metric_category)
        FROM metrics.metric_revisions WHERE reason = 'hijack attempt'$$, NULL),
+    ('metrics.recollect_outdated(date,date,text,text[])', 'recomputing older versions',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', metric_date, metric_category, old_value, new_value, changed), ',')
+       FROM metrics.recollect_outdated('2025-06-01', '2025-06-03', 'hijack attempt')$$,
+     $$SELECT string_agg(concat_ws('|', metric_date, metric_category, definition_version), ',' ORDER BY metric_date, metric_category)
+       FROM metrics.daily_metrics WHERE metric_date BETWEEN '2025-06-01' AND '2025-06-03'$$, NULL),
     ('metrics.schedule_daily_collection(text)', 'scheduling without pg_cron',
      $$SELECT metrics.schedule_daily_collection('5 0 * * *')::pg_catalog.text$$, NULL, NULL),
     ('metrics.schedule_daily_collection(text)', 'a refused schedule',

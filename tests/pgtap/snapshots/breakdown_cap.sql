@@ -73,7 +73,7 @@ SELECT is((SELECT value FROM metrics.daily_metrics WHERE metric_category = 'bc_t
           'the 1,250-group day reports 1,250 groups, not the 1,000 kept');
 SELECT set_eq(
     $$SELECT period_start, value, metadata FROM metrics.fetch_metrics('2025-06-10', '2025-06-12', ARRAY['bc_tags'])$$,
-    $$SELECT metric_date, value, metadata FROM metrics.daily_metrics WHERE metric_category = 'bc_tags'$$,
+    $$SELECT metric_date, value, metadata || jsonb_build_object('definition_version', definition_version) FROM metrics.daily_metrics WHERE metric_category = 'bc_tags'$$,
     'fetch_metrics returns the truncated days as sealed');
 
 SELECT * FROM finish();

@@ -2,7 +2,7 @@
 -- written when a definition is refused. Filters go through PostgreSQL's own parser.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(69);
+SELECT plan(70);
 \ir ../../fixtures/setup.sql
 
 -- A valid definition is stored with its defaults.

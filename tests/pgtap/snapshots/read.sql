@@ -2,7 +2,7 @@
 -- checked against the source rows of the whole period; gaps reported; arguments validated.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(48);
+SELECT plan(49);
 \ir ../../fixtures/setup.sql
 SELECT lives_ok($$SELECT * FROM metrics.install_preset('social', 'regress_src')$$, 'install the social preset');
 SELECT lives_ok($$SELECT * FROM metrics.define_metric('avg_post_length', 'average', source_table => 'posts', source_schema => 'regress_src', value_column => 'length')$$, 'define an average');
@@ -15,8 +15,9 @@ SELECT is((SELECT count(*) FROM metrics.daily_metrics), 900::bigint,
 -- Daily: the sealed rows as they are, and a row for the gap.
 SELECT set_eq(
     $$SELECT period_start, metric_category, value, metadata FROM metrics.fetch_metrics('2025-04-01', '2025-06-30') WHERE value IS NOT NULL$$,
-    $$SELECT metric_date, metric_category, value, metadata FROM metrics.daily_metrics$$,
-    'daily aggregation returns the sealed values');
+    $$SELECT metric_date, metric_category, value,
+             metadata || jsonb_build_object('definition_version', definition_version) FROM metrics.daily_metrics$$,
+    'daily aggregation returns the sealed values, with the definition version that computed each');
 SELECT results_eq(
     $$SELECT count(*), bool_and(value IS NULL), bool_and(days_recorded = 0), bool_and(missing_dates = '{2025-05-14}')
       FROM metrics.fetch_metrics('2025-05-14', '2025-05-14')$$,
@@ -83,12 +84,12 @@ SELECT results_eq(
       GROUP BY e.week ORDER BY 1$$,
     'breakdowns merge into the week''s groups');
 SELECT results_eq(
-    $$SELECT e.week, w.value FROM expected_weeks e
+    $$SELECT e.week, w.value, w.metadata->>'count' FROM expected_weeks e
       LEFT JOIN weeks w ON w.period_start = e.week AND w.metric_category = 'active_users' ORDER BY 1$$,
-    $$SELECT e.week, (SELECT round(avg(value), 2) FROM metrics.daily_metrics
-                      WHERE metric_category = 'active_users' AND metric_date >= e.week AND metric_date < e.week + 7)
+    $$SELECT e.week, (SELECT count(DISTINCT user_id)::numeric FROM regress_src.posts
+                      WHERE created_at >= e.lo AND created_at < e.hi AND pg_temp.sealed_day(created_at)), 'exact'
       FROM expected_weeks e ORDER BY 1$$,
-    'distinct counts, which do not add up, report the mean daily value');
+    'a week of distinct users counts each user once over the week (exact at this size), not a mean of days');
 
 -- The week with the gap says so.
 SELECT results_eq(

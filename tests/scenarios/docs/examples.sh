@@ -36,7 +36,7 @@ docs_reset() {
     if [ "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'pg_cron'")" = 1 ]; then
         q "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobid > $CRON_JOBS_BEFORE" >/dev/null
     fi
-    q "DROP EXTENSION IF EXISTS metrics CASCADE" "DROP SCHEMA IF EXISTS metrics CASCADE" >/dev/null
+    q "SET metrics.allow_drop_history = on" "DROP EXTENSION IF EXISTS metrics CASCADE" "DROP SCHEMA IF EXISTS metrics CASCADE" >/dev/null
     local role
     for role in $(q "SELECT quote_ident(rolname) FROM pg_roles WHERE rolname NOT IN ($ROLES_BEFORE)"); do
         q "DROP OWNED BY $role" "DROP ROLE $role" >/dev/null

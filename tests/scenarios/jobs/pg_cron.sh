@@ -39,7 +39,7 @@ CREATED_PG_CRON=$(q "SELECT count(*) = 0 FROM pg_extension WHERE extname = 'pg_c
 
 cron_cleanup() {
     q "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = '$JOB'" >/dev/null 2>&1
-    q "DROP EXTENSION IF EXISTS metrics CASCADE" "DROP SCHEMA IF EXISTS regress_src CASCADE" \
+    q "SET metrics.allow_drop_history = on" "DROP EXTENSION IF EXISTS metrics CASCADE" "DROP SCHEMA IF EXISTS regress_src CASCADE" \
       "DROP SCHEMA IF EXISTS scen_cron CASCADE" "DROP SCHEMA IF EXISTS scen_check CASCADE" >/dev/null 2>&1
     # DROP EXTENSION leaves the schema named in metrics.control behind (empty).
     q "DROP SCHEMA IF EXISTS metrics" >/dev/null 2>&1
@@ -115,5 +115,18 @@ is "$(q "SELECT count(*) FROM metrics.metric_collection_log
 is "$(q "SELECT metrics.unschedule_daily_collection()")" t "unschedule_daily_collection() returns true"
 is "$(q "SELECT count(*) FROM cron.job WHERE jobname = '$JOB'")" 0 "the job is gone"
 is "$(q "SELECT metrics.unschedule_daily_collection()")" f "unscheduling again returns false"
+
+# Dropping the extension: refused while sealed values exist; once confirmed, the job goes
+# with it, so pg_cron does not go on calling a function that no longer exists.
+JOBID=$(q "SELECT metrics.schedule_daily_collection()")
+q_try "DROP EXTENSION metrics"
+is "$Q_SQLSTATE" 2BP01 "DROP EXTENSION metrics with sealed values fails with 2BP01"
+like "$Q_HINT" 'SET LOCAL metrics.allow_drop_history = on' "and the hint says how to confirm (and to export first)"
+is "$(q "SELECT count(*) FROM cron.job WHERE jobname = '$JOB'") $(q "SELECT count(*) > 0 FROM metrics.daily_metrics")" "1 t" \
+    "the job and the sealed values are still there"
+q_try "BEGIN; SET LOCAL metrics.allow_drop_history = on; DROP EXTENSION metrics; COMMIT;"
+is "$Q_STATUS" 0 "confirmed in its transaction, the drop goes ahead"
+is "$(q "SELECT count(*) FROM cron.job WHERE jobname = '$JOB' OR command LIKE '%metrics.%'")" 0 "and the job is gone with it"
+is "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'metrics'")" 0 "the extension is dropped"
 
 done_testing
