@@ -7,7 +7,7 @@ use pgrx::pg_sys;
 use crate::common::ident::{is_readable_relkind, qualified, READABLE_RELKINDS};
 use crate::common::problem::{Outcome, Problem, SqlState};
 use crate::pg::spi::{not_null, volatile as spi};
-use crate::snapshots::statements::TimeType;
+use crate::snapshots::statements::{TimeType, ValueHash};
 
 /// A relation a metric may read: a table, partitioned table, view, materialized view or
 /// foreign table.
@@ -231,6 +231,31 @@ pub fn check_sortable(rel: &Relation, col: &Column) -> Outcome<()> {
     .hint(
         "count distinct values of a column with an ordering, e.g. a uuid, integer or text column",
     ))
+}
+
+/// How a column's values are hashed into a distinct-count sketch: by the type's extended
+/// (64-bit) hash function when it is a built-in (named, as SQL can call it), through
+/// `hash_record_extended` when it is not, and by the text when the type has none.
+pub fn value_hash(col: &Column) -> ValueHash {
+    let proc = unsafe {
+        let entry =
+            pg_sys::lookup_type_cache(col.base_type, pg_sys::TYPECACHE_HASH_EXTENDED_PROC as i32);
+        if entry.is_null() {
+            pg_sys::Oid::INVALID
+        } else {
+            (*entry).hash_extended_proc
+        }
+    };
+    if proc == pg_sys::Oid::INVALID {
+        return ValueHash::Text;
+    }
+    spi::value::<String>(
+        "SELECT p.proname::text FROM pg_catalog.pg_proc AS p
+         WHERE p.oid = $1 AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace",
+        &[proc.into()],
+    )
+    .map(ValueHash::Function)
+    .unwrap_or(ValueHash::Record)
 }
 
 /// The caller must be able to read the source: a metric must not reveal what its definer

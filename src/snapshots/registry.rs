@@ -20,7 +20,7 @@ use crate::snapshots::filter;
 use crate::snapshots::kind::Kind;
 use crate::snapshots::layout::layout;
 use crate::snapshots::presets;
-use crate::snapshots::statements::{self, Measure, Source};
+use crate::snapshots::statements::{self, Measure, Source, ValueHash};
 
 /// A metric over a source relation, checked against the catalog and ready to compute.
 #[derive(Debug, Clone)]
@@ -117,11 +117,15 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
     let relation = catalog::relation(&d.source.schema, &d.source.table)?;
     let time_col = catalog::column(&relation, &d.source.time_column)?;
     let time_type = catalog::time_type(&relation, &time_col)?;
+    let mut hash = ValueHash::Record;
     if let Some(value_column) = &d.value_column {
         let col = catalog::column(&relation, value_column)?;
         match d.kind {
             Kind::Average => catalog::check_numeric(&relation, &col)?,
-            Kind::Distinct => catalog::check_sortable(&relation, &col)?,
+            Kind::Distinct => {
+                catalog::check_sortable(&relation, &col)?;
+                hash = catalog::value_hash(&col);
+            }
             _ => {}
         }
     }
@@ -142,6 +146,7 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
             value_column: d.value_column.clone(),
             filter,
             top_n: d.top_n,
+            hash,
         },
         relation,
     }))

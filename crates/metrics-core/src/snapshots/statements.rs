@@ -48,6 +48,35 @@ pub struct Measure {
     pub filter: Option<String>,
     /// Breakdowns: how many of the largest groups go into `top_items`.
     pub top_n: Option<i32>,
+    /// Distinct counts: how a value is hashed into the day's sketch.
+    pub hash: ValueHash,
+}
+
+/// How the values of a distinct count are hashed (64 bits, the same value alike on every day,
+/// whatever the session's settings).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ValueHash {
+    /// The type's own extended hash function, a built-in of `pg_catalog` (by its name, e.g.
+    /// `hashint8extended`): the fastest.
+    Function(String),
+    /// Through `hash_record_extended` over a one-column row, for a type whose extended hash
+    /// function is not a built-in.
+    #[default]
+    Record,
+    /// By the value's text, for the few types without an extended hash function (bit,
+    /// tsvector, money, ...).
+    Text,
+}
+
+impl ValueHash {
+    /// The hash of `column` as SQL.
+    fn of(&self, column: &str) -> String {
+        match self {
+            ValueHash::Function(name) => format!("pg_catalog.{}({column}, 0)", quote_ident(name)),
+            ValueHash::Record => format!("pg_catalog.hash_record_extended(ROW({column}), 0)"),
+            ValueHash::Text => format!("pg_catalog.hashtextextended({column}::text, 0)"),
+        }
+    }
 }
 
 /// Breakdowns keep at most this many groups per day in `metadata.breakdown`.
@@ -56,14 +85,14 @@ pub const BREAKDOWN_LIMIT: i64 = 1000;
 /// The distinct-count sketch of no value at all, for days without rows.
 const EMPTY_SKETCH: &str = "(SELECT metrics._distinct_sketch(NULL::bigint))";
 
-/// The sketch aggregate over a value column: its 64-bit hash by the type's own hash
-/// function (`hash_record_extended` over a one-column row), so the same value hashes alike
-/// on every day, whatever the session's settings. NULLs are not values, as for COUNT(DISTINCT).
-fn sketch_of(column: &str, filter: &[String]) -> String {
+/// The sketch aggregate over a value column, hashed by `hash` (see `ValueHash`). NULLs are
+/// not values, as for COUNT(DISTINCT).
+fn sketch_of(column: &str, filter: &[String], hash: &ValueHash) -> String {
     let mut conditions = filter.to_vec();
     conditions.push(format!("{column} IS NOT NULL"));
     format!(
-        "metrics._distinct_sketch(pg_catalog.hash_record_extended(ROW({column}), 0)){}",
+        "metrics._distinct_sketch({}){}",
+        hash.of(column),
         filter_clause(&conditions)
     )
 }
@@ -161,7 +190,10 @@ fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>, sketches: bool) -
             ),
             value: count_value,
         },
-        Kind::Distinct => distinct_parts(i, &category, &value_column(), &in_range_filter, sketches),
+        Kind::Distinct => {
+            let sketch = sketches.then_some(&m.hash);
+            distinct_parts(i, &category, &value_column(), &in_range_filter, sketch)
+        }
         Kind::Average => average_parts(i, &category, &value_column(), &in_range_filter),
         Kind::Percentage | Kind::Breakdown => {
             panic!("{} metrics are not planned by scalar_sql", m.kind.as_str())
@@ -169,22 +201,29 @@ fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>, sketches: bool) -
     }
 }
 
-/// A distinct count: COUNT(DISTINCT) of the day's values of `col`, and with `sketches` the
-/// day's distinct-count sketch of them (an empty one for a day without rows).
-fn distinct_parts(i: usize, category: &str, col: &str, filter: &[String], sketches: bool) -> Parts {
+/// A distinct count: COUNT(DISTINCT) of the day's values of `col`, and with a `sketch` (of a
+/// type hashable or not) the day's distinct-count sketch of them (an empty one for a day
+/// without rows).
+fn distinct_parts(
+    i: usize,
+    category: &str,
+    col: &str,
+    filter: &[String],
+    sketch: Option<&ValueHash>,
+) -> Parts {
     let count = format!(
         "pg_catalog.count(DISTINCT {col}){} AS v{i}",
         filter_clause(filter)
     );
-    if !sketches {
+    let Some(hash) = sketch else {
         return Parts {
             aggregates: vec![count],
             series: format!("coalesce(p.v{i}, 0) AS v{i}"),
             value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, NULL::bytea)"),
         };
-    }
+    };
     Parts {
-        aggregates: vec![count, format!("{} AS k{i}", sketch_of(col, filter))],
+        aggregates: vec![count, format!("{} AS k{i}", sketch_of(col, filter, hash))],
         series: format!("coalesce(p.v{i}, 0) AS v{i}, coalesce(p.k{i}, {EMPTY_SKETCH}) AS k{i}"),
         value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, s.k{i})"),
     }
@@ -385,7 +424,22 @@ mod tests {
         let with = scalar_sql(&posts(), std::slice::from_ref(&users), true);
         assert!(with.contains("metrics._distinct_sketch(pg_catalog.hash_record_extended(ROW(src.\"user_id\"), 0)) FILTER (WHERE src.\"user_id\" IS NOT NULL) AS k0"));
         assert!(with.contains("s.k0)"));
-        let without = scalar_sql(&posts(), &[users], false);
+        let without = scalar_sql(&posts(), std::slice::from_ref(&users), false);
+        users.hash = ValueHash::Function("hashint8extended".into());
+        let direct = scalar_sql(&posts(), std::slice::from_ref(&users), true);
+        assert!(direct.contains(
+            "metrics._distinct_sketch(pg_catalog.\"hashint8extended\"(src.\"user_id\", 0))"
+        ));
+        users.hash = ValueHash::Function("hashint8extended".into());
+        let direct = scalar_sql(&posts(), std::slice::from_ref(&users), true);
+        assert!(direct.contains(
+            "metrics._distinct_sketch(pg_catalog.\"hashint8extended\"(src.\"user_id\", 0))"
+        ));
+        users.hash = ValueHash::Text;
+        let by_text = scalar_sql(&posts(), std::slice::from_ref(&users), true);
+        assert!(by_text.contains(
+            "metrics._distinct_sketch(pg_catalog.hashtextextended(src.\"user_id\"::text, 0))"
+        ));
         assert!(!without.contains("_distinct_sketch"));
         assert!(without.contains("NULL::bytea"));
         let mut genres = measure("genres", Kind::Breakdown);
@@ -402,6 +456,7 @@ mod tests {
             value_column: None,
             filter: None,
             top_n: None,
+            hash: ValueHash::Record,
         }
     }
 
