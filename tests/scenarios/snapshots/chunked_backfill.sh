@@ -80,7 +80,9 @@ check_days() {
 
 # --- a procedure that commits cannot run inside a transaction block ---------------------
 q_try "BEGIN; CALL metrics.backfill_daily_metrics_chunked('2025-01-01', '2025-01-02', 1); COMMIT;"
-is "$Q_SQLSTATE" 2D000 "inside an explicit transaction the CALL fails with 2D000 (invalid transaction termination)"
+is "$Q_SQLSTATE" 25001 "inside an explicit transaction the CALL is refused with 25001, before any work"
+like "$Q_ERR" 'cannot run inside a transaction block' "saying why"
+like "$Q_HINT" 'CALL it on its own' "with a hint"
 is "$(q "SELECT count(*) FROM metrics.daily_metrics") $(q "SELECT count(*) FROM metrics.metric_collection_log")" "0 0" \
     "and leaves neither values nor log rows"
 
@@ -139,9 +141,9 @@ is "$(grep -cE "metrics: chunk [0-9]+/$CHUNKS \(.*\) committed: $((CHUNK * METRI
     "a NOTICE reported each committed chunk"
 like "$(cat "$ERR1")" "metrics: chunk 1/$CHUNKS \(2025-01-01 to 2025-01-30\) committed: $((CHUNK * METRICS)) values recorded; $CHUNK of 365 days done, [0-9.]+ days/s" \
     "the first chunk's NOTICE says what was committed and how far the backfill is"
-like "$(cat "$ERR1")" "metrics: backfill 2025-01-01\.\.2025-01-30: [0-9]+/$((CHUNK * METRICS)) values \([0-9]+%\), [0-9]+ values/s" \
+like "$(cat "$ERR1")" "metrics: backfill 2025-01-01\.\.2025-01-30: [0-9]+/$((CHUNK * METRICS)) values processed \([0-9]+%\), 0 failed so far, [0-9]+ values/s" \
     "the backfill function reports its progress in values and values/s"
-like "$(cat "$ERR1")" "metrics: backfill 2025-01-01\.\.2025-01-30: $((CHUNK * METRICS))/$((CHUNK * METRICS)) values \(100%\)" \
+like "$(cat "$ERR1")" "metrics: backfill 2025-01-01\.\.2025-01-30: $((CHUNK * METRICS))/$((CHUNK * METRICS)) values processed \(100%\)" \
     "and reaches 100% for a finished chunk"
 check_days "the values sealed before the cancel equal the independent counts" 2025-01-01 \
     "$(q "SELECT date '2025-01-01' + $SEALED_DAYS - 1")"
@@ -166,7 +168,7 @@ is "$(grep -cE "metrics: chunk [0-9]+/$CHUNKS \(.*\) committed: [1-9][0-9]* valu
     "the other chunks are recorded now"
 like "$(cat "$ERR2")" "metrics: chunk $CHUNKS/$CHUNKS \(2025-12-27 to 2025-12-31\) committed: $((5 * METRICS)) values recorded; 365 of 365 days done" \
     "the last chunk is the 5 days left over"
-is "$(grep -cE "metrics: backfill [0-9-]+\.\.[0-9-]+: ([0-9]+)/\1 values \(100%\)" "$ERR2")" "$CHUNKS" \
+is "$(grep -cE "metrics: backfill [0-9-]+\.\.[0-9-]+: ([0-9]+)/\1 values processed \(100%\)" "$ERR2")" "$CHUNKS" \
     "every chunk's progress reaches 100%, sealed ones included"
 is "$(q "SELECT count(*) FILTER (WHERE status = 'completed') || ' ' || count(*) FILTER (WHERE status = 'skipped') || ' ' || count(*)
          FROM metrics.metric_collection_log WHERE run_type = 'backfill'")" \

@@ -33,18 +33,18 @@ for round in $(seq 1 "$ROUNDS"); do
     status=$([ $((round % 2)) -eq 0 ] && echo published || echo draft)
     call="SELECT * FROM metrics.collect_daily_metrics('$day');"
     [ $((round % 3)) -eq 0 ] && call="SELECT * FROM metrics.backfill_daily_metrics('$day', '$day');"
-    session_run a redefine "BEGIN; SELECT 1 FROM metrics.define_metric('race_posts', 'created', source_table => 'posts', source_schema => 'regress_src', filter => \$f\$status = '$status'\$f\$, replace => true);"
-    session_wait a redefine 30 || bail_out "A could not redefine"
-    session_run b collect "$call"
+    session_run a "redefine$round" "BEGIN; SELECT 1 FROM metrics.define_metric('race_posts', 'created', source_table => 'posts', source_schema => 'regress_src', filter => \$f\$status = '$status'\$f\$, replace => true);"
+    session_wait a "redefine$round" 30 || bail_out "A could not redefine"
+    session_run b "collect$round" "$call"
     if wait_until 30 backend_waits_on_lock "$PID_B"; then
         pass "round $round: B's collection of $day waits for the redefinition"
     else
         fail "round $round: B's collection of $day waits for the redefinition"
     fi
     version_before=$(q "SELECT definition_version FROM metrics.metric_definitions WHERE metric_category = 'race_posts'")
-    session_run a commit "COMMIT;"
-    session_wait a commit 30 || bail_out "A could not commit"
-    ok "round $round: B returns once A has committed" session_wait b collect 60
+    session_run a "commit$round" "COMMIT;"
+    session_wait a "commit$round" 30 || bail_out "A could not commit"
+    ok "round $round: B returns once A has committed" session_wait b "collect$round" 60
     is "$(q "SELECT value FROM metrics.daily_metrics WHERE metric_category = 'race_posts' AND metric_date = '$day'")" \
         "$(posts_on "$day" "$status")" "round $round: the value of $day is the new filter's ($status posts)"
     is "$(q "SELECT dm.definition_version = d.definition_version AND dm.definition_version > $version_before
@@ -56,14 +56,14 @@ done
 # A redefinition that is rolled back: B seals the definition as it stands.
 day=2025-04-20
 current=$(q "SELECT \"filter\" FROM metrics.metric_definitions WHERE metric_category = 'race_posts'")
-session_run a redefine "BEGIN; SELECT 1 FROM metrics.define_metric('race_posts', 'created', source_table => 'posts', source_schema => 'regress_src', replace => true);"
-session_wait a redefine 30 || bail_out "A could not redefine"
-session_run b collect "SELECT * FROM metrics.collect_daily_metrics('$day');"
+session_run a redefine_last "BEGIN; SELECT 1 FROM metrics.define_metric('race_posts', 'created', source_table => 'posts', source_schema => 'regress_src', replace => true);"
+session_wait a redefine_last 30 || bail_out "A could not redefine"
+session_run b collect_last "SELECT * FROM metrics.collect_daily_metrics('$day');"
 wait_until 30 backend_waits_on_lock "$PID_B" || diag "B did not wait"
 session_run a rollback "ROLLBACK;"
-ok "after A rolls back, B returns" session_wait b collect 60
+ok "after A rolls back, B returns" session_wait b collect_last 60
 status=$(grep -oE "'[a-z]+'" <<<"$current" | tr -d "'")
 is "$(q "SELECT value FROM metrics.daily_metrics WHERE metric_category = 'race_posts' AND metric_date = '$day'")" \
     "$(posts_on "$day" "$status")" "and seals the definition that is still current ($current)"
-ok "no session saw an error" not grep -q ERROR <<<"$(session_output a redefine)$(session_output b collect)"
+ok "no session saw an error in any round" not grep -q ERROR "$SCEN_TMP"/session_a/out "$SCEN_TMP"/session_b/out
 done_testing

@@ -46,8 +46,8 @@ is "$(table_text "$DST" daily_metrics "$DM_ORDER")" "$SEALED" "every sealed row 
 is "$(table_text "$DST" metric_revisions "$REV_ORDER")" "$REVISIONS" "every revision is restored identically"
 is "$(q_in "$DST" "SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger
                    WHERE tgrelid IN ('metrics.daily_metrics'::regclass, 'metrics.metric_revisions'::regclass) AND NOT tgisinternal")" \
-   "daily_metrics_no_truncate:O,daily_metrics_sealed:O,metric_revisions_no_truncate:O,metric_revisions_sealed:O" \
-   "the restored tables have their sealing triggers, enabled"
+   "daily_metrics_closed_days:A,daily_metrics_no_truncate:A,daily_metrics_sealed:A,metric_revisions_no_truncate:A,metric_revisions_sealed:A" \
+   "the restored tables have their sealing triggers, enabled ALWAYS"
 is "$(q_in "$DST" "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" t "the checks below run as a superuser"
 
 # refused DESCRIPTION SQL: the statement fails with 42501 in the restored database.
