@@ -10,7 +10,8 @@
 -- counts of the whole period; metrics._distinct_sketch is the aggregate that builds it.
 -- The seal: the triggers fire ALWAYS (also under session_replication_role = replica), and a
 -- sealed row can only be inserted for a day that has ended; an event trigger refuses
--- DROP EXTENSION metrics while sealed values exist (where a superuser updates); the chunked
+-- DROP EXTENSION metrics (and DROP SCHEMA metrics CASCADE, DROP OWNED BY its owner) while
+-- sealed values exist (where a superuser updates); the chunked
 -- backfill refuses to start inside a transaction block; verify_security() reports a seal
 -- that no longer holds.
 --
@@ -99,11 +100,13 @@ DO $$
 BEGIN
     IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) THEN
         CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start
-            WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+            WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
             EXECUTE FUNCTION metrics._protect_history();
+        -- Also under session_replication_role = replica, like the seal's row triggers.
+        ALTER EVENT TRIGGER metrics_protect_history ENABLE ALWAYS;
     ELSE
         RAISE NOTICE 'metrics: % is not a superuser, so DROP EXTENSION metrics is not guarded', current_user
-            USING HINT = 'a superuser can add the guard: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'') EXECUTE FUNCTION metrics._protect_history()';
+            USING HINT = 'a superuser can add the guard: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'', ''DROP OWNED'') EXECUTE FUNCTION metrics._protect_history(); ALTER EVENT TRIGGER metrics_protect_history ENABLE ALWAYS';
     END IF;
 END
 $$;
@@ -287,10 +290,11 @@ AS $$
     WHERE t.tgenabled IS DISTINCT FROM 'A'
     UNION ALL
     SELECT 'sealed history unprotected', 'event trigger', 'metrics_protect_history',
-           'DROP EXTENSION metrics would delete the sealed values without asking: the event trigger that guards them is missing or disabled.',
-           'as a superuser: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'') EXECUTE FUNCTION metrics._protect_history()'
+           'DROP EXTENSION metrics would delete the sealed values without asking: the event trigger that guards them is missing, disabled, or does not fire under session_replication_role = replica.',
+           'as a superuser: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'', ''DROP OWNED'') EXECUTE FUNCTION metrics._protect_history(); ALTER EVENT TRIGGER metrics_protect_history ENABLE ALWAYS'
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger AS e
-                      WHERE e.evtfoid = 'metrics._protect_history()'::regprocedure AND e.evtenabled <> 'D')
+                      WHERE e.evtfoid = 'metrics._protect_history()'::regprocedure AND e.evtenabled = 'A'
+                        AND e.evttags @> ARRAY['DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED'])
 $$;
 COMMENT ON FUNCTION metrics._security_findings_ledger() IS
     'Part of verify_security: access rules for missing objects, an admin check that is gone or not executable by an API role, and a seal that no longer holds.';

@@ -237,10 +237,11 @@ AS $$
     WHERE t.tgenabled IS DISTINCT FROM 'A'
     UNION ALL
     SELECT 'sealed history unprotected', 'event trigger', 'metrics_protect_history',
-           'DROP EXTENSION metrics would delete the sealed values without asking: the event trigger that guards them is missing or disabled.',
-           'as a superuser: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'') EXECUTE FUNCTION metrics._protect_history()'
+           'DROP EXTENSION metrics would delete the sealed values without asking: the event trigger that guards them is missing, disabled, or does not fire under session_replication_role = replica.',
+           'as a superuser: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'', ''DROP OWNED'') EXECUTE FUNCTION metrics._protect_history(); ALTER EVENT TRIGGER metrics_protect_history ENABLE ALWAYS'
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger AS e
-                      WHERE e.evtfoid = 'metrics._protect_history()'::regprocedure AND e.evtenabled <> 'D')
+                      WHERE e.evtfoid = 'metrics._protect_history()'::regprocedure AND e.evtenabled = 'A'
+                        AND e.evttags @> ARRAY['DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED'])
 $$;
 COMMENT ON FUNCTION metrics._security_findings_ledger() IS
     'Part of verify_security: access rules for missing objects, an admin check that is gone or not executable by an API role, and a seal that no longer holds.';

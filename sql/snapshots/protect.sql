@@ -1,5 +1,5 @@
 -- metrics: the guard on sealed history (src/snapshots/protect.rs). DROP EXTENSION metrics,
--- and DROP SCHEMA metrics CASCADE, are refused while sealed values exist unless the
+-- DROP SCHEMA metrics CASCADE and DROP OWNED BY its owner are refused while sealed values exist unless the
 -- transaction confirms with SET LOCAL metrics.allow_drop_history = on; a confirmed drop also
 -- removes the extension's pg_cron job.
 CREATE FUNCTION metrics._protect_history()
@@ -15,11 +15,13 @@ DO $$
 BEGIN
     IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) THEN
         CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start
-            WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+            WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
             EXECUTE FUNCTION metrics._protect_history();
+        -- Also under session_replication_role = replica, like the seal's row triggers.
+        ALTER EVENT TRIGGER metrics_protect_history ENABLE ALWAYS;
     ELSE
         RAISE NOTICE 'metrics: % is not a superuser, so DROP EXTENSION metrics is not guarded', current_user
-            USING HINT = 'a superuser can add the guard: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'') EXECUTE FUNCTION metrics._protect_history()';
+            USING HINT = 'a superuser can add the guard: CREATE EVENT TRIGGER metrics_protect_history ON ddl_command_start WHEN TAG IN (''DROP EXTENSION'', ''DROP SCHEMA'', ''DROP OWNED'') EXECUTE FUNCTION metrics._protect_history(); ALTER EVENT TRIGGER metrics_protect_history ENABLE ALWAYS';
     END IF;
 END
 $$;

@@ -59,8 +59,14 @@ where
         }
         restore();
         let report = report_of(&caught);
+        // Consumed whatever the error: a limit that passed while another error was on its
+        // way must not make a later cancel look like ours.
+        let fired = timeout::take_fired();
         if report.sql_error_code() == PgSqlErrorCode::ERRCODE_QUERY_CANCELED {
-            if !timeout::fired() {
+            // Ours says "user request" (PostgreSQL names only its own timeouts); a
+            // statement_timeout that came at the same moment is the caller's, and wins.
+            let ours = fired && !report.message().contains("statement timeout");
+            if !ours {
                 caught.rethrow();
             }
             return Err(timed_out());

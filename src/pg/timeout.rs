@@ -53,6 +53,11 @@ struct Armed(c_int);
 impl Drop for Armed {
     fn drop(&mut self) {
         unsafe { disable_timeout(self.0, false) };
+        // Our limit passed, but the work ended another way (an error came first): the cancel
+        // it asked for is still pending and would stop whatever runs next.
+        if FIRED.load(Ordering::SeqCst) {
+            unsafe { pg_sys::QueryCancelPending = 0 };
+        }
     }
 }
 
@@ -76,7 +81,8 @@ pub fn within<R>(limit_ms: i32, work: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Whether the cancel being handled was asked for by our time limit.
-pub fn fired() -> bool {
-    FIRED.load(Ordering::SeqCst)
+/// Whether the cancel being handled was asked for by our time limit; answers once (the flag
+/// is consumed), so a later cancel is never taken for ours.
+pub fn take_fired() -> bool {
+    FIRED.swap(false, Ordering::SeqCst)
 }

@@ -88,7 +88,7 @@ impl Rows {
         let mut kept = Rows::default();
         let mut refused = Vec::new();
         for row in std::mem::take(self).into_rows() {
-            if is_finite_number(&row.3) && !metadata_has_non_finite(&row.4) {
+            if is_finite_number(&row.3) && !metadata_has_non_finite(&row.1, &row.4) {
                 kept.push(row);
             } else {
                 refused.push(NonFinite {
@@ -130,10 +130,19 @@ fn is_finite_number(text: &str) -> bool {
     !matches!(text, "NaN" | "Infinity" | "-Infinity")
 }
 
-/// Whether a computed metadata object holds a non-finite number (jsonb prints NaN and the
-/// infinities of a numeric as strings).
-fn metadata_has_non_finite(metadata: &str) -> bool {
-    metadata.contains("\"NaN\"") || metadata.contains("Infinity\"")
+/// Whether an average's metadata holds a non-finite standard deviation (jsonb prints NaN and
+/// the infinities of a numeric as strings). Only averages can: other kinds' metadata holds
+/// counts, and a breakdown's keys are user text ("NaN" is a fine group name).
+fn metadata_has_non_finite(metric_type: &str, metadata: &str) -> bool {
+    metric_type == "average"
+        && serde_json::from_str::<serde_json::Value>(metadata)
+            .ok()
+            .and_then(|m| {
+                m.get("std_deviation")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .is_some_and(|s| !is_finite_number(&s))
 }
 
 /// Runs a computing statement and collects its rows (every column is set by the statement).
@@ -367,21 +376,30 @@ struct Sealed {
     non_finite: Vec<NonFinite>,
 }
 
-/// Computes and seals `metrics` over `range` in a subtransaction, within the time limit of
-/// that many metrics.
+/// The time limit of computing `metrics` over `range`: `metrics.metric_timeout` for each
+/// metric and each started month of the range (the seed's limit is per day's query; a year
+/// in one statement gets twelve of them, not 365), 0 for none.
+fn time_limit(metrics: usize, range: Range) -> i32 {
+    let months = (day_count(range.start, range.end) + 30) / 31;
+    guc::metric_timeout_ms()
+        .saturating_mul(metrics as i32)
+        .saturating_mul(months.clamp(1, i32::MAX as i64) as i32)
+}
+
+/// Computes `metrics` over `range` within their time limit, then seals them (the sealing
+/// INSERT may wait for a concurrent run's rows of the same days: that is not the metric's
+/// cost), in a subtransaction.
 fn attempt(metrics: &[&Sourced], range: Range, versions: &Versions) -> Result<Sealed, Failure> {
-    let limit = guc::metric_timeout_ms().saturating_mul(metrics.len() as i32);
+    let limit = time_limit(metrics.len(), range);
     isolated(|| {
-        timeout::within(limit, || {
-            let mut rows = compute_sourced(metrics, range.start, range.end);
-            let non_finite = rows.take_non_finite();
-            let computed = rows.len();
-            Sealed {
-                computed,
-                inserted: seal(rows, versions),
-                non_finite,
-            }
-        })
+        let mut rows = timeout::within(limit, || compute_sourced(metrics, range.start, range.end));
+        let non_finite = rows.take_non_finite();
+        let computed = rows.len();
+        Sealed {
+            computed,
+            inserted: seal(rows, versions),
+            non_finite,
+        }
     })
 }
 

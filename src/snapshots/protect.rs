@@ -20,12 +20,15 @@ use crate::jobs::schedule;
 use crate::pg::guc;
 use crate::pg::raise::raise;
 use crate::pg::spi::volatile as spi;
+use crate::pg::subxact::isolated;
 
 /// What a DROP statement would take with it, if it takes the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Drop {
     Extension,
     SchemaCascade,
+    /// DROP OWNED BY the extension's owner drops the extension with everything it owns.
+    OwnedByOwner,
 }
 
 /// Whether `names` (a list of String nodes) holds "metrics".
@@ -39,6 +42,23 @@ unsafe fn names_metrics(names: *mut pg_sys::List) -> bool {
     found
 }
 
+/// Whether `roles` (a list of RoleSpec nodes) names the extension's owner.
+unsafe fn names_owner(roles: *mut pg_sys::List) -> bool {
+    let Some(owner) = spi::value::<pg_sys::Oid>(
+        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'metrics'",
+        &[],
+    ) else {
+        return false;
+    };
+    let roles = unsafe { PgList::<pg_sys::Node>::from_pg(roles) };
+    let found = roles.iter_ptr().any(|node| unsafe {
+        !node.is_null()
+            && (*node).type_ == pg_sys::NodeTag::T_RoleSpec
+            && pg_sys::get_rolespec_oid(node as *const pg_sys::RoleSpec, true) == owner
+    });
+    found
+}
+
 /// The drop of the extension that the event trigger's statement would do, if any.
 unsafe fn dropped(fcinfo: pg_sys::FunctionCallInfo) -> Option<Drop> {
     unsafe {
@@ -47,7 +67,14 @@ unsafe fn dropped(fcinfo: pg_sys::FunctionCallInfo) -> Option<Drop> {
             return None;
         }
         let tree = (*(context as *mut pg_sys::EventTriggerData)).parsetree;
-        if tree.is_null() || (*tree).type_ != pg_sys::NodeTag::T_DropStmt {
+        if tree.is_null() {
+            return None;
+        }
+        if (*tree).type_ == pg_sys::NodeTag::T_DropOwnedStmt {
+            let stmt = tree as *mut pg_sys::DropOwnedStmt;
+            return names_owner((*stmt).roles).then_some(Drop::OwnedByOwner);
+        }
+        if (*tree).type_ != pg_sys::NodeTag::T_DropStmt {
             return None;
         }
         let stmt = tree as *mut pg_sys::DropStmt;
@@ -74,6 +101,7 @@ fn guard(what: Drop) {
         let statement = match what {
             Drop::Extension => "DROP EXTENSION metrics",
             Drop::SchemaCascade => "DROP SCHEMA metrics CASCADE",
+            Drop::OwnedByOwner => "DROP OWNED BY the extension's owner",
         };
         raise(
             Problem::new(
@@ -86,7 +114,14 @@ fn guard(what: Drop) {
             )),
         );
     }
-    schedule::remove_jobs();
+    // The job goes with the extension; a caller who may not unschedule it (pg_cron's rules)
+    // is told, and the drop is not stopped by it.
+    if let Err(failure) = isolated(schedule::remove_jobs) {
+        warning!(
+            "metrics: the pg_cron job metrics-daily-collection could not be removed: {}",
+            failure.message
+        );
+    }
     if what == Drop::Extension {
         revoke_schema_grants();
     }

@@ -66,10 +66,10 @@ fn stored_definition(row: &SpiHeapTupleData) -> SpiResult<StoredDefinition> {
 /// Definitions in category order, each with its version: the active ones, or those
 /// `categories` names.
 ///
-/// The rows are locked FOR KEY SHARE, so a redefinition (`define_metric(..., replace =>
-/// true)`) in progress is waited for and then read as committed, never computed in its old
-/// form: a run computes with the definitions current when it runs. A redefinition that
-/// starts later waits for the run's transaction to end.
+/// The rows are locked FOR SHARE, so a redefinition (`define_metric(..., replace => true)`,
+/// or any UPDATE of the row) in progress is waited for and then read as committed, never
+/// computed in its old form: a run computes with the definitions current when it runs. A
+/// redefinition that starts later waits for the run's transaction to end.
 pub fn load_versioned(categories: Option<&[String]>) -> Vec<(Definition, i32)> {
     let versioned =
         |row: &SpiHeapTupleData| Ok((stored_definition(row)?, not_null::<i32>(row, 11)?));
@@ -81,13 +81,13 @@ pub fn load_versioned(categories: Option<&[String]>) -> Vec<(Definition, i32)> {
     };
     let rows = match categories {
         None => spi::rows(
-            &format!("SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category FOR KEY SHARE"),
+            &format!("SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category FOR SHARE"),
             &[],
             versioned,
         ),
         Some(list) => spi::rows(
             &format!(
-                "SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE metric_category = ANY($1) ORDER BY metric_category FOR KEY SHARE"
+                "SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE metric_category = ANY($1) ORDER BY metric_category FOR SHARE"
             ),
             &[list.to_vec().into()],
             versioned,
@@ -171,11 +171,11 @@ fn check_computable(metric: &Sourced) -> Outcome<()> {
         source,
         measure,
     } = metric;
-    let sql = statements::source_sql(
-        source,
-        std::slice::from_ref(measure),
-        layout().has_provenance(),
-    );
+    let sketches = layout().has_provenance();
+    if sketches && measure.kind.has_sketch() {
+        allow_sketch(relation.owner);
+    }
+    let sql = statements::source_sql(source, std::slice::from_ref(measure), sketches);
     let args: Vec<PgOid> = SOURCE_PARAMETER_TYPES
         .into_iter()
         .map(PgOid::Custom)

@@ -133,7 +133,10 @@ fn is_replication_apply_worker() -> bool {
     // worker's registration (with NUL-terminated names) inside one.
     unsafe {
         let entry = pg_sys::MyBgworkerEntry;
-        if entry.is_null() {
+        // Apply workers run with session_replication_role = replica.
+        let replica =
+            pg_sys::SessionReplicationRole == pg_sys::SESSION_REPLICATION_ROLE_REPLICA as i32;
+        if entry.is_null() || !replica {
             return false;
         }
         let library = CStr::from_ptr((*entry).bgw_library_name.as_ptr());

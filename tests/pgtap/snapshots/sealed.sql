@@ -3,7 +3,7 @@
 -- computed it, bad days are isolated, non-finite values are never sealed, the chunked
 -- backfill refuses a transaction block before any work, and DROP EXTENSION asks first.
 BEGIN;
-SELECT plan(46);
+SELECT plan(53);
 \ir ../../fixtures/setup.sql
 
 -- The seal, as a superuser.
@@ -102,6 +102,27 @@ SELECT is((SELECT value FROM metrics.daily_metrics WHERE metric_category = 'avg_
           (SELECT avg(x)::numeric FROM regress_src.readings WHERE taken_at >= '2025-03-05' AND taken_at < '2025-03-06'),
           'a sealed average equals the source''s');
 
+-- A source owned by a role that is no superuser: a distinct metric and a breakdown over it
+-- can be defined (its owner is given what computing the sketch needs, and nothing more) and
+-- sealed; a group named "NaN" is a group like any other.
+CREATE ROLE regress_metrics_source_owner NOLOGIN;
+CREATE TABLE regress_src.owned (tag text, user_id int, at timestamptz);
+ALTER TABLE regress_src.owned OWNER TO regress_metrics_source_owner;
+GRANT USAGE ON SCHEMA regress_src TO regress_metrics_source_owner;
+INSERT INTO regress_src.owned VALUES ('NaN', 1, '2025-03-10 10:00'), ('To Infinity', 2, '2025-03-10 11:00'), ('NaN', 2, '2025-03-10 12:00');
+SELECT lives_ok($$SELECT * FROM metrics.define_metric('owned_users', 'distinct', source_table => 'owned', source_schema => 'regress_src', time_column => 'at', value_column => 'user_id')$$,
+                'a distinct metric over a table its owner (not a superuser) owns');
+SELECT lives_ok($$SELECT * FROM metrics.define_metric('owned_tags', 'breakdown', source_table => 'owned', source_schema => 'regress_src', time_column => 'at', value_column => 'tag')$$,
+                'and a breakdown');
+SELECT lives_ok($$SELECT * FROM metrics.backfill_daily_metrics('2025-03-10', '2025-03-10')$$, 'collect their day');
+SELECT results_eq($$SELECT metric_category, value FROM metrics.daily_metrics WHERE metric_category LIKE 'owned_%' ORDER BY 1$$,
+                  $$VALUES ('owned_tags', 2::numeric), ('owned_users', 2::numeric)$$,
+                  'both are sealed, the group "NaN" included');
+SELECT results_eq($$SELECT has_schema_privilege('regress_metrics_source_owner', 'metrics', 'USAGE'),
+                           has_function_privilege('regress_metrics_source_owner', 'metrics._distinct_sketch(bigint)', 'EXECUTE'),
+                           has_table_privilege('regress_metrics_source_owner', 'metrics.daily_metrics', 'SELECT')$$,
+                  $$VALUES (true, true, false)$$, 'the owner may call the sketch aggregate, and read nothing of the schema');
+
 -- The chunked backfill cannot commit inside this transaction: refused before any work.
 SELECT count(*) AS runs_before FROM metrics.metric_collection_log \gset
 SELECT throws_ok($$CALL metrics.backfill_daily_metrics_chunked('2025-01-01', '2025-01-31')$$, '25001',
@@ -112,6 +133,10 @@ SELECT is((SELECT count(*) FROM metrics.metric_collection_log), :runs_before::bi
 -- DROP EXTENSION asks first, and a schema of that name that is someone else's is refused.
 SELECT throws_ok($$DROP EXTENSION metrics$$, '2BP01', NULL, 'DROP EXTENSION with sealed values is refused');
 SELECT throws_ok($$DROP SCHEMA metrics CASCADE$$, '2BP01', NULL, 'so is DROP SCHEMA metrics CASCADE');
+SELECT throws_ok($$DROP OWNED BY CURRENT_USER$$, '2BP01', NULL, 'and DROP OWNED BY the extension''s owner');
+SET LOCAL session_replication_role = replica;
+SELECT throws_ok($$DROP EXTENSION metrics$$, '2BP01', NULL, 'also under session_replication_role = replica');
+RESET session_replication_role;
 CREATE SCHEMA regress_other;
 SELECT lives_ok($$DROP SCHEMA regress_other CASCADE$$, 'other drops are not affected');
 SET LOCAL metrics.allow_drop_history = on;
