@@ -178,35 +178,27 @@ pub fn seal(rows: Rows, versions: &Versions) -> i64 {
     if rows.len() == 0 {
         return 0;
     }
-    if !layout().has_provenance() {
-        let args = [
-            rows.dates.into(),
-            rows.types.into(),
-            rows.categories.into(),
-            rows.values.into(),
-            rows.metadata.into(),
-        ];
-        return spi::rows(INSERT_SQL_BEFORE_030, &args, |_| Ok(())).len() as i64;
-    }
     let row_versions: Vec<Option<i32>> = rows
         .categories
         .iter()
         .map(|c| versions.get(c).copied())
         .collect();
-    spi::rows(
-        INSERT_SQL,
-        &[
-            rows.dates.into(),
-            rows.types.into(),
-            rows.categories.into(),
-            rows.values.into(),
-            rows.metadata.into(),
-            row_versions.into(),
-            rows.sketches.into(),
-        ],
-        |_| Ok(()),
-    )
-    .len() as i64
+    let mut args: Vec<DatumWithOid> = vec![
+        rows.dates.into(),
+        rows.types.into(),
+        rows.categories.into(),
+        rows.values.into(),
+        rows.metadata.into(),
+    ];
+    // Tables before 0.3.0 have no column for the version nor the sketch.
+    let sql = if layout().has_provenance() {
+        args.push(row_versions.into());
+        args.push(rows.sketches.into());
+        INSERT_SQL
+    } else {
+        INSERT_SQL_BEFORE_030
+    };
+    spi::rows(sql, &args, |_| Ok(())).len() as i64
 }
 
 /// Computes metrics that share one source (several scalar ones, or one breakdown) with the

@@ -221,21 +221,10 @@ unsafe fn check_shape(list: *mut pg_sys::List) -> Result<*mut pg_sys::RawStmt, P
         let select = stmt as *mut pg_sys::SelectStmt;
         let s = &*select;
         let len = |l: *mut pg_sys::List| PgList::<c_void>::from_pg(l).len();
-        let plain = s.op == pg_sys::SetOperation::SETOP_NONE
-            && s.distinctClause.is_null()
-            && s.intoClause.is_null()
+        let plain = without_other_clauses(s)
             && len(s.targetList) == 1
             && len(s.fromClause) == 1
-            && !s.whereClause.is_null()
-            && s.groupClause.is_null()
-            && s.havingClause.is_null()
-            && s.windowClause.is_null()
-            && s.valuesLists.is_null()
-            && s.sortClause.is_null()
-            && s.limitOffset.is_null()
-            && s.limitCount.is_null()
-            && s.lockingClause.is_null()
-            && s.withClause.is_null();
+            && !s.whereClause.is_null();
         if plain {
             Ok(raw)
         } else {
@@ -346,22 +335,26 @@ unsafe fn one_plain_target(list: *mut pg_sys::List) -> bool {
             && targets
                 .get_ptr(0)
                 .is_some_and(|t| (*t).name.is_null() && (*t).indirection.is_null());
-        unnamed
-            && s.op == pg_sys::SetOperation::SETOP_NONE
-            && s.distinctClause.is_null()
-            && s.intoClause.is_null()
-            && s.fromClause.is_null()
-            && s.whereClause.is_null()
-            && s.groupClause.is_null()
-            && s.havingClause.is_null()
-            && s.windowClause.is_null()
-            && s.valuesLists.is_null()
-            && s.sortClause.is_null()
-            && s.limitOffset.is_null()
-            && s.limitCount.is_null()
-            && s.lockingClause.is_null()
-            && s.withClause.is_null()
+        unnamed && without_other_clauses(s) && s.fromClause.is_null() && s.whereClause.is_null()
     }
+}
+
+/// Whether a parsed SELECT is a plain one: no set operation, DISTINCT, INTO, GROUP BY,
+/// HAVING, WINDOW, VALUES, ORDER BY, LIMIT/OFFSET, locking or WITH. (Its target list, FROM
+/// and WHERE are for the caller to check.)
+fn without_other_clauses(s: &pg_sys::SelectStmt) -> bool {
+    s.op == pg_sys::SetOperation::SETOP_NONE
+        && s.distinctClause.is_null()
+        && s.intoClause.is_null()
+        && s.groupClause.is_null()
+        && s.havingClause.is_null()
+        && s.windowClause.is_null()
+        && s.valuesLists.is_null()
+        && s.sortClause.is_null()
+        && s.limitOffset.is_null()
+        && s.limitCount.is_null()
+        && s.lockingClause.is_null()
+        && s.withClause.is_null()
 }
 
 /// The analyzed statement reads only `rel`, one row at a time: no CTE, set operation,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
 use pgrx::datum::{AnyNumeric, Date};
+use pgrx::pg_sys;
 
 use crate::common::calendar::{self, periods, Grain};
 use crate::common::problem::{Outcome, Problem};
@@ -19,15 +20,34 @@ use crate::snapshots::definition::stored_kind;
 use crate::snapshots::layout::layout;
 use crate::snapshots::rollup::{self, Day, Series};
 
-/// The last day that has ended in `metrics.timezone`.
+thread_local! {
+    /// The last closed day of a transaction (its start is `now()`) in a zone: the seal asks
+    /// for every row a backfill writes, which would otherwise each be a query.
+    static LAST_CLOSED: std::cell::RefCell<Option<(pg_sys::TimestampTz, String, NaiveDate)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The last day that has ended in `metrics.timezone`, asked once per transaction and zone.
 pub fn last_closed_day_in_zone() -> NaiveDate {
+    let started = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    let zone = guc::timezone();
+    let cached = LAST_CLOSED.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(t, z, _)| *t == started && *z == zone)
+            .map(|(_, _, d)| *d)
+    });
+    if let Some(day) = cached {
+        return day;
+    }
     let today = spi::value::<Date>(
         "SELECT (pg_catalog.now() AT TIME ZONE $1)::date",
-        &[guc::timezone().into()],
+        &[zone.as_str().into()],
     )
     .map(stored_date)
     .expect("now() is a date");
-    calendar::last_closed_day(today)
+    let day = calendar::last_closed_day(today);
+    LAST_CLOSED.set(Some((started, zone, day)));
+    day
 }
 
 /// Refuses categories that are not defined (a typo must not read as "no data").

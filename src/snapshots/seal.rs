@@ -12,8 +12,6 @@
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::NaiveDate;
-
 use pgrx::datum::Date;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -85,33 +83,10 @@ fn sealed_rows_guard<'a>(
     )
 }
 
-thread_local! {
-    /// The last closed day, for the transaction (its start is `now()`) and the zone it was
-    /// computed for: a backfill seals thousands of rows, each would otherwise ask SPI.
-    static LAST_CLOSED: std::cell::RefCell<Option<(pg_sys::TimestampTz, String, NaiveDate)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-fn last_closed_day_now() -> NaiveDate {
-    let started = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-    let zone = guc::timezone();
-    let cached = LAST_CLOSED.with_borrow(|c| {
-        c.as_ref()
-            .filter(|(t, z, _)| *t == started && *z == zone)
-            .map(|(_, _, d)| *d)
-    });
-    if let Some(day) = cached {
-        return day;
-    }
-    let day = last_closed_day_in_zone();
-    LAST_CLOSED.set(Some((started, zone, day)));
-    day
-}
-
 /// Refuses a sealed row for a day that has not ended yet in `metrics.timezone`.
 fn check_closed_day(date: Date) {
     let day = stored_date(date);
-    let last_closed = last_closed_day_now();
+    let last_closed = last_closed_day_in_zone();
     if day <= last_closed {
         return;
     }

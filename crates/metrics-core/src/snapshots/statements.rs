@@ -215,17 +215,19 @@ fn distinct_parts(
         "pg_catalog.count(DISTINCT {col}){} AS v{i}",
         filter_clause(filter)
     );
-    let Some(hash) = sketch else {
-        return Parts {
-            aggregates: vec![count],
-            series: format!("coalesce(p.v{i}, 0) AS v{i}"),
-            value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, NULL::bytea)"),
-        };
+    // The sketch: its aggregate, its column of `series` and its value (NULL without one).
+    let (aggregate, series, value) = match sketch {
+        Some(hash) => (
+            Some(format!("{} AS k{i}", sketch_of(col, filter, hash))),
+            format!(", coalesce(p.k{i}, {EMPTY_SKETCH}) AS k{i}"),
+            format!("s.k{i}"),
+        ),
+        None => (None, String::new(), "NULL::bytea".to_string()),
     };
     Parts {
-        aggregates: vec![count, format!("{} AS k{i}", sketch_of(col, filter, hash))],
-        series: format!("coalesce(p.v{i}, 0) AS v{i}, coalesce(p.k{i}, {EMPTY_SKETCH}) AS k{i}"),
-        value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, s.k{i})"),
+        aggregates: std::iter::once(count).chain(aggregate).collect(),
+        series: format!("coalesce(p.v{i}, 0) AS v{i}{series}"),
+        value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, {value})"),
     }
 }
 
