@@ -1,7 +1,7 @@
 //! `metrics`: sealed daily snapshots of any metric over any table, and hourly request and
 //! operation metrics, collected and queried inside PostgreSQL.
 //!
-//! This file only wires. One folder per subsystem: `snapshots`, `requests`, `jobs`, and `pg`,
+//! This file only wires. One folder per subsystem: `snapshots`, `requests`, `jobs`, `maintenance`, and `pg`,
 //! the PostgreSQL glue they all stand on. The pure logic of every subsystem lives in the
 //! `metrics-core` crate (`crates/metrics-core`), which has no pgrx dependency; each folder
 //! here re-exports its part of it, so `crate::snapshots::definition` is the pure model and
@@ -15,6 +15,7 @@ use pgrx::prelude::*;
 pub use metrics_core::common;
 
 mod jobs;
+mod maintenance;
 mod pg;
 mod requests;
 mod snapshots;
@@ -61,9 +62,14 @@ extension_sql_file!(
     requires = [requests::api::merge_latency_sketch]
 );
 extension_sql_file!(
+    "../sql/maintenance/tables.sql",
+    name = "maintenance_tables",
+    requires = ["request_tables"]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
-    requires = ["snapshot_tables", "request_tables"]
+    requires = ["snapshot_tables", "request_tables", "maintenance_tables"]
 );
 extension_sql_file!(
     "../sql/access/admin.sql",

@@ -61,6 +61,15 @@ AS $$
         -- administrators (like the collection log).
         ('table',     'metrics.route_metrics',         'SELECT',  'read'),
         ('table',     'metrics.operation_metrics',     'SELECT',  'read'),
+        -- Maintenance: the periods compaction folded and the job ledger are operational
+        -- data, readable by administrators only (policies); retention is configuration,
+        -- for the manage level (the view runs as its reader, who needs the defaults too).
+        ('table',     'metrics.compacted_periods',     'SELECT',  'read'),
+        ('table',     'metrics.maintenance_log',       'SELECT',  'read'),
+        ('table',     'metrics.retention_settings',    'SELECT',  'manage'),
+        ('table',     'metrics.retention_policies',    'SELECT',  'manage'),
+        ('function',  'metrics._retention_defaults()',                      'EXECUTE', 'manage'),
+        -- maintenance: health and alerts (tables)
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
@@ -91,6 +100,11 @@ AS $$
         ('function',  'metrics.schedule_daily_collection(text)',            'EXECUTE', 'manage'),
         ('function',  'metrics.unschedule_daily_collection()',             'EXECUTE', 'manage'),
         ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
+        -- Retention and compaction: configuration and work of the manage level.
+        ('function',  'metrics.set_retention_policy(text,interval,interval,interval)', 'EXECUTE', 'manage'),
+        -- maintenance: the maintenance job (functions)
+
+        -- maintenance: health and alerts (functions)
 
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),

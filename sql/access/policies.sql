@@ -13,6 +13,9 @@ ALTER TABLE metrics.api_access ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.admin_check ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.route_metrics ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.operation_metrics ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.retention_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.compacted_periods ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.maintenance_log ENABLE ROW LEVEL SECURITY;
 
 -- Sealed metrics and their definitions are public analytics for whoever has read access.
 CREATE POLICY "Anyone can view metrics" ON metrics.daily_metrics
@@ -30,11 +33,20 @@ CREATE POLICY "Admins can view route metrics" ON metrics.route_metrics
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Admins can view operation metrics" ON metrics.operation_metrics
     FOR SELECT USING ((SELECT metrics.is_admin()));
+-- What maintenance did, like the collection log: administrators only.
+CREATE POLICY "Admins can view compacted periods" ON metrics.compacted_periods
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view the maintenance log" ON metrics.maintenance_log
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+-- maintenance: health and alerts (policies)
 -- Readable by the roles that hold SELECT on them (access_rules: admin_check for read, since
 -- is_admin() runs as the caller; api_access for manage).
 CREATE POLICY "Readers can view the admin check" ON metrics.admin_check
     FOR SELECT USING (true);
 CREATE POLICY "Managers can view API access" ON metrics.api_access
+    FOR SELECT USING (true);
+-- Only the manage level holds SELECT on the retention settings (access_rules).
+CREATE POLICY "Managers can view retention settings" ON metrics.retention_settings
     FOR SELECT USING (true);
 
 -- Functions and procedures are executable by PUBLIC by default. Start from nothing, so a

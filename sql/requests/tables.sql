@@ -1,5 +1,6 @@
 -- metrics: route and operation metrics, one row per (route, method, UTC hour) and per
--- (operation, UTC hour). Rows are added into by metrics.record_* (directly, or from the
+-- (operation, UTC hour); after the retention policy's time, one per day or ISO week
+-- (metrics.compact_metrics, sql/maintenance/tables.sql). Rows are added into by metrics.record_* (directly, or from the
 -- shared-memory buffer); nobody writes them otherwise. Durations are milliseconds.
 -- latency_sketch is a mergeable log-bucketed histogram (its format is documented in
 -- crates/metrics-core/src/requests/sketch_encoding.rs): percentiles of any set of rows come
@@ -32,6 +33,10 @@ CREATE TABLE metrics.route_metrics (
     last_request_at     timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL DEFAULT now(),
     latency_sketch      bytea NOT NULL,
+    -- 'hour' as recorded; 'day' or 'week' once compaction has folded the period, in the
+    -- zone named by timezone (NULL for hour rows, which are UTC hours).
+    resolution          text NOT NULL DEFAULT 'hour',
+    timezone            text,
     CONSTRAINT route_metrics_bucket UNIQUE (route, method, period_start)
 );
 COMMENT ON TABLE metrics.route_metrics IS
@@ -54,6 +59,8 @@ CREATE TABLE metrics.operation_metrics (
     last_execution_at   timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL DEFAULT now(),
     latency_sketch      bytea NOT NULL,
+    resolution          text NOT NULL DEFAULT 'hour',
+    timezone            text,
     CONSTRAINT operation_metrics_bucket UNIQUE (operation, period_start)
 );
 COMMENT ON TABLE metrics.operation_metrics IS

@@ -9,9 +9,11 @@
 //!   a day range, and the roll-up of sealed days into weeks and months;
 //! - `requests`: request and operation events, JSON batches, hourly buckets and the mergeable
 //!   latency sketch with its encoding;
-//! - `jobs`: the pg_cron schedule check.
+//! - `jobs`: the pg_cron schedule check;
+//! - `maintenance`: retention policies, the arithmetic of compaction, and health checks.
 
 pub mod common;
 pub mod jobs;
+pub mod maintenance;
 pub mod requests;
 pub mod snapshots;
