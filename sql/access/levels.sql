@@ -102,6 +102,7 @@ AS $$
         ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
         -- Retention and compaction: configuration and work of the manage level.
         ('function',  'metrics.set_retention_policy(text,interval,interval,interval)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.compact_metrics(boolean,integer)',           'EXECUTE', 'manage'),
         -- maintenance: the maintenance job (functions)
 
         -- maintenance: health and alerts (functions)

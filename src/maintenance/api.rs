@@ -3,6 +3,7 @@
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
+use crate::maintenance::compact::{self, Done};
 use crate::maintenance::policy;
 use crate::pg::raise::OrRaise;
 
@@ -31,6 +32,66 @@ fn set_retention_policy(
 > {
     let set = policy::set(family, keep_hourly, keep_daily, drop_after).or_raise();
     TableIterator::once(set.row())
+}
+
+/// A row of `compact_metrics`.
+type CompactionRow = (
+    String,
+    String,
+    TimestampWithTimeZone,
+    TimestampWithTimeZone,
+    i64,
+    i64,
+    i64,
+    Option<bool>,
+    Option<String>,
+);
+
+fn compaction_row(d: Done) -> CompactionRow {
+    (
+        crate::maintenance::compaction::family(d.unit.subject).to_string(),
+        d.unit.action.as_str().to_string(),
+        d.unit.start,
+        d.unit.end,
+        d.rows_before,
+        d.rows_after,
+        d.requests,
+        d.verified,
+        d.error.map(|f| format!("{} ({})", f.message, f.sqlstate)),
+    )
+}
+
+/// Compacts request and operation metrics as the retention policies say: each day older
+/// than keep_hourly folded into one row per key, each ISO week older than keep_daily into
+/// one, rows older than drop_after deleted; one row per unit of work (at most `max_units`),
+/// each verified and in its own subtransaction. `dry_run` returns the plan and writes nothing.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+#[allow(clippy::type_complexity)]
+fn compact_metrics(
+    dry_run: default!(Option<bool>, "false"),
+    max_units: default!(Option<i32>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(family, String),
+        name!(action, String),
+        name!(period_start, TimestampWithTimeZone),
+        name!(period_end, TimestampWithTimeZone),
+        name!(rows_before, i64),
+        name!(rows_after, i64),
+        name!(requests_covered, i64),
+        name!(verified, Option<bool>),
+        name!(error, Option<String>),
+    ),
+> {
+    let dry_run = crate::common::problem::required(dry_run, "dry_run").or_raise();
+    let max = compact::check_max_units(max_units).or_raise();
+    TableIterator::new(
+        compact::compact(dry_run, max)
+            .into_iter()
+            .map(compaction_row),
+    )
 }
 
 // --- health and alerts ----------------------------------------------------------------------

@@ -114,11 +114,78 @@ fn query(
     }
 }
 
-/// Requests per route and method, or all together, per hour, day or week.
-#[pg_extern(stable, parallel_safe)]
+/// A row of `get_route_metrics`: the period, route and method, counts, durations, the
+/// percentiles, and the resolution of the rows it was made of.
+type RouteRow = (
+    TimestampWithTimeZone,
+    TimestampWithTimeZone,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    f64,
+    f64,
+    f64,
+    f64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    String,
+);
+
+fn route_row(r: read::ReportRow) -> RouteRow {
+    let s = r.stats;
+    (
+        r.start,
+        r.end,
+        r.name,
+        r.method,
+        s.total,
+        s.successful,
+        s.failed,
+        s.success_rate,
+        s.average_ms,
+        s.min_ms,
+        s.max_ms,
+        s.p50_ms,
+        s.p95_ms,
+        s.p99_ms,
+        r.resolution.to_string(),
+    )
+}
+
+/// A row of `get_operation_metrics` (as a route's, without the method).
+type OperationRow = (
+    TimestampWithTimeZone,
+    TimestampWithTimeZone,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    f64,
+    f64,
+    f64,
+    f64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    String,
+);
+
+fn operation_row(r: read::ReportRow) -> OperationRow {
+    let (a, b, name, _, n, ok, failed, rate, avg, min, max, p50, p95, p99, res) = route_row(r);
+    (
+        a, b, name, n, ok, failed, rate, avg, min, max, p50, p95, p99, res,
+    )
+}
+
+/// Requests per route and method, or all together, per hour, day or week; `resolution`
+/// says whether a row was made of hours or of compacted days or weeks.
+#[pg_extern(stable, parallel_safe, name = "get_route_metrics")]
 #[search_path(pg_catalog, pg_temp)]
 #[allow(clippy::type_complexity)]
-fn get_route_metrics(
+fn route_report(
     route: default!(Option<String>, "NULL"),
     method: default!(Option<String>, "NULL"),
     start_at: default!(Option<TimestampWithTimeZone>, "now() - interval '24 hours'"),
@@ -142,6 +209,7 @@ fn get_route_metrics(
         name!(p50_ms, Option<f64>),
         name!(p95_ms, Option<f64>),
         name!(p99_ms, Option<f64>),
+        name!(resolution, String),
     ),
 > {
     let q = query(
@@ -153,32 +221,15 @@ fn get_route_metrics(
         grain,
         combined,
     );
-    TableIterator::new(read::report(&q).into_iter().map(|r| {
-        let s = r.stats;
-        (
-            r.start,
-            r.end,
-            r.name,
-            r.method,
-            s.total,
-            s.successful,
-            s.failed,
-            s.success_rate,
-            s.average_ms,
-            s.min_ms,
-            s.max_ms,
-            s.p50_ms,
-            s.p95_ms,
-            s.p99_ms,
-        )
-    }))
+    TableIterator::new(read::report(&q).into_iter().map(route_row))
 }
 
-/// Executions per operation, or all together, per hour, day or week.
-#[pg_extern(stable, parallel_safe)]
+/// Executions per operation, or all together, per hour, day or week, with the resolution
+/// of the rows each was made of.
+#[pg_extern(stable, parallel_safe, name = "get_operation_metrics")]
 #[search_path(pg_catalog, pg_temp)]
 #[allow(clippy::type_complexity)]
-fn get_operation_metrics(
+fn operation_report(
     operation: default!(Option<String>, "NULL"),
     start_at: default!(Option<TimestampWithTimeZone>, "now() - interval '24 hours'"),
     end_at: default!(Option<TimestampWithTimeZone>, "now()"),
@@ -200,6 +251,7 @@ fn get_operation_metrics(
         name!(p50_ms, Option<f64>),
         name!(p95_ms, Option<f64>),
         name!(p99_ms, Option<f64>),
+        name!(resolution, String),
     ),
 > {
     let q = query(
@@ -211,24 +263,98 @@ fn get_operation_metrics(
         grain,
         combined,
     );
-    TableIterator::new(read::report(&q).into_iter().map(|r| {
-        let s = r.stats;
+    TableIterator::new(read::report(&q).into_iter().map(operation_row))
+}
+
+/// The report functions as 0.3.0 and earlier declared them (without `resolution`), which
+/// their install scripts bind to these symbols: a database that has the new library but has
+/// not run `ALTER EXTENSION metrics UPDATE` yet keeps calling them. No SQL of this version.
+mod before_040 {
+    use super::*;
+
+    #[pg_extern(stable, parallel_safe, sql = false)]
+    #[allow(clippy::type_complexity)]
+    fn get_route_metrics(
+        route: Option<String>,
+        method: Option<String>,
+        start_at: Option<TimestampWithTimeZone>,
+        end_at: Option<TimestampWithTimeZone>,
+        grain: Option<String>,
+        combined: Option<bool>,
+    ) -> TableIterator<
+        'static,
         (
-            r.start,
-            r.end,
-            r.name,
-            s.total,
-            s.successful,
-            s.failed,
-            s.success_rate,
-            s.average_ms,
-            s.min_ms,
-            s.max_ms,
-            s.p50_ms,
-            s.p95_ms,
-            s.p99_ms,
-        )
-    }))
+            name!(period_start, TimestampWithTimeZone),
+            name!(period_end, TimestampWithTimeZone),
+            name!(route, Option<String>),
+            name!(method, Option<String>),
+            name!(total_requests, i64),
+            name!(successful, i64),
+            name!(failed, i64),
+            name!(success_rate, f64),
+            name!(average_duration_ms, f64),
+            name!(min_duration_ms, f64),
+            name!(max_duration_ms, f64),
+            name!(p50_ms, Option<f64>),
+            name!(p95_ms, Option<f64>),
+            name!(p99_ms, Option<f64>),
+        ),
+    > {
+        let q = query(
+            Subject::Route,
+            route,
+            method,
+            start_at,
+            end_at,
+            grain,
+            combined,
+        );
+        TableIterator::new(read::report(&q).into_iter().map(|r| {
+            let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, _) = route_row(r);
+            (a, b, c, d, e, f, g, h, i, j, k, l, m, n)
+        }))
+    }
+
+    #[pg_extern(stable, parallel_safe, sql = false)]
+    #[allow(clippy::type_complexity)]
+    fn get_operation_metrics(
+        operation: Option<String>,
+        start_at: Option<TimestampWithTimeZone>,
+        end_at: Option<TimestampWithTimeZone>,
+        grain: Option<String>,
+        combined: Option<bool>,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(period_start, TimestampWithTimeZone),
+            name!(period_end, TimestampWithTimeZone),
+            name!(operation, Option<String>),
+            name!(total_executions, i64),
+            name!(successful, i64),
+            name!(failed, i64),
+            name!(success_rate, f64),
+            name!(average_duration_ms, f64),
+            name!(min_duration_ms, f64),
+            name!(max_duration_ms, f64),
+            name!(p50_ms, Option<f64>),
+            name!(p95_ms, Option<f64>),
+            name!(p99_ms, Option<f64>),
+        ),
+    > {
+        let q = query(
+            Subject::Operation,
+            operation,
+            None,
+            start_at,
+            end_at,
+            grain,
+            combined,
+        );
+        TableIterator::new(read::report(&q).into_iter().map(|r| {
+            let (a, b, c, d, e, f, g, h, i, j, k, l, m, _) = operation_row(r);
+            (a, b, c, d, e, f, g, h, i, j, k, l, m)
+        }))
+    }
 }
 
 /// Merges two sketches; NULL stands for an empty one (so the aggregate skips NULL rows).

@@ -12,6 +12,7 @@ pub use metrics_core::requests::{
 
 pub mod api;
 pub mod buffer;
+pub mod late;
 pub mod read;
 pub mod record;
 pub mod store;

@@ -4,6 +4,11 @@
 //! up; the percentiles come from the merged latency sketches (`metrics_core::requests::report`),
 //! so they hold within the sketch's relative accuracy at any grain and across routes. The
 //! callers are STABLE and SECURITY INVOKER: they see what RLS lets them see (administrators).
+//!
+//! Compacted rows (a day or an ISO week, `resolution`) go into the period of the grain that
+//! holds them whole; a row coarser than the grain (a day asked per hour) or made in another
+//! zone is returned as its own period, never split into invented hours. Each report row
+//! names the coarsest resolution it was made of.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -38,19 +43,19 @@ pub fn refuse(e: SketchError) -> ! {
     )
 }
 
-/// The sketch of a stored hour row: bytes the extension did not write are a corrupt row,
-/// named by its key (`$3` route, method or operation, and the hour), not the caller's error.
+/// The sketch of a stored row: bytes the extension did not write are a corrupt row, named
+/// by its key (route, method or operation, and the period's start), not the caller's error.
 fn stored_sketch(subject: Subject, row: &SpiHeapTupleData) -> SpiResult<LatencySketch> {
-    let bytes: &[u8] = not_null(row, 12)?;
+    let bytes: &[u8] = not_null(row, 13)?;
     Ok(LatencySketch::from_bytes(bytes)
         .map_err(|e| {
             let (table, key) = match subject {
                 Subject::Route => ("route_metrics", "(route, method, hour)"),
                 Subject::Operation => ("operation_metrics", "(operation, hour)"),
             };
-            let name: Option<String> = row.get(3).ok().flatten();
-            let method: Option<String> = row.get(4).ok().flatten();
-            let hour: Option<TimestampWithTimeZone> = row.get(13).ok().flatten();
+            let name: Option<String> = row.get(4).ok().flatten();
+            let method: Option<String> = row.get(5).ok().flatten();
+            let hour: Option<TimestampWithTimeZone> = row.get(14).ok().flatten();
             let shown = [name, method, hour.map(|h| h.to_iso_string())]
                 .into_iter()
                 .flatten()
@@ -78,18 +83,55 @@ pub struct Query {
 }
 
 /// One row of a report: a period, the route and method or the operation (NULL when
-/// combined), and its numbers.
+/// combined), its numbers, and the coarsest resolution of the rows it was made of.
 pub struct ReportRow {
     pub start: TimestampWithTimeZone,
     pub end: TimestampWithTimeZone,
     pub name: Option<String>,
     pub method: Option<String>,
     pub stats: Stats,
+    pub resolution: &'static str,
+}
+
+/// The resolutions of stored rows, finest first.
+const RESOLUTIONS: [&str; 3] = ["hour", "day", "week"];
+
+fn resolution_rank(text: &str) -> usize {
+    RESOLUTIONS.iter().position(|r| *r == text).unwrap_or(0)
+}
+
+/// Whether the tables have 0.4.0's `resolution` column: before `ALTER EXTENSION metrics
+/// UPDATE`, the new library reads the old tables, whose rows are all hours.
+pub fn has_resolution() -> bool {
+    spi::value::<bool>(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute
+                        WHERE attrelid = 'metrics.route_metrics'::pg_catalog.regclass
+                          AND attname = 'resolution' AND NOT attisdropped)",
+        &[],
+    )
+    .unwrap_or(false)
+}
+
+/// The period a row goes into: the grain's that holds it whole (an hour row by its start,
+/// as always), else the row's own. Before 0.4.0 every row is an hour.
+fn bucket_columns(compacted: bool) -> &'static str {
+    if !compacted {
+        return "pg_catalog.date_trunc($1, t.period_start, $2) AS bucket_start,
+                ((pg_catalog.date_trunc($1, t.period_start, $2) AT TIME ZONE $2)
+                    + pg_catalog.concat('1 ', $1)::interval) AT TIME ZONE $2 AS bucket_end,
+                'hour'::text AS resolution";
+    }
+    "CASE WHEN w.whole THEN pg_catalog.date_trunc($1, t.period_start, $2) ELSE t.period_start END AS bucket_start,
+     CASE WHEN w.whole THEN ((pg_catalog.date_trunc($1, t.period_start, $2) AT TIME ZONE $2)
+                              + pg_catalog.concat('1 ', $1)::interval) AT TIME ZONE $2
+          ELSE t.period_end END AS bucket_end,
+     t.resolution"
 }
 
 /// The statement of a report: `$1` grain, `$2` time zone, `$3` start, `$4` end, `$5` the name
-/// and (routes) `$6` the method to keep, in period (then name and method) order.
-fn statement(subject: Subject, combined: bool) -> String {
+/// and (routes) `$6` the method to keep, in period, then name and method, then time order
+/// (the order compaction merges a key's rows in, so a key's day reads the same after it).
+fn statement(subject: Subject, combined: bool, compacted: bool) -> String {
     let (table, name, method, total, last, filter) = match subject {
         Subject::Route => (
             "route_metrics",
@@ -113,30 +155,37 @@ fn statement(subject: Subject, combined: bool) -> String {
         (false, Subject::Route) => format!(", {name}, {method}"),
         (false, Subject::Operation) => format!(", {name}"),
     };
+    let whole = if compacted {
+        ", LATERAL (SELECT t.resolution = 'hour'
+                      OR pg_catalog.date_trunc($1, t.period_start, $2)
+                         = pg_catalog.date_trunc($1, t.period_end - interval '1 microsecond', $2) AS whole) AS w"
+    } else {
+        ""
+    };
     format!(
-        "SELECT pg_catalog.date_trunc($1, t.period_start, $2) AS bucket_start,
-                ((pg_catalog.date_trunc($1, t.period_start, $2) AT TIME ZONE $2)
-                    + pg_catalog.concat('1 ', $1)::interval) AT TIME ZONE $2 AS bucket_end,
+        "SELECT {buckets},
                 {name}, {method}, {total}, t.successful, t.failed,
                 t.total_duration_ms, t.min_duration_ms, t.max_duration_ms, {last}, t.latency_sketch,
                 t.period_start
-         FROM metrics.{table} AS t
+         FROM metrics.{table} AS t{whole}
          WHERE t.period_start < $4 AND t.period_end > $3 AND {filter}
-         ORDER BY 1{order}"
+         ORDER BY 1{order}, t.period_start",
+        buckets = bucket_columns(compacted)
     )
 }
 
-/// Hour rows of one period (and name and method, unless combined), merged.
+/// Rows of one period (and name and method, unless combined), merged.
 struct Group {
     start: TimestampWithTimeZone,
     end: TimestampWithTimeZone,
     name: Option<String>,
     method: Option<String>,
     bucket: Bucket,
+    resolution: usize,
 }
 
-/// The hour rows, in period (then name and method) order, each as a group of one.
-fn hour_rows(q: &Query) -> Vec<Group> {
+/// The rows, in period (then name and method, then time) order, each as a group of one.
+fn stored_rows(q: &Query) -> Vec<Group> {
     let mut args: Vec<DatumWithOid> = vec![
         q.grain.as_str().into(),
         guc::timezone().into(),
@@ -147,33 +196,36 @@ fn hour_rows(q: &Query) -> Vec<Group> {
     if q.subject == Subject::Route {
         args.push(q.method.as_deref().into());
     }
-    spi::rows(&statement(q.subject, q.combined), &args, |row| {
+    let sql = statement(q.subject, q.combined, has_resolution());
+    spi::rows(&sql, &args, |row| {
         let totals = Totals {
-            total: not_null::<i64>(row, 5)? as u64,
-            successful: not_null::<i64>(row, 6)? as u64,
-            failed: not_null::<i64>(row, 7)? as u64,
-            sum_ms: not_null(row, 8)?,
-            min_ms: not_null(row, 9)?,
-            max_ms: not_null(row, 10)?,
-            last_at: unix_micros(not_null(row, 11)?),
+            total: not_null::<i64>(row, 6)? as u64,
+            successful: not_null::<i64>(row, 7)? as u64,
+            failed: not_null::<i64>(row, 8)? as u64,
+            sum_ms: not_null(row, 9)?,
+            min_ms: not_null(row, 10)?,
+            max_ms: not_null(row, 11)?,
+            last_at: unix_micros(not_null(row, 12)?),
         };
+        let resolution: String = not_null(row, 3)?;
         Ok(Group {
             start: not_null(row, 1)?,
             end: not_null(row, 2)?,
-            name: row.get(3)?,
-            method: row.get(4)?,
+            name: row.get(4)?,
+            method: row.get(5)?,
             bucket: Bucket {
                 totals,
                 sketch: stored_sketch(q.subject, row)?,
             },
+            resolution: resolution_rank(&resolution),
         })
     })
 }
 
-/// The report: hour rows merged per period (and per name and method unless combined).
+/// The report: rows merged per period (and per name and method unless combined).
 pub fn report(q: &Query) -> Vec<ReportRow> {
     let mut groups: Vec<Group> = Vec::new();
-    for mut row in hour_rows(q) {
+    for mut row in stored_rows(q) {
         if q.combined {
             (row.name, row.method) = (None, None);
         }
@@ -183,7 +235,11 @@ pub fn report(q: &Query) -> Vec<ReportRow> {
                     && g.name == row.name
                     && g.method == row.method =>
             {
-                g.bucket.merge(&row.bucket)
+                g.bucket.merge(&row.bucket);
+                if i64::from(row.end) > i64::from(g.end) {
+                    g.end = row.end;
+                }
+                g.resolution = g.resolution.max(row.resolution);
             }
             _ => groups.push(row),
         }
@@ -196,6 +252,7 @@ pub fn report(q: &Query) -> Vec<ReportRow> {
             end: g.end,
             name: g.name,
             method: g.method,
+            resolution: RESOLUTIONS[g.resolution],
         })
         .collect()
 }

@@ -1,5 +1,5 @@
 //! Adding buckets into `metrics.route_metrics` and `metrics.operation_metrics`: one upsert
-//! per bucket (`metrics_core::requests::statements`), whose counts, sums, extremes and sketch
+//! per bucket (into a compacted period's row for a late one: `late`) (`metrics_core::requests::statements`), whose counts, sums, extremes and sketch
 //! merge with what the hour's row already holds. Used by direct mode (in the caller's
 //! transaction) and by the buffer's background worker.
 //!
@@ -16,6 +16,7 @@ use crate::pg::datum::timestamptz;
 use crate::pg::raise::OrRaise;
 use crate::requests::bucket::Bucket;
 use crate::requests::event::{Key, Subject};
+use crate::requests::late;
 use crate::requests::statements;
 
 thread_local! {
@@ -55,6 +56,8 @@ pub fn add<'a>(subject: Subject, buckets: impl IntoIterator<Item = (&'a Key, &'a
     if buckets.peek().is_none() {
         return;
     }
+    // A bucket of a period compaction has folded goes into that period's row (`late`).
+    let buckets = late::separate(subject, buckets.collect());
     let cell = match subject {
         Subject::Route => &ROUTE_PLAN,
         Subject::Operation => &OPERATION_PLAN,

@@ -1,5 +1,19 @@
-//! The arithmetic of a compaction unit: what it does to a period, and the check that the
-//! rows it writes hold exactly what the rows it replaces held.
+//! Compaction as statements and arithmetic: which periods a family has to fold or drop,
+//! which rows a unit of work takes, and the check that the rows it writes hold exactly what
+//! the rows it replaces held.
+//!
+//! A unit is one period of one family: a day (`Day`: its hour rows become one row per key),
+//! an ISO week (`Week`: its days and any hours left), or the rows of a day that are older
+//! than the policy keeps (`Drop`). Periods are days and weeks in the zone of the run
+//! (`metrics.timezone`), each row going by its start, as the reports group them, so a report
+//! at day or week grain reads the same rows before and after. Every statement takes a
+//! unit's `$1` start, `$2` end, and `$3` limit: a row is the unit's when it starts in
+//! `[$1, $2)` and, unless it is an hour row, ends by `$3` (a fold's end: a row of another
+//! zone's day that straddles it is left alone), or, for a drop, when it ends by `$3`, the
+//! policy's cutoff.
+
+use crate::requests::event::Subject;
+use crate::requests::statements::columns;
 
 /// What a unit does to one period of one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,6 +51,123 @@ impl Action {
             Action::Week => "week",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Action> {
+        [Action::Drop, Action::Week, Action::Day]
+            .into_iter()
+            .find(|a| a.as_str() == text)
+    }
+
+    /// The resolutions a fold takes apart (a drop takes every row that is old enough).
+    fn finer(self) -> &'static str {
+        match self {
+            Action::Drop => "",
+            Action::Week => "'hour', 'day'",
+            Action::Day => "'hour'",
+        }
+    }
+}
+
+/// The family of a subject's rows in the retention policies.
+pub fn family(subject: Subject) -> &'static str {
+    columns(subject).0
+}
+
+/// The first period of `action` a family has to work on that starts at or after `$3`:
+/// `$1` zone, `$2` cutoff (now minus what the policy keeps). A fold's period qualifies when
+/// it has ended by the cutoff and holds a row finer than what the fold makes (an hour row,
+/// or a day row it holds whole); a drop's when a row of it has ended by the cutoff. Asked
+/// again from the end of the period found, it walks the periods oldest first, each step an
+/// index scan from where the last one ended.
+pub fn next_period(subject: Subject, action: Action) -> String {
+    let (table, ..) = columns(subject);
+    let grain = action.grain();
+    let wanted = match action {
+        Action::Drop => "t.period_end <= $2".to_string(),
+        _ => format!(
+            "t.resolution IN ({finer})
+             AND (t.resolution = 'hour'
+                  OR pg_catalog.date_trunc('{grain}', t.period_start, $1)
+                     = pg_catalog.date_trunc('{grain}', t.period_end - interval '1 microsecond', $1))",
+            finer = action.finer()
+        ),
+    };
+    let ended = match action {
+        Action::Drop => "true",
+        _ => "p.period_end <= $2",
+    };
+    format!(
+        "SELECT p.period_start, p.period_end
+         FROM (SELECT s.period_start,
+                      ((s.period_start AT TIME ZONE $1) + interval '1 {grain}') AT TIME ZONE $1 AS period_end
+               FROM (SELECT pg_catalog.date_trunc('{grain}', t.period_start, $1) AS period_start
+                     FROM metrics.{table} AS t
+                     WHERE t.period_start >= $3 AND t.period_start < $2 AND {wanted}
+                     ORDER BY t.period_start
+                     LIMIT 1) AS s) AS p
+         WHERE {ended}"
+    )
+}
+
+/// The advisory lock a unit holds on its family (`pg_advisory_xact_lock(LOCK_CLASS, id)`),
+/// and a late event's writer shares: a late event waits for the unit at most.
+pub const LOCK_CLASS: i32 = 0x6d74_7263;
+
+pub fn lock_id(subject: Subject) -> i32 {
+    match subject {
+        Subject::Route => 1,
+        Subject::Operation => 2,
+    }
+}
+
+/// Whether a row is the unit's (see the module's comment).
+fn taken(action: Action) -> &'static str {
+    match action {
+        Action::Drop => "t.period_start >= $1 AND t.period_start < $2 AND t.period_end <= $3",
+        _ => "t.period_start >= $1 AND t.period_start < $2 AND (t.resolution = 'hour' OR t.period_end <= $3)",
+    }
+}
+
+/// What the unit's rows hold, per key, in key order: the number of rows, the counts, the
+/// sum and extremes of the durations. Asked before a fold and after it, of the same rows'
+/// period: the two answers must match (`Conserved::matches`).
+pub fn conserved(subject: Subject, action: Action) -> String {
+    let (table, key, total, _) = columns(subject);
+    let key = key
+        .iter()
+        .map(|k| format!("t.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {key}, count(*), sum(t.{total})::bigint, sum(t.successful)::bigint,
+                sum(t.failed)::bigint, sum(t.total_duration_ms), min(t.min_duration_ms),
+                max(t.max_duration_ms)
+         FROM metrics.{table} AS t
+         WHERE {taken}
+         GROUP BY {key}
+         ORDER BY {key}",
+        taken = taken(action)
+    )
+}
+
+/// Deletes the unit's rows and returns them in key, then time order (the order the reports
+/// merge them in): the key, the counts, sum and extremes, the last event's time, the sketch,
+/// and the resolution.
+pub fn take(subject: Subject, action: Action) -> String {
+    let (table, key, total, last) = columns(subject);
+    let key = key.join(", ");
+    format!(
+        "WITH gone AS (
+             DELETE FROM metrics.{table} AS t WHERE {taken}
+             RETURNING {key}, t.period_start, t.{total}, t.successful, t.failed,
+                       t.total_duration_ms, t.min_duration_ms, t.max_duration_ms, t.{last},
+                       t.latency_sketch, t.resolution)
+         SELECT {key}, {total}, successful, failed, total_duration_ms, min_duration_ms,
+                max_duration_ms, {last}, latency_sketch, resolution
+         FROM gone
+         ORDER BY {key}, period_start",
+        taken = taken(action)
+    )
 }
 
 /// What rows of one key hold together, the part of a bucket that is conserved by folding.
@@ -102,6 +233,36 @@ mod tests {
         let grouped: f64 = parts[..3].iter().sum::<f64>() + parts[3..].iter().sum::<f64>();
         assert!(c(6, left).matches(&c(6, grouped)));
         assert!(!c(6, left).matches(&c(6, left + 0.01)));
+    }
+
+    fn squeeze(sql: &str) -> String {
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn a_day_takes_the_hours_that_start_in_it_and_the_rows_it_holds_whole() {
+        let sql = squeeze(&take(Subject::Route, Action::Day));
+        assert!(sql.starts_with("WITH gone AS ( DELETE FROM metrics.route_metrics AS t WHERE t.period_start >= $1 AND t.period_start < $2 AND (t.resolution = 'hour' OR t.period_end <= $3)"));
+        assert!(sql.ends_with("ORDER BY route, method, period_start"));
+        let drop = squeeze(&conserved(Subject::Operation, Action::Drop));
+        assert!(drop.contains("FROM metrics.operation_metrics AS t WHERE t.period_start >= $1 AND t.period_start < $2 AND t.period_end <= $3 GROUP BY t.operation"));
+    }
+
+    #[test]
+    fn plans_look_for_finer_rows_only() {
+        let week = squeeze(&next_period(Subject::Route, Action::Week));
+        assert!(week.contains("t.resolution IN ('hour', 'day')"));
+        assert!(week.contains("interval '1 week'"));
+        assert!(week.contains("WHERE p.period_end <= $2"));
+        let day = squeeze(&next_period(Subject::Operation, Action::Day));
+        assert!(day.contains("FROM metrics.operation_metrics AS t WHERE t.period_start >= $3 AND t.period_start < $2 AND t.resolution IN ('hour')"));
+        assert!(day.contains("ORDER BY t.period_start LIMIT 1"));
+        let drop = squeeze(&next_period(Subject::Route, Action::Drop));
+        assert!(drop.contains("AND t.period_end <= $2 ORDER BY"));
+        assert!(drop.contains("WHERE true"));
+        assert_eq!(family(Subject::Operation), "operation_metrics");
+        assert_eq!(Action::parse("compact_week"), Some(Action::Week));
+        assert_eq!(Action::parse("week"), None);
     }
 
     #[test]

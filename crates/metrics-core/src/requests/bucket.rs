@@ -10,6 +10,20 @@ use std::collections::BTreeMap;
 use crate::requests::event::{Event, Key};
 use crate::requests::sketch::LatencySketch;
 
+/// A duration in milliseconds, to the microsecond. Durations are recorded so, and every sum of
+/// them is a whole number of microseconds: adding two is exact (a sum of durations below
+/// 2^53 µs, 285 years, is a whole number the float holds), so a sum is the same whatever the
+/// grouping of its parts: a day's sum is the sum of its hours', a week's of its days'. The
+/// upsert in SQL rounds the same way (`statements`).
+pub fn whole_micros(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
+}
+
+/// The sum of two sums of durations, to the microsecond (`whole_micros`).
+pub fn add_durations(a: f64, b: f64) -> f64 {
+    whole_micros(a + b)
+}
+
 /// The counts, sums and extremes of a bucket: everything but its sketch. Plain numbers, so
 /// the shared-memory buffer keeps them as they are.
 #[repr(C)]
@@ -47,7 +61,7 @@ impl Totals {
         } else {
             self.failed += 1;
         }
-        self.sum_ms += e.duration_ms;
+        self.sum_ms = add_durations(self.sum_ms, e.duration_ms);
         self.min_ms = self.min_ms.min(e.duration_ms);
         self.max_ms = self.max_ms.max(e.duration_ms);
         self.last_at = self.last_at.max(e.at);
@@ -58,7 +72,7 @@ impl Totals {
         self.total += other.total;
         self.successful += other.successful;
         self.failed += other.failed;
-        self.sum_ms += other.sum_ms;
+        self.sum_ms = add_durations(self.sum_ms, other.sum_ms);
         self.min_ms = self.min_ms.min(other.min_ms);
         self.max_ms = self.max_ms.max(other.max_ms);
         self.last_at = self.last_at.max(other.last_at);
@@ -113,6 +127,25 @@ pub fn aggregate(events: &[Event]) -> BTreeMap<Key, Bucket> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_of_durations_do_not_depend_on_their_grouping() {
+        let parts: Vec<f64> = (0..500)
+            .map(|i| whole_micros((i * 7919 % 20011) as f64 / 7.0))
+            .collect();
+        let one_by_one = parts.iter().fold(0.0, |s, d| add_durations(s, *d));
+        let by_hours = parts
+            .chunks(24)
+            .map(|c| c.iter().fold(0.0, |s, d| add_durations(s, *d)))
+            .fold(0.0, add_durations);
+        let reversed = parts.iter().rev().fold(0.0, |s, d| add_durations(s, *d));
+        assert_eq!(one_by_one.to_bits(), by_hours.to_bits());
+        assert_eq!(one_by_one.to_bits(), reversed.to_bits());
+        let plain: f64 = parts.iter().sum();
+        assert!((plain - one_by_one).abs() < 1e-6);
+        assert_eq!(whole_micros(1.0004), 1.0);
+        assert_eq!(whole_micros(1.0006), 1.001);
+    }
     use crate::requests::batch::parse_batch;
     use crate::requests::event::{test_window, utc, Subject};
     use serde_json::json;

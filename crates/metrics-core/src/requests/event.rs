@@ -289,7 +289,7 @@ pub fn check_event(
         name: name.to_string(),
         method,
         success,
-        duration_ms,
+        duration_ms: crate::requests::bucket::whole_micros(duration_ms),
         at,
     })
 }

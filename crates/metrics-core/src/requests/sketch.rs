@@ -146,7 +146,6 @@ impl LatencySketch {
     }
 
     /// Number of values added.
-    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.count
     }

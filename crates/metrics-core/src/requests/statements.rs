@@ -1,6 +1,7 @@
 //! The SQL that adds a bucket into its hour's row: one `INSERT ... ON CONFLICT DO UPDATE` for
 //! each table, whose counts, sums, extremes and sketch merge with what the row already holds,
-//! the same merge as `Bucket::merge`, done by PostgreSQL.
+//! the same merge as `Bucket::merge`, done by PostgreSQL (sums of durations to the
+//! microsecond, as `bucket::add_durations` adds them).
 //!
 //! Parameters: `$1..$k` the key (the route and method, or the operation), then the hour, the
 //! total, successful and failed counts, the sum, minimum and maximum duration, the time of the
@@ -36,6 +37,20 @@ pub fn key_len(subject: Subject) -> usize {
     table(subject).key.len()
 }
 
+/// The table of `subject`, its key columns, and its columns for the count of events and
+/// the time of the last one.
+pub fn columns(
+    subject: Subject,
+) -> (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+) {
+    let t = table(subject);
+    (t.name, t.key, t.total, t.last)
+}
+
 fn table(subject: Subject) -> &'static Table {
     match subject {
         Subject::Route => &ROUTES,
@@ -43,8 +58,23 @@ fn table(subject: Subject) -> &'static Table {
     }
 }
 
+/// Where an upsert adds its bucket: the hour's row, or the row of a period compaction has
+/// folded (a late event), whose end, resolution and zone come as three more parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Hour,
+    Period,
+}
+
 /// The upsert of one bucket into the hour rows of `subject`.
 pub fn upsert(subject: Subject) -> String {
+    upsert_into(subject, Target::Hour)
+}
+
+/// The upsert of one bucket into a row of `subject`: an hour's (`upsert`), or a folded
+/// period's, whose `$k+10..$k+12` are the period's end, resolution and zone. Either way a row
+/// that already holds the key's period is added into, never replaced.
+pub fn upsert_into(subject: Subject, target: Target) -> String {
     let Table {
         name,
         key,
@@ -55,18 +85,25 @@ pub fn upsert(subject: Subject) -> String {
     let keys: Vec<String> = (1..=k).map(|i| format!("${i}")).collect();
     let [hour, n, ok, failed, sum, min, max, at, sketch] =
         std::array::from_fn::<String, 9, _>(|i| format!("${}", k + 1 + i));
+    let (columns, end) = match target {
+        Target::Hour => (String::new(), format!("{hour} + interval '1 hour'")),
+        Target::Period => (
+            ", resolution, timezone".to_string(),
+            format!("${}, ${}, ${}", k + 10, k + 11, k + 12),
+        ),
+    };
     format!(
         "
 INSERT INTO metrics.{name} AS t
-    ({key}, period_start, period_end, {total}, successful, failed,
+    ({key}, period_start, period_end{columns}, {total}, successful, failed,
      total_duration_ms, average_duration_ms, min_duration_ms, max_duration_ms, {last}, latency_sketch)
-VALUES ({keys}, {hour}, {hour} + interval '1 hour', {n}, {ok}, {failed}, {sum}, {sum} / {n}, {min}, {max}, {at}, {sketch})
+VALUES ({keys}, {hour}, {end}, {n}, {ok}, {failed}, {sum}, {sum} / {n}, {min}, {max}, {at}, {sketch})
 ON CONFLICT ON CONSTRAINT {name}_bucket DO UPDATE SET
     {total} = t.{total} + excluded.{total},
     successful = t.successful + excluded.successful,
     failed = t.failed + excluded.failed,
-    total_duration_ms = t.total_duration_ms + excluded.total_duration_ms,
-    average_duration_ms = (t.total_duration_ms + excluded.total_duration_ms)
+    total_duration_ms = round((t.total_duration_ms + excluded.total_duration_ms) * 1000) / 1000,
+    average_duration_ms = round((t.total_duration_ms + excluded.total_duration_ms) * 1000) / 1000
                           / (t.{total} + excluded.{total}),
     min_duration_ms = least(t.min_duration_ms, excluded.min_duration_ms),
     max_duration_ms = greatest(t.max_duration_ms, excluded.max_duration_ms),
@@ -100,8 +137,8 @@ mod tests {
                     total_requests = t.total_requests + excluded.total_requests,
                     successful = t.successful + excluded.successful,
                     failed = t.failed + excluded.failed,
-                    total_duration_ms = t.total_duration_ms + excluded.total_duration_ms,
-                    average_duration_ms = (t.total_duration_ms + excluded.total_duration_ms)
+                    total_duration_ms = round((t.total_duration_ms + excluded.total_duration_ms) * 1000) / 1000,
+                    average_duration_ms = round((t.total_duration_ms + excluded.total_duration_ms) * 1000) / 1000
                                           / (t.total_requests + excluded.total_requests),
                     min_duration_ms = least(t.min_duration_ms, excluded.min_duration_ms),
                     max_duration_ms = greatest(t.max_duration_ms, excluded.max_duration_ms),
@@ -109,6 +146,23 @@ mod tests {
                     latency_sketch = metrics.merge_latency_sketch(t.latency_sketch, excluded.latency_sketch),
                     updated_at = now()"
             )
+        );
+    }
+
+    #[test]
+    fn the_period_upsert_names_its_end_resolution_and_zone() {
+        let sql = squeeze(&upsert_into(Subject::Route, Target::Period));
+        assert!(sql.contains(
+            "(route, method, period_start, period_end, resolution, timezone, total_requests,"
+        ));
+        assert!(sql.contains(
+            "VALUES ($1, $2, $3, $12, $13, $14, $4, $5, $6, $7, $7 / $4, $8, $9, $10, $11)"
+        ));
+        let op = squeeze(&upsert_into(Subject::Operation, Target::Period));
+        assert!(op.contains("VALUES ($1, $2, $11, $12, $13, $3,"));
+        assert_eq!(
+            upsert(Subject::Route),
+            upsert_into(Subject::Route, Target::Hour)
         );
     }
 

@@ -1,0 +1,107 @@
+//! Late events: a bucket for an hour whose day (or ISO week) compaction has already folded
+//! is added into that period's row, not into a new hour row, so nothing is lost and nothing
+//! is counted twice. Compaction never folds a day that ended less than `keep_hourly` (at
+//! least a day) ago, so only buckets older than `LATE_AFTER` are looked up; the current
+//! hour's recording does nothing more than compare two numbers.
+//!
+//! The lookup shares the family's advisory lock with compaction, which holds it for one
+//! unit: a late event waits for the unit in progress and then sees what it folded. Should
+//! one still reach an hour row of a folded period (a transaction that read the periods
+//! before the unit committed), the next compaction folds that row into the period's.
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+
+use crate::maintenance::compaction;
+use crate::pg::datum::{now_micros, timestamptz};
+use crate::pg::spi::{not_null, volatile as spi};
+use crate::requests::bucket::Bucket;
+use crate::requests::event::{Key, Subject, MICROS_PER_HOUR};
+use crate::requests::statements::{upsert_into, Target};
+
+/// How old an hour must be before its period may have been folded (half the shortest
+/// `keep_hourly`, for clocks and transactions that started a while ago).
+const LATE_AFTER: i64 = 12 * MICROS_PER_HOUR;
+
+/// A folded period: its start, end, resolution and zone.
+type Period = (TimestampWithTimeZone, TimestampWithTimeZone, String, String);
+
+fn folded_period(subject: Subject, hour: i64) -> Option<Period> {
+    spi::rows(
+        "SELECT period_start, period_end, resolution, timezone FROM metrics.compacted_periods
+         WHERE family = $1 AND period_start <= $2 AND period_end > $2",
+        &[compaction::family(subject).into(), timestamptz(hour).into()],
+        |row| {
+            Ok((
+                not_null(row, 1)?,
+                not_null(row, 2)?,
+                not_null(row, 3)?,
+                not_null(row, 4)?,
+            ))
+        },
+    )
+    .pop()
+}
+
+fn add_into(subject: Subject, key: &Key, b: &Bucket, (start, end, resolution, zone): &Period) {
+    let sketch = b.sketch.to_bytes();
+    let t = &b.totals;
+    let mut args: Vec<DatumWithOid> = vec![key.name.as_str().into()];
+    if let Some(method) = &key.method {
+        args.push(method.as_str().into());
+    }
+    args.extend([
+        (*start).into(),
+        (t.total as i64).into(),
+        (t.successful as i64).into(),
+        (t.failed as i64).into(),
+        t.sum_ms.into(),
+        t.min_ms.into(),
+        t.max_ms.into(),
+        timestamptz(t.last_at).into(),
+        sketch.as_slice().into(),
+        (*end).into(),
+        resolution.as_str().into(),
+        zone.as_str().into(),
+    ]);
+    spi::run(&upsert_into(subject, Target::Period), &args);
+}
+
+/// Adds the buckets of folded periods into their periods' rows; returns the others, for
+/// their hour rows.
+pub fn separate<'a>(
+    subject: Subject,
+    buckets: Vec<(&'a Key, &'a Bucket)>,
+) -> Vec<(&'a Key, &'a Bucket)> {
+    let oldest = now_micros() - LATE_AFTER;
+    if buckets.iter().all(|(key, _)| key.hour >= oldest) || !compaction_installed() {
+        return buckets;
+    }
+    spi::run(
+        "SELECT pg_catalog.pg_advisory_xact_lock_shared($1, $2)",
+        &[
+            compaction::LOCK_CLASS.into(),
+            compaction::lock_id(subject).into(),
+        ],
+    );
+    let mut hourly = Vec::with_capacity(buckets.len());
+    for (key, bucket) in buckets {
+        match (key.hour < oldest)
+            .then(|| folded_period(subject, key.hour))
+            .flatten()
+        {
+            Some(period) => add_into(subject, key, bucket, &period),
+            None => hourly.push((key, bucket)),
+        }
+    }
+    hourly
+}
+
+/// Whether this database has 0.4.0's tables (before `ALTER EXTENSION metrics UPDATE`, the
+/// new library records into the old ones, where nothing was ever folded).
+fn compaction_installed() -> bool {
+    spi::exists(
+        "SELECT pg_catalog.to_regclass('metrics.compacted_periods') IS NOT NULL",
+        &[],
+    )
+}
