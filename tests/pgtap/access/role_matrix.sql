@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(402);
+SELECT plan(483);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -32,6 +32,8 @@ SELECT is(metrics.record_route_metrics('[{"route": "/posts", "method": "GET", "s
           2::bigint, 'record two requests');
 SELECT is(metrics.record_operation_metrics('[{"operation": "send_email", "success": true, "duration_ms": 80, "at": "2025-06-02T10:30:00Z"}]'),
           1::bigint, 'and an operation');
+-- Compacted (that day is long past 90 days): two folded periods and a maintenance log row.
+SELECT is((SELECT count(*) FROM metrics.compact_metrics() WHERE verified), 2::bigint, 'compact the day of each family');
 -- On Supabase the API roles can read the application's tables; define_metric checks that.
 GRANT USAGE ON SCHEMA regress_src TO service_role;
 GRANT SELECT ON ALL TABLES IN SCHEMA regress_src TO service_role;
@@ -168,7 +170,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:18,ok:18}'),
+     '{42501,42501,42501,ok:20,ok:20}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -183,7 +185,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:18}'),
+     '{42501,42501,42501,42501,ok:20}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
@@ -214,6 +216,16 @@ INSERT INTO function_cases VALUES
     ('metrics.latency_quantile(bytea,double precision)',
      $$SELECT metrics.latency_quantile(NULL, 0.5)::text$$, true,
      '{ok:NULL,ok:NULL,ok:NULL,ok:NULL,ok:NULL}'),
+    -- Retention and compaction: the manage level configures and runs them.
+    ('metrics.set_retention_policy(text,interval,interval,interval)',
+     $$SELECT kind FROM metrics.set_retention_policy('route_metrics', '30 days')$$, false,
+     '{42501,42501,42501,ok:rollup,ok:rollup}'),
+    ('metrics.compact_metrics(boolean,integer)',
+     $$SELECT count(*)::text FROM metrics.compact_metrics(true)$$, false,
+     '{42501,42501,42501,ok:0,ok:0}'),
+    ('metrics._retention_defaults()',
+     $$SELECT count(*)::text FROM metrics._retention_defaults()$$, true,
+     '{42501,42501,42501,ok:5,ok:5}'),
     ('metrics.sealed_rows_guard()',
      $$SELECT metrics.sealed_rows_guard()::text$$, false,
      -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
@@ -265,7 +277,20 @@ INSERT INTO table_cases VALUES
     ('metrics.operation_metrics',     'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
     ('metrics.operation_metrics',     'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.operation_metrics',     'update', '{42501,42501,42501,42501,ok:1}'),
-    ('metrics.operation_metrics',     'delete', '{42501,42501,42501,42501,ok:1}');
+    ('metrics.operation_metrics',     'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.compacted_periods',     'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.compacted_periods',     'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.compacted_periods',     'update', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.compacted_periods',     'delete', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.maintenance_log',       'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.maintenance_log',       'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.maintenance_log',       'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.maintenance_log',       'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.retention_settings',    'select', '{42501,42501,42501,ok:0,ok:0}'),
+    ('metrics.retention_settings',    'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.retention_settings',    'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.retention_settings',    'delete', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.retention_policies',    'select', '{42501,42501,42501,ok:5,ok:5}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims,
               CASE t.action
