@@ -1,0 +1,224 @@
+-- metrics 0.3.0 -> 0.4.0: the extension maintains itself.
+--
+-- Retention: policies per family (metrics.retention_settings, shown with the defaults by the
+-- view metrics.retention_policies, set with metrics.set_retention_policy), and compaction
+-- (metrics.compact_metrics) that folds the hour rows of request and operation metrics into
+-- days and ISO weeks, recording the periods it folded (metrics.compacted_periods) and its
+-- runs in the maintenance ledger (metrics.maintenance_log). The request tables get the
+-- resolution and the zone of each row (every existing row is an hour: 'hour', no zone), and
+-- the report functions a resolution column, so they are dropped and created again.
+--
+-- No existing row changes. Grants: every role with an access level gets what its level gives
+-- the new and re-created objects, as a fresh install does (metrics.apply_api_access).
+
+-- Each row's resolution and zone (appended, as the fresh install's tables end with them).
+ALTER TABLE metrics.route_metrics ADD COLUMN resolution text NOT NULL DEFAULT 'hour', ADD COLUMN timezone text;
+ALTER TABLE metrics.operation_metrics ADD COLUMN resolution text NOT NULL DEFAULT 'hour', ADD COLUMN timezone text;
+
+-- The maintenance tables (sql/maintenance/tables.sql).
+
+-- The owner's choices of retention, one row per family that differs from its default.
+-- Written only by metrics.set_retention_policy, never at CREATE EXTENSION, so a dump
+-- restores them without conflict; metrics.retention_policies shows every family.
+CREATE TABLE metrics.retention_settings (
+    family      text PRIMARY KEY,
+    keep_hourly interval,
+    keep_daily  interval,
+    drop_after  interval,
+    set_by      text NOT NULL,
+    set_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metrics.retention_settings IS
+    'Retention chosen with metrics.set_retention_policy, per family; families without a row keep their default.';
+SELECT pg_catalog.pg_extension_config_dump('metrics.retention_settings', '');
+
+-- The families and their defaults. A rollup family's hour rows are folded into days after
+-- keep_hourly and days into ISO weeks after keep_daily (NULL: days are kept); a log family's
+-- rows are deleted after drop_after. NULL drop_after: never dropped.
+CREATE FUNCTION metrics._retention_defaults()
+RETURNS TABLE (family text, kind text, keep_hourly interval, keep_daily interval, drop_after interval)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('route_metrics',        'rollup', interval '90 days', interval '365 days', NULL::interval),
+           ('operation_metrics',    'rollup', interval '90 days', interval '365 days', NULL::interval),
+           ('collection_log',       'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           ('maintenance_log',      'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           ('cron_job_run_details', 'log',    NULL::interval,     NULL::interval,      interval '30 days')
+$$;
+COMMENT ON FUNCTION metrics._retention_defaults() IS
+    'The retention families, their kind (rollup or log) and their default policy.';
+
+-- Every family with the policy in force: the owner's choice where there is one (NULLs
+-- included: a NULL chosen is "keep"), else the default. security_invoker: the settings'
+-- row-level security applies to the reader.
+CREATE VIEW metrics.retention_policies WITH (security_invoker = true) AS
+    SELECT d.family, d.kind,
+           CASE WHEN s.family IS NULL THEN d.keep_hourly ELSE s.keep_hourly END AS keep_hourly,
+           CASE WHEN s.family IS NULL THEN d.keep_daily  ELSE s.keep_daily  END AS keep_daily,
+           CASE WHEN s.family IS NULL THEN d.drop_after  ELSE s.drop_after  END AS drop_after,
+           s.family IS NULL AS is_default,
+           s.set_by, s.set_at
+    FROM metrics._retention_defaults() AS d
+    LEFT JOIN metrics.retention_settings AS s ON s.family = d.family;
+COMMENT ON VIEW metrics.retention_policies IS
+    'The retention policy in force per family (route_metrics, operation_metrics: hourly, then daily, then weekly; logs: dropped after).';
+
+-- The periods compaction has folded, per family: a day (its hours are one row per key) or
+-- an ISO week (its days), in the zone named. A late event for such a period is added into
+-- the period's row, not into an hour row. Written only by compaction.
+CREATE TABLE metrics.compacted_periods (
+    family           text NOT NULL,
+    period_start     timestamptz NOT NULL,
+    period_end       timestamptz NOT NULL,
+    resolution       text NOT NULL CHECK (resolution IN ('day', 'week')),
+    timezone         text NOT NULL,
+    rows_before      integer NOT NULL,
+    rows_after       integer NOT NULL,
+    requests_covered bigint NOT NULL,
+    compacted_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (family, period_start),
+    CHECK (period_end > period_start)
+);
+COMMENT ON TABLE metrics.compacted_periods IS
+    'Days and ISO weeks whose request or operation rows compaction has folded into one row per key.';
+SELECT pg_catalog.pg_extension_config_dump('metrics.compacted_periods', '');
+
+-- The job ledger: one row per maintenance run (step = 'run') and one per step of it, or of
+-- a step called on its own (run_id NULL). A running run's pid and backend_start tell a
+-- second run whether the first is still alive.
+CREATE TABLE metrics.maintenance_log (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    run_id        uuid REFERENCES metrics.maintenance_log (id) ON DELETE CASCADE,
+    step          text NOT NULL CHECK (step IN ('run', 'catch_up', 'compact', 'prune', 'alerts')),
+    status        text NOT NULL CHECK (status IN ('running', 'completed', 'partial', 'failed', 'skipped')),
+    started_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    completed_at  timestamptz,
+    pid           integer,
+    backend_start timestamptz,
+    executed_by   text NOT NULL,
+    details       jsonb,
+    error_message text,
+    error_sqlstate text
+);
+COMMENT ON TABLE metrics.maintenance_log IS
+    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, pruning, alerts), with what it did.';
+CREATE INDEX idx_maintenance_log_started ON metrics.maintenance_log (started_at DESC);
+CREATE INDEX idx_maintenance_log_run ON metrics.maintenance_log (run_id);
+SELECT pg_catalog.pg_extension_config_dump('metrics.maintenance_log', '');
+
+-- The new functions (src/maintenance/api.rs).
+CREATE FUNCTION metrics."set_retention_policy"(
+	"family" TEXT, /* Option < & str > */
+	"keep_hourly" interval, /* Option < Interval > */
+	"keep_daily" interval DEFAULT NULL, /* Option < Interval > */
+	"drop_after" interval DEFAULT NULL /* Option < Interval > */
+) RETURNS TABLE (
+	"family" TEXT,  /* String */
+	"kind" TEXT,  /* String */
+	"keep_hourly" interval,  /* Option < Interval > */
+	"keep_daily" interval,  /* Option < Interval > */
+	"drop_after" interval,  /* Option < Interval > */
+	"is_default" bool  /* bool */
+)
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'set_retention_policy_wrapper';
+
+CREATE FUNCTION metrics."compact_metrics"(
+	"dry_run" bool DEFAULT false, /* Option < bool > */
+	"max_units" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"family" TEXT,  /* String */
+	"action" TEXT,  /* String */
+	"period_start" timestamp with time zone,  /* TimestampWithTimeZone */
+	"period_end" timestamp with time zone,  /* TimestampWithTimeZone */
+	"rows_before" bigint,  /* i64 */
+	"rows_after" bigint,  /* i64 */
+	"requests_covered" bigint,  /* i64 */
+	"verified" bool,  /* Option < bool > */
+	"error" TEXT  /* Option < String > */
+)
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'compact_metrics_wrapper';
+
+-- The reports name the resolution of their rows: a new result column, so the functions are
+-- created again (their 0.3.0 symbols stay in the library for databases not yet updated).
+DROP FUNCTION metrics.get_route_metrics(text, text, timestamp with time zone, timestamp with time zone, text, boolean);
+DROP FUNCTION metrics.get_operation_metrics(text, timestamp with time zone, timestamp with time zone, text, boolean);
+CREATE FUNCTION metrics."get_route_metrics"(
+	"route" TEXT DEFAULT NULL, /* Option < String > */
+	"method" TEXT DEFAULT NULL, /* Option < String > */
+	"start_at" timestamp with time zone DEFAULT now() - interval '24 hours', /* Option < TimestampWithTimeZone > */
+	"end_at" timestamp with time zone DEFAULT now(), /* Option < TimestampWithTimeZone > */
+	"grain" TEXT DEFAULT 'hour', /* Option < String > */
+	"combined" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"period_start" timestamp with time zone,  /* TimestampWithTimeZone */
+	"period_end" timestamp with time zone,  /* TimestampWithTimeZone */
+	"route" TEXT,  /* Option < String > */
+	"method" TEXT,  /* Option < String > */
+	"total_requests" bigint,  /* i64 */
+	"successful" bigint,  /* i64 */
+	"failed" bigint,  /* i64 */
+	"success_rate" double precision,  /* f64 */
+	"average_duration_ms" double precision,  /* f64 */
+	"min_duration_ms" double precision,  /* f64 */
+	"max_duration_ms" double precision,  /* f64 */
+	"p50_ms" double precision,  /* Option < f64 > */
+	"p95_ms" double precision,  /* Option < f64 > */
+	"p99_ms" double precision,  /* Option < f64 > */
+	"resolution" TEXT  /* String */
+)
+STABLE PARALLEL SAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'route_report_wrapper';
+
+CREATE FUNCTION metrics."get_operation_metrics"(
+	"operation" TEXT DEFAULT NULL, /* Option < String > */
+	"start_at" timestamp with time zone DEFAULT now() - interval '24 hours', /* Option < TimestampWithTimeZone > */
+	"end_at" timestamp with time zone DEFAULT now(), /* Option < TimestampWithTimeZone > */
+	"grain" TEXT DEFAULT 'hour', /* Option < String > */
+	"combined" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"period_start" timestamp with time zone,  /* TimestampWithTimeZone */
+	"period_end" timestamp with time zone,  /* TimestampWithTimeZone */
+	"operation" TEXT,  /* Option < String > */
+	"total_executions" bigint,  /* i64 */
+	"successful" bigint,  /* i64 */
+	"failed" bigint,  /* i64 */
+	"success_rate" double precision,  /* f64 */
+	"average_duration_ms" double precision,  /* f64 */
+	"min_duration_ms" double precision,  /* f64 */
+	"max_duration_ms" double precision,  /* f64 */
+	"p50_ms" double precision,  /* Option < f64 > */
+	"p95_ms" double precision,  /* Option < f64 > */
+	"p99_ms" double precision,  /* Option < f64 > */
+	"resolution" TEXT  /* String */
+)
+STABLE PARALLEL SAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'operation_report_wrapper';
+
+-- @ACCESS_RULES@
+
+-- Row-level security of the new tables (sql/access/policies.sql).
+ALTER TABLE metrics.retention_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.compacted_periods ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.maintenance_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "Admins can view compacted periods" ON metrics.compacted_periods
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view the maintenance log" ON metrics.maintenance_log
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Managers can view retention settings" ON metrics.retention_settings
+    FOR SELECT USING (true);
+
+-- Nothing new for PUBLIC; each level's new objects to the roles that hold it.
+REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA metrics FROM PUBLIC;
+SELECT count(*) FROM metrics.api_roles() AS a, LATERAL metrics.apply_api_access(a.role_name, a.access) AS applied
+WHERE a.role_exists;
