@@ -205,7 +205,98 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'operation_report_wrapper';
 
--- @ACCESS_RULES@
+-- The access levels of the new objects (sql/access/levels.sql).
+CREATE OR REPLACE FUNCTION metrics.access_rules()
+RETURNS TABLE (object_type text, object_name text, privilege text, access text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES
+        ('schema',    'metrics',                      'USAGE',   'read'),
+        ('table',     'metrics.daily_metrics',         'SELECT',  'read'),
+        ('table',     'metrics.metric_definitions',    'SELECT',  'read'),
+        -- Readable, but the policies return rows only to administrators.
+        ('table',     'metrics.metric_collection_log', 'SELECT',  'read'),
+        ('table',     'metrics.metric_revisions',      'SELECT',  'read'),
+        -- metrics.is_admin() runs as the caller and reads the configured check.
+        ('table',     'metrics.admin_check',           'SELECT',  'read'),
+        ('table',     'metrics.api_access',            'SELECT',  'manage'),
+        -- Request and operation metrics: readable, but the policies return rows only to
+        -- administrators (like the collection log).
+        ('table',     'metrics.route_metrics',         'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics',     'SELECT',  'read'),
+        -- Maintenance: the periods compaction folded and the job ledger are operational
+        -- data, readable by administrators only (policies); retention is configuration,
+        -- for the manage level (the view runs as its reader, who needs the defaults too).
+        ('table',     'metrics.compacted_periods',     'SELECT',  'read'),
+        ('table',     'metrics.maintenance_log',       'SELECT',  'read'),
+        ('table',     'metrics.retention_settings',    'SELECT',  'manage'),
+        ('table',     'metrics.retention_policies',    'SELECT',  'manage'),
+        ('function',  'metrics._retention_defaults()',                      'EXECUTE', 'manage'),
+        -- maintenance: health and alerts (tables)
+        ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
+        ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
+        ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
+        ('function',  'metrics.last_closed_day()',                          'EXECUTE', 'read'),
+        ('function',  'metrics.is_admin()',                                 'EXECUTE', 'read'),
+        ('function',  'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketch(bytea,bytea)',          'EXECUTE', 'read'),
+        ('function',  'metrics.merge_latency_sketches(bytea)',              'EXECUTE', 'read'),
+        ('function',  'metrics.latency_quantile(bytea,double precision)',   'EXECUTE', 'read'),
+        -- Recording writes the tables with the owner's rights: server-side callers only
+        -- (service_role), never a browser's anon key.
+        ('function',  'metrics.record_route_metric(text,text,boolean,double precision)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
+        ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
+        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
+        ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),
+        ('function',  'metrics.install_preset(text,text)',                  'EXECUTE', 'manage'),
+        ('function',  'metrics.collect_daily_metrics(date)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.backfill_daily_metrics(date,date)',          'EXECUTE', 'manage'),
+        ('procedure', 'metrics.backfill_daily_metrics_chunked(date,date,integer)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.recollect(date,text[],text)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.recollect_outdated(date,date,text,text[])',  'EXECUTE', 'manage'),
+        -- Asked by backfill_daily_metrics_chunked, which runs as its caller.
+        ('function',  'metrics._can_commit()',                              'EXECUTE', 'manage'),
+        ('function',  'metrics.schedule_daily_collection(text)',            'EXECUTE', 'manage'),
+        ('function',  'metrics.unschedule_daily_collection()',             'EXECUTE', 'manage'),
+        ('function',  'metrics.verify_security()',                          'EXECUTE', 'manage'),
+        -- Retention and compaction: configuration and work of the manage level.
+        ('function',  'metrics.set_retention_policy(text,interval,interval,interval)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.compact_metrics(boolean,integer)',           'EXECUTE', 'manage'),
+        -- maintenance: the maintenance job (functions)
+
+        -- maintenance: health and alerts (functions)
+
+        ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
+        ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
+        ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),
+        ('function',  'metrics.revoke_api_access(name)',                    'EXECUTE', 'owner'),
+        ('function',  'metrics.set_admin_check(text)',                      'EXECUTE', 'owner'),
+        ('function',  'metrics.apply_api_access(name,text)',                'EXECUTE', 'owner'),
+        ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal'),
+        ('function',  'metrics._protect_history()',                         'EXECUTE', 'internal'),
+        -- The distinct-count sketch the computing statements call as the source's owner,
+        -- who alone is given EXECUTE on it (and USAGE on the schema), when first needed.
+        ('function',  'metrics._distinct_sketch(bigint)',                   'EXECUTE', 'internal'),
+        ('function',  'metrics.distinct_sketch_agg_distinct_sketch_agg_state(internal,bigint)', 'EXECUTE', 'internal'),
+        ('function',  'metrics.distinct_sketch_agg_distinct_sketch_agg_finalize(internal)',     'EXECUTE', 'internal'),
+        -- The level order and the parts of verify_security: called only by the owner's code
+        -- (apply_api_access under grant_api_access, and verify_security, SECURITY DEFINER).
+        ('function',  'metrics._access_levels()',                           'EXECUTE', 'internal'),
+        ('function',  'metrics._security_rules()',                          'EXECUTE', 'internal'),
+        ('function',  'metrics._security_roles()',                          'EXECUTE', 'internal'),
+        ('function',  'metrics._security_routines()',                       'EXECUTE', 'internal'),
+        ('function',  'metrics._security_relations()',                      'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_setup()',                 'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'internal'),
+        ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'internal')
+$$;
+COMMENT ON FUNCTION metrics.access_rules() IS
+    'The access level (read, manage, owner, internal) of every schema, table and function of the extension.';
 
 -- Row-level security of the new tables (sql/access/policies.sql).
 ALTER TABLE metrics.retention_settings ENABLE ROW LEVEL SECURITY;
@@ -218,7 +309,39 @@ CREATE POLICY "Admins can view the maintenance log" ON metrics.maintenance_log
 CREATE POLICY "Managers can view retention settings" ON metrics.retention_settings
     FOR SELECT USING (true);
 
--- Nothing new for PUBLIC; each level's new objects to the roles that hold it.
-REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA metrics FROM PUBLIC;
-SELECT count(*) FROM metrics.api_roles() AS a, LATERAL metrics.apply_api_access(a.role_name, a.access) AS applied
-WHERE a.role_exists;
+-- Nothing new for PUBLIC; each level's new and re-created objects to the roles that hold it
+-- (only those: a grant made by an update script is an initial privilege, which pg_dump leaves
+-- out, so the grants the owner made before stay ordinary ones). The list of each level comes
+-- from access_rules(), filtered to what this update created.
+REVOKE EXECUTE ON FUNCTION metrics._retention_defaults(), metrics.set_retention_policy(text, interval, interval, interval),
+    metrics.compact_metrics(boolean, integer),
+    metrics.get_route_metrics(text, text, timestamp with time zone, timestamp with time zone, text, boolean),
+    metrics.get_operation_metrics(text, timestamp with time zone, timestamp with time zone, text, boolean)
+    -- @NEW_ROUTINES@
+    FROM PUBLIC;
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT a.role_name, ru.object_type, ru.object_name, ru.privilege
+        FROM metrics.api_roles() AS a
+        JOIN metrics._access_levels() AS have ON have.access = a.access
+        CROSS JOIN metrics.access_rules() AS ru
+        JOIN metrics._access_levels() AS need ON need.access = ru.access
+        WHERE a.role_exists AND need.rank <= have.rank AND ru.object_name = ANY (ARRAY[
+            'metrics.compacted_periods', 'metrics.maintenance_log', 'metrics.retention_settings',
+            'metrics.retention_policies', 'metrics._retention_defaults()',
+            'metrics.set_retention_policy(text,interval,interval,interval)',
+            'metrics.compact_metrics(boolean,integer)',
+            'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)',
+            'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)'
+            -- @NEW_OBJECTS@
+        ])
+    LOOP
+        EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %I', r.privilege,
+            CASE r.object_type WHEN 'table' THEN 'TABLE' WHEN 'procedure' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+            r.object_name, r.role_name);
+    END LOOP;
+END
+$$;

@@ -68,10 +68,11 @@ new_db() {
     load_fixture
 }
 
-# fingerprint DATABASE FILE
+# fingerprint DATABASE FILE. FP_IGNORE, when set, is an extended regex of lines left out.
 fingerprint() {
-    psql -X -qAt -v ON_ERROR_STOP=1 -d "$1" -f "$FINGERPRINT" >"$2" 2>"$2.err" \
+    psql -X -qAt -v ON_ERROR_STOP=1 -d "$1" -f "$FINGERPRINT" >"$2.all" 2>"$2.err" \
         || bail_out "tests/upgrade/fingerprint.sql failed in $1: $(cat "$2.err")"
+    if [ -n "${FP_IGNORE:-}" ]; then grep -Ev "$FP_IGNORE" "$2.all" >"$2" || true; else cp "$2.all" "$2"; fi
 }
 
 # same_fingerprint NAME DESCRIPTION DB_A LABEL_A DB_B LABEL_B: passes when the two
@@ -195,6 +196,13 @@ if $CHOICES; then
 fi
 is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'metrics'")" "$DEFAULT" "B: a fresh CREATE EXTENSION metrics installs $DEFAULT"
 
+# The grants an update gives the owner's chosen roles on the objects it creates are initial
+# privileges (PostgreSQL records every grant an extension script makes so), while a fresh
+# install's owner grants them afterwards, as ordinary ones: those init-privs lines are left
+# out. The privileges themselves (the acl lines) are compared.
+if $CHOICES; then
+    FP_IGNORE="^init privs of .* \(extension\): ($CHOICE_READER|$CHOICE_DELEGATE) = "
+fi
 # Even when the update failed: the diff is then what an update script has to do.
 same_fingerprint "upgrade-from-$FROM" "the catalog of A (updated from $FROM) is identical to B's (fresh $DEFAULT)" \
     "$A" "A: $FROM updated to $DEFAULT" "$B" "B: fresh $DEFAULT"
@@ -245,6 +253,11 @@ else
     if pg_dump -d "$A" -Fc -f "$SCEN_TMP/a.dump" 2>"$SCEN_TMP/dump.err" \
         && pg_restore -d "$C" --exit-on-error "$SCEN_TMP/a.dump" 2>"$SCEN_TMP/restore.err"; then
         pass "A, updated, dumps and restores"
+        # pg_dump leaves out initial privileges: the chosen roles' grants on what the update
+        # created are given again, as docs/upgrading.md says to do after a restore.
+        if $CHOICES; then
+            q "SELECT count(*) FROM metrics.grant_api_access('$CHOICE_READER', 'read')" >/dev/null
+        fi
         same_fingerprint "restore-of-$FROM-updated" "the restored database has the catalog of A (privileges included)" \
             "$A" "A: $FROM updated to $DEFAULT" "$C" "A dumped and restored"
         if $CHOICES; then
