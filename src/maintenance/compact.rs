@@ -27,7 +27,8 @@ use crate::pg::subxact::isolated;
 use crate::requests::bucket::{Bucket, Totals};
 use crate::requests::event::Subject;
 use crate::requests::sketch::LatencySketch;
-use crate::requests::statements::{columns, key_len, upsert_into, Target};
+use crate::requests::statements::{columns, key_len};
+use crate::requests::store::{add_into_period, Period};
 
 /// One period of one family to fold or drop.
 #[derive(Debug, Clone)]
@@ -266,25 +267,14 @@ fn take(unit: &Unit) -> Vec<(Vec<String>, Bucket)> {
 
 /// Writes a key's folded row (added into a row a concurrent late event may have made).
 fn write(unit: &Unit, key: &[String], b: &Bucket) {
-    let resolution = unit.action.resolution().expect("a fold has a resolution");
-    let sketch = b.sketch.to_bytes();
-    let t = &b.totals;
-    let mut args: Vec<DatumWithOid> = key.iter().map(|k| k.as_str().into()).collect();
-    args.extend([
-        unit.start.into(),
-        (t.total as i64).into(),
-        (t.successful as i64).into(),
-        (t.failed as i64).into(),
-        t.sum_ms.into(),
-        t.min_ms.into(),
-        t.max_ms.into(),
-        crate::pg::datum::timestamptz(t.last_at).into(),
-        sketch.as_slice().into(),
-        unit.end.into(),
-        resolution.into(),
-        unit.zone.as_str().into(),
-    ]);
-    spi::run(&upsert_into(unit.subject, Target::Period), &args);
+    let key: Vec<&str> = key.iter().map(String::as_str).collect();
+    let period = Period {
+        start: unit.start,
+        end: unit.end,
+        resolution: unit.action.resolution().expect("a fold has a resolution"),
+        zone: &unit.zone,
+    };
+    add_into_period(unit.subject, &key, b, &period);
 }
 
 /// Why a fold's rows do not hold what the rows they replace held, if they do not.

@@ -9,7 +9,6 @@
 //! one still reach an hour row of a folded period (a transaction that read the periods
 //! before the unit committed), the next compaction folds that row into the period's.
 
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 use crate::maintenance::compaction;
@@ -17,16 +16,16 @@ use crate::pg::datum::{now_micros, timestamptz};
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::requests::bucket::Bucket;
 use crate::requests::event::{Key, Subject, MICROS_PER_HOUR};
-use crate::requests::statements::{upsert_into, Target};
+use crate::requests::store::{add_into_period, key_values, Period};
 
 /// How old an hour must be before its period may have been folded (half the shortest
 /// `keep_hourly`, for clocks and transactions that started a while ago).
 const LATE_AFTER: i64 = 12 * MICROS_PER_HOUR;
 
 /// A folded period: its start, end, resolution and zone.
-type Period = (TimestampWithTimeZone, TimestampWithTimeZone, String, String);
+type Folded = (TimestampWithTimeZone, TimestampWithTimeZone, String, String);
 
-fn folded_period(subject: Subject, hour: i64) -> Option<Period> {
+fn folded_period(subject: Subject, hour: i64) -> Option<Folded> {
     spi::rows(
         "SELECT period_start, period_end, resolution, timezone FROM metrics.compacted_periods
          WHERE family = $1 AND period_start <= $2 AND period_end > $2",
@@ -41,30 +40,6 @@ fn folded_period(subject: Subject, hour: i64) -> Option<Period> {
         },
     )
     .pop()
-}
-
-fn add_into(subject: Subject, key: &Key, b: &Bucket, (start, end, resolution, zone): &Period) {
-    let sketch = b.sketch.to_bytes();
-    let t = &b.totals;
-    let mut args: Vec<DatumWithOid> = vec![key.name.as_str().into()];
-    if let Some(method) = &key.method {
-        args.push(method.as_str().into());
-    }
-    args.extend([
-        (*start).into(),
-        (t.total as i64).into(),
-        (t.successful as i64).into(),
-        (t.failed as i64).into(),
-        t.sum_ms.into(),
-        t.min_ms.into(),
-        t.max_ms.into(),
-        timestamptz(t.last_at).into(),
-        sketch.as_slice().into(),
-        (*end).into(),
-        resolution.as_str().into(),
-        zone.as_str().into(),
-    ]);
-    spi::run(&upsert_into(subject, Target::Period), &args);
 }
 
 /// Adds the buckets of folded periods into their periods' rows; returns the others, for
@@ -90,7 +65,15 @@ pub fn separate<'a>(
             .then(|| folded_period(subject, key.hour))
             .flatten()
         {
-            Some(period) => add_into(subject, key, bucket, &period),
+            Some((start, end, resolution, zone)) => {
+                let period = Period {
+                    start,
+                    end,
+                    resolution: &resolution,
+                    zone: &zone,
+                };
+                add_into_period(subject, &key_values(key), bucket, &period)
+            }
             None => hourly.push((key, bucket)),
         }
     }

@@ -17,7 +17,7 @@ use crate::pg::raise::OrRaise;
 use crate::requests::bucket::Bucket;
 use crate::requests::event::{Key, Subject};
 use crate::requests::late;
-use crate::requests::statements;
+use crate::requests::statements::{self, upsert_into, Target};
 
 thread_local! {
     static ROUTE_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
@@ -67,27 +67,65 @@ pub fn add<'a>(subject: Subject, buckets: impl IntoIterator<Item = (&'a Key, &'a
         Spi::connect_mut(|client| {
             for (key, b) in buckets {
                 let sketch = b.sketch.to_bytes();
-                let hour = timestamptz(key.hour);
-                let t = &b.totals;
-                let last = timestamptz(t.last_at);
-                let mut args: Vec<DatumWithOid> = Vec::with_capacity(11);
-                args.push(key.name.as_str().into());
-                if let Some(method) = &key.method {
-                    args.push(method.as_str().into());
-                }
-                args.push(hour.into());
-                args.push((t.total as i64).into());
-                args.push((t.successful as i64).into());
-                args.push((t.failed as i64).into());
-                args.push(t.sum_ms.into());
-                args.push(t.min_ms.into());
-                args.push(t.max_ms.into());
-                args.push(last.into());
-                args.push(sketch.as_slice().into());
+                let args = arguments(&key_values(key), timestamptz(key.hour), b, &sketch);
                 client.update(plan, None, &args)?;
             }
             Ok::<(), pgrx::spi::SpiError>(())
         })
         .or_raise();
     });
+}
+
+/// A key's text columns: the route and method, or the operation.
+pub fn key_values(key: &Key) -> Vec<&str> {
+    let mut values = vec![key.name.as_str()];
+    if let Some(method) = &key.method {
+        values.push(method.as_str());
+    }
+    values
+}
+
+/// The parameters of `statements::upsert_into` for a bucket: the key, the period's start,
+/// the counts, sum and extremes, the last event's time, and the encoded sketch.
+pub fn arguments<'a>(
+    key: &[&'a str],
+    start: TimestampWithTimeZone,
+    b: &Bucket,
+    sketch: &'a [u8],
+) -> Vec<DatumWithOid<'a>> {
+    let t = &b.totals;
+    let mut args: Vec<DatumWithOid> = Vec::with_capacity(key.len() + 12);
+    args.extend(key.iter().map(|k| DatumWithOid::from(*k)));
+    args.extend([
+        start.into(),
+        (t.total as i64).into(),
+        (t.successful as i64).into(),
+        (t.failed as i64).into(),
+        t.sum_ms.into(),
+        t.min_ms.into(),
+        t.max_ms.into(),
+        timestamptz(t.last_at).into(),
+        sketch.into(),
+    ]);
+    args
+}
+
+/// A folded period's row: its start, end, resolution and zone.
+pub struct Period<'a> {
+    pub start: TimestampWithTimeZone,
+    pub end: TimestampWithTimeZone,
+    pub resolution: &'a str,
+    pub zone: &'a str,
+}
+
+/// Adds a bucket into the row of a folded period (compaction's, or a late event's).
+pub fn add_into_period(subject: Subject, key: &[&str], b: &Bucket, period: &Period) {
+    let sketch = b.sketch.to_bytes();
+    let mut args = arguments(key, period.start, b, &sketch);
+    args.extend([
+        period.end.into(),
+        period.resolution.into(),
+        period.zone.into(),
+    ]);
+    crate::pg::spi::volatile::run(&upsert_into(subject, Target::Period), &args);
 }
