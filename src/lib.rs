@@ -67,9 +67,19 @@ extension_sql_file!(
     requires = ["request_tables"]
 );
 extension_sql_file!(
+    "../sql/maintenance/alerts.sql",
+    name = "alert_tables",
+    requires = ["maintenance_tables"]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
-    requires = ["snapshot_tables", "request_tables", "maintenance_tables"]
+    requires = [
+        "snapshot_tables",
+        "request_tables",
+        "maintenance_tables",
+        "alert_tables"
+    ]
 );
 extension_sql_file!(
     "../sql/access/admin.sql",
@@ -91,6 +101,7 @@ extension_sql_file!(
 pub extern "C-unwind" fn _PG_init() {
     pg::raise::keep_backtraces_out_of_reports();
     pg::guc::register();
+    maintenance::settings::register();
     requests::buffer::init();
 }
 

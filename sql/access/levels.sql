@@ -70,6 +70,10 @@ AS $$
         ('table',     'metrics.retention_policies',    'SELECT',  'manage'),
         ('function',  'metrics._retention_defaults()',                      'EXECUTE', 'manage'),
         -- maintenance: health and alerts (tables)
+        -- The alert state and log are operational data, like the maintenance log: readable,
+        -- but the policies return rows only to administrators. Only check_alerts() writes.
+        ('table',     'metrics.alert_state',           'SELECT',  'read'),
+        ('table',     'metrics.alert_log',             'SELECT',  'read'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
@@ -106,6 +110,11 @@ AS $$
         -- maintenance: the maintenance job (functions)
 
         -- maintenance: health and alerts (functions)
+        -- health() reads the admin-only tables with the owner's rights and check_alerts()
+        -- writes the alert tables: server-side operators only (service_role); both also
+        -- refuse callers metrics.is_admin() does not accept, decided as the caller.
+        ('function',  'metrics.health()',                                   'EXECUTE', 'manage'),
+        ('function',  'metrics.check_alerts()',                             'EXECUTE', 'manage'),
 
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),

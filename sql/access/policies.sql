@@ -16,6 +16,8 @@ ALTER TABLE metrics.operation_metrics ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.retention_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.compacted_periods ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.maintenance_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.alert_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.alert_log ENABLE ROW LEVEL SECURITY;
 
 -- Sealed metrics and their definitions are public analytics for whoever has read access.
 CREATE POLICY "Anyone can view metrics" ON metrics.daily_metrics
@@ -39,6 +41,11 @@ CREATE POLICY "Admins can view compacted periods" ON metrics.compacted_periods
 CREATE POLICY "Admins can view the maintenance log" ON metrics.maintenance_log
     FOR SELECT USING ((SELECT metrics.is_admin()));
 -- maintenance: health and alerts (policies)
+-- The alerts in force and their history, like the maintenance log: administrators only.
+CREATE POLICY "Admins can view the alert state" ON metrics.alert_state
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view the alert log" ON metrics.alert_log
+    FOR SELECT USING ((SELECT metrics.is_admin()));
 -- Readable by the roles that hold SELECT on them (access_rules: admin_check for read, since
 -- is_admin() runs as the caller; api_access for manage).
 CREATE POLICY "Readers can view the admin check" ON metrics.admin_check

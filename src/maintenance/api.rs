@@ -1,10 +1,11 @@
 //! The SQL functions of maintenance.
 
-use pgrx::datum::Interval;
+use pgrx::datum::{AnyNumeric, Interval};
 use pgrx::prelude::*;
 
 use crate::maintenance::compact::{self, Done};
 use crate::maintenance::policy;
+use crate::maintenance::{alerts, health};
 use crate::pg::raise::OrRaise;
 
 // --- retention and compaction ---------------------------------------------------------------
@@ -95,3 +96,61 @@ fn compact_metrics(
 }
 
 // --- health and alerts ----------------------------------------------------------------------
+
+/// The health of the extension, one row per check (`metrics_core::maintenance::health::CHECKS`):
+/// ok, warning or critical, the value measured against the threshold in force, what was
+/// seen and what to do. For administrators; reads only (callable by GET through PostgREST).
+#[pg_extern(security_definer, stable)]
+#[search_path(pg_catalog, pg_temp)]
+#[allow(clippy::type_complexity)]
+fn health() -> TableIterator<
+    'static,
+    (
+        name!(check_name, String),
+        name!(severity, String),
+        name!(value, Option<AnyNumeric>),
+        name!(threshold, Option<AnyNumeric>),
+        name!(detail, String),
+        name!(hint, Option<String>),
+    ),
+> {
+    health::require_admin("metrics.health()");
+    TableIterator::new(health::evaluate().into_iter().map(|c| {
+        (
+            c.name.to_string(),
+            c.severity.as_str().to_string(),
+            alerts::number(c.value),
+            alerts::number(c.threshold),
+            c.detail,
+            c.hint,
+        )
+    }))
+}
+
+/// Compares every check with its recorded severity; each transition into or out of critical
+/// is recorded in `metrics.alert_log` and sent with `NOTIFY metrics_alerts` (JSON: check,
+/// severity, previous_severity, detail, at), once. Returns the transitions it made. The
+/// maintenance job calls it last; it may also be scheduled on its own, more often.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn check_alerts() -> TableIterator<
+    'static,
+    (
+        name!(check_name, String),
+        name!(previous_severity, String),
+        name!(severity, String),
+        name!(detail, String),
+        name!(at, TimestampWithTimeZone),
+    ),
+> {
+    health::require_admin("metrics.check_alerts()");
+    TableIterator::new(alerts::check().into_iter().map(|t| {
+        (
+            t.check,
+            t.previous.as_str().to_string(),
+            t.severity.as_str().to_string(),
+            t.detail,
+            t.at,
+        )
+    }))
+}

@@ -13,7 +13,7 @@
 
 use std::ffi::CStr;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use pgrx::bgworkers::BackgroundWorkerBuilder;
@@ -50,9 +50,23 @@ struct Partition {
     slots: [Slot; SLOTS_PER_PARTITION],
 }
 
+/// What the health check (`metrics.health()`, buffer_writer_lag) reads: events added since
+/// the server started, how many of them the writer has written, and when it last caught up.
+#[repr(C)]
+struct Stats {
+    /// Events added into the buffer (counted under the partition's lock, after the add).
+    added: AtomicU64,
+    /// `added` as it was just before the last drain whose write committed: every event
+    /// counted up to it is in the tables (or was dropped and said so).
+    written: AtomicU64,
+    /// When the writer last caught up (or started), PostgreSQL microseconds; 0: never.
+    last_write: AtomicI64,
+}
+
 #[repr(C)]
 struct Shared {
     partitions: [Partition; PARTITIONS],
+    stats: Stats,
 }
 
 static PRELOADED: AtomicBool = AtomicBool::new(false);
@@ -206,6 +220,7 @@ pub fn add(subject: Subject, key: &Key, bucket: &Bucket) -> bool {
             slot.totals = Totals::EMPTY;
             slot.counts = [0; BUCKETS];
             add_into(slot, bucket);
+            counted(bucket);
             return true;
         }
         if slot.hash == h
@@ -215,10 +230,65 @@ pub fn add(subject: Subject, key: &Key, bucket: &Bucket) -> bool {
             && &slot.name[..slot.name_len as usize] == name
         {
             add_into(slot, bucket);
+            counted(bucket);
             return true;
         }
     }
     false
+}
+
+fn stats() -> &'static Stats {
+    // SAFETY: only called where the buffer exists (SHARED set at shared memory startup);
+    // the fields are atomics.
+    unsafe { &(*SHARED).stats }
+}
+
+/// Counts a bucket's events as added (with its partition's lock held, so a drain that
+/// follows a read of the count finds them).
+fn counted(bucket: &Bucket) {
+    stats()
+        .added
+        .fetch_add(bucket.totals.total, Ordering::SeqCst);
+}
+
+/// The count of added events, read by the writer just before it drains.
+pub fn added_so_far() -> u64 {
+    stats().added.load(Ordering::SeqCst)
+}
+
+/// The writer caught up: every event counted up to `through` is written, at `at`.
+pub fn mark_written(through: u64, at: i64) {
+    stats().written.store(through, Ordering::SeqCst);
+    stats().last_write.store(at, Ordering::SeqCst);
+}
+
+/// The writer started: its lag counts from now, not from the server's start.
+pub fn mark_started(at: i64) {
+    stats().last_write.store(at, Ordering::SeqCst);
+}
+
+/// The writer as the health check sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterStats {
+    /// Events added since the last write that committed.
+    pub waiting: u64,
+    /// When the writer last caught up or started (PostgreSQL microseconds; 0: never).
+    pub last_write: i64,
+}
+
+/// The writer's state, or `None` when the library is not preloaded (no buffer).
+pub fn writer_stats() -> Option<WriterStats> {
+    if !PRELOADED.load(Ordering::SeqCst) || unsafe { SHARED.is_null() } {
+        return None;
+    }
+    let s = stats();
+    Some(WriterStats {
+        waiting: s
+            .added
+            .load(Ordering::SeqCst)
+            .saturating_sub(s.written.load(Ordering::SeqCst)),
+        last_write: s.last_write.load(Ordering::SeqCst),
+    })
 }
 
 fn add_into(slot: &mut Slot, b: &Bucket) {

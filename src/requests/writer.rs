@@ -18,7 +18,7 @@ use pgrx::prelude::*;
 use crate::pg::guc;
 use crate::pg::raise::report_of;
 use crate::requests::bucket::Bucket;
-use crate::requests::buffer::drain;
+use crate::requests::buffer::{self, drain};
 use crate::requests::event::{Key, Subject};
 use crate::requests::store;
 
@@ -32,6 +32,7 @@ const MAX_PENDING: usize = 200_000;
 /// Moves what the buffer holds into `pending` and writes it all in one transaction. On
 /// failure the transaction is rolled back and `pending` keeps everything for the next try.
 fn flush(pending: &mut Pending) -> bool {
+    let through = buffer::added_so_far();
     for (subject, key, bucket) in drain() {
         match pending.get_mut(&(subject, key.clone())) {
             Some(b) => b.merge(&bucket),
@@ -41,10 +42,12 @@ fn flush(pending: &mut Pending) -> bool {
         }
     }
     if pending.is_empty() {
+        buffer::mark_written(through, now());
         return true;
     }
     match write(pending) {
         Ok(()) => {
+            buffer::mark_written(through, now());
             let events: u64 = pending.values().map(|b| b.totals.total).sum();
             debug1!(
                 "metrics: wrote {events} buffered events in {} rows",
@@ -68,6 +71,10 @@ fn flush(pending: &mut Pending) -> bool {
             false
         }
     }
+}
+
+fn now() -> i64 {
+    unsafe { pg_sys::GetCurrentTimestamp() }
 }
 
 /// One transaction that adds every pending bucket, or an error after rolling it back.
@@ -116,6 +123,7 @@ pub extern "C-unwind" fn metrics_buffer_writer_main(_arg: pg_sys::Datum) {
         "metrics buffer writer started for database \"{database}\", every {} s",
         guc::flush_interval_secs()
     );
+    buffer::mark_started(now());
     let mut pending = Pending::new();
     let mut wait = Duration::from_secs(guc::flush_interval_secs());
     loop {

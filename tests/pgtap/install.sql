@@ -12,7 +12,8 @@ SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extna
 
 SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions',
                                   'api_access', 'admin_check', 'route_metrics', 'operation_metrics',
-                                  'retention_settings', 'compacted_periods', 'maintenance_log']);
+                                  'retention_settings', 'compacted_periods', 'maintenance_log',
+                                  'alert_state', 'alert_log']);
 SELECT columns_are('metrics', 'daily_metrics',
     ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at',
           'definition_version', 'distinct_sketch']);

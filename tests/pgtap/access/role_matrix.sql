@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(483);
+SELECT plan(533);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -170,7 +170,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:20,ok:20}'),
+     '{42501,42501,42501,ok:22,ok:22}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -185,7 +185,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:20}'),
+     '{42501,42501,42501,42501,ok:22}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
@@ -226,6 +226,14 @@ INSERT INTO function_cases VALUES
     ('metrics._retention_defaults()',
      $$SELECT count(*)::text FROM metrics._retention_defaults()$$, true,
      '{42501,42501,42501,ok:5,ok:5}'),
+    -- Health and alerts: the manage level, and only administrators (is_admin(), as the caller).
+    -- The request recorded in 2025-06 is far behind retention: check_alerts() announces it.
+    ('metrics.health()',
+     $$SELECT count(*)::text FROM metrics.health()$$, true,
+     '{42501,42501,42501,ok:9,ok:9}'),
+    ('metrics.check_alerts()',
+     $$SELECT string_agg(check_name || ':' || severity, ',') FROM metrics.check_alerts()$$, false,
+     '{42501,42501,42501,ok:retention_backlog:critical,ok:retention_backlog:critical}'),
     ('metrics.sealed_rows_guard()',
      $$SELECT metrics.sealed_rows_guard()::text$$, false,
      -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
@@ -290,7 +298,16 @@ INSERT INTO table_cases VALUES
     ('metrics.retention_settings',    'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.retention_settings',    'update', '{42501,42501,42501,42501,ok:0}'),
     ('metrics.retention_settings',    'delete', '{42501,42501,42501,42501,ok:0}'),
-    ('metrics.retention_policies',    'select', '{42501,42501,42501,ok:5,ok:5}');
+    ('metrics.retention_policies',    'select', '{42501,42501,42501,ok:5,ok:5}'),
+    -- Written only by check_alerts(); nothing recorded yet here.
+    ('metrics.alert_state',           'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
+    ('metrics.alert_state',           'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.alert_state',           'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.alert_state',           'delete', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.alert_log',             'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
+    ('metrics.alert_log',             'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.alert_log',             'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.alert_log',             'delete', '{42501,42501,42501,42501,ok:0}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims,
               CASE t.action

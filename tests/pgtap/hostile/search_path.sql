@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(114);
+SELECT plan(120);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -293,7 +293,17 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
      $$SELECT metrics.unschedule_daily_collection()::pg_catalog.text$$, NULL, NULL),
     ('metrics.verify_security()', 'the security audit',
      $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', finding, object_type, object_name, detail, hint), ',')
-       FROM metrics.verify_security()$$, NULL, NULL);
+       FROM metrics.verify_security()$$, NULL, NULL),
+    ('metrics.health()', 'the health checks',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', check_name, severity, value, threshold, detail, hint), ',')
+       FROM metrics.health()$$, NULL, NULL),
+    ('metrics.check_alerts()', 'recording alerts',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', check_name, previous_severity, severity, detail), ',')
+       FROM metrics.check_alerts()$$,
+     $$SELECT string_agg(concat_ws('|', check_name, previous_severity, severity, value, threshold, detail, hint), ',' ORDER BY check_name)
+              || ' / ' || (SELECT string_agg(concat_ws('|', check_name, severity, value, threshold, detail), ',' ORDER BY check_name)
+                           FROM metrics.alert_state)
+       FROM metrics.alert_log$$, NULL);
 -- Recording requests and operations: what the hour's rows hold afterwards.
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
     ('metrics.record_route_metric(text,text,boolean,double precision)', 'recording a request',

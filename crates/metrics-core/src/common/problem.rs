@@ -60,6 +60,9 @@ pub enum SqlState {
     /// 25001: a procedure that commits, called where it cannot (inside BEGIN ... COMMIT),
     /// like VACUUM. Only CALL raises it, which PostgREST cannot make: not a client error.
     ActiveSqlTransaction,
+    /// 25006: a function that records (metrics.check_alerts), called in a read-only
+    /// transaction; PostgREST answers a GET of it with 405: call it by POST.
+    ReadOnlySqlTransaction,
     /// XX001: a stored row the extension cannot read (written around it). The one state
     /// that is not the caller's mistake, so PostgREST rightly answers it with 500.
     DataCorrupted,
@@ -68,7 +71,7 @@ pub enum SqlState {
 impl SqlState {
     /// Every state a caller can cause, for tests that must hold for all of them.
     #[cfg(test)]
-    pub const CLIENT_ERRORS: [SqlState; 22] = [
+    pub const CLIENT_ERRORS: [SqlState; 23] = [
         SqlState::NullValueNotAllowed,
         SqlState::InvalidParameterValue,
         SqlState::DatetimeFieldOverflow,
@@ -91,6 +94,7 @@ impl SqlState {
         SqlState::FeatureNotSupported,
         SqlState::CheckViolation,
         SqlState::NumericValueOutOfRange,
+        SqlState::ReadOnlySqlTransaction,
     ];
 
     pub fn code(self) -> &'static str {
@@ -118,6 +122,7 @@ impl SqlState {
             SqlState::CheckViolation => "23514",
             SqlState::NumericValueOutOfRange => "22003",
             SqlState::ActiveSqlTransaction => "25001",
+            SqlState::ReadOnlySqlTransaction => "25006",
             SqlState::DataCorrupted => "XX001",
         }
     }

@@ -2,4 +2,5 @@
 //! compaction (`policy`, `compaction`), and the checks of its health (`health`).
 
 pub mod compaction;
+pub mod health;
 pub mod policy;
