@@ -4,7 +4,7 @@
 //! pg_cron and retention), the alerts on its transitions (`alerts`), their thresholds
 //! (`settings`) and the SQL functions (`api`). The pure rules are `metrics_core::maintenance`.
 
-pub use metrics_core::maintenance::{health as health_rules, policy as rules};
+pub use metrics_core::maintenance::{compaction, health as health_rules, policy as rules};
 
 pub mod alerts;
 pub mod api;

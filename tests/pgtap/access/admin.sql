@@ -172,7 +172,8 @@ SELECT set_eq($$SELECT pg_temp.findings_after('GRANT EXECUTE ON FUNCTION metrics
 SELECT set_eq($$SELECT pg_temp.findings_after('GRANT service_role TO authenticated')$$,
               $$SELECT 'privileged function executable by an API role: ' || to_regprocedure(object_name)::text
                 FROM metrics.access_rules() WHERE access = 'manage' AND object_type IN ('function', 'procedure')
-                UNION ALL VALUES ('table readable beyond its access level: metrics.api_access')$$,
+                UNION ALL SELECT 'table readable beyond its access level: ' || object_name
+                FROM metrics.access_rules() WHERE access = 'manage' AND object_type = 'table'$$,
               'finds privileges inherited through role membership');
 SELECT set_eq($$SELECT pg_temp.findings_after('GRANT EXECUTE ON FUNCTION metrics.grant_api_access(name, text) TO PUBLIC')$$,
               $$VALUES ('privileged function executable by an API role: metrics.grant_api_access(name,text)')$$,
