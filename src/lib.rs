@@ -67,9 +67,27 @@ extension_sql_file!(
     requires = ["request_tables"]
 );
 extension_sql_file!(
+    "../sql/maintenance/run.sql",
+    name = "maintenance_run",
+    requires = [
+        "maintenance_tables",
+        snapshots::api::_can_commit,
+        jobs::api::_maintenance_begin,
+        jobs::api::_maintenance_catch_up,
+        jobs::api::_maintenance_compact,
+        jobs::api::_maintenance_prune,
+        jobs::api::_maintenance_end
+    ]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
-    requires = ["snapshot_tables", "request_tables", "maintenance_tables"]
+    requires = [
+        "snapshot_tables",
+        "request_tables",
+        "maintenance_tables",
+        "maintenance_run"
+    ]
 );
 extension_sql_file!(
     "../sql/access/admin.sql",

@@ -3,7 +3,6 @@
 //! `metrics_core::maintenance::policy` before anything is written.
 
 use pgrx::datum::Interval;
-use pgrx::prelude::*;
 
 use crate::common::problem::{Outcome, Problem};
 use crate::maintenance::rules::{self, Kind, Policy, Span};
