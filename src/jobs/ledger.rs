@@ -112,7 +112,7 @@ pub fn begin() -> Option<Uuid> {
              error_message = CASE WHEN l.step = 'run'
                  THEN pg_catalog.format('interrupted: the backend that ran it (pid %s) ended or stopped before the run finished; run %s took over', l.pid, $1)
                  ELSE 'interrupted with its run' END,
-             details = pg_catalog.coalesce(l.details, '{}') || pg_catalog.jsonb_build_object('taken_over_by', $1)
+             details = coalesce(l.details, '{}') || pg_catalog.jsonb_build_object('taken_over_by', $1)
          WHERE l.status = 'running' AND l.id <> $1
            AND (l.step = 'run' OR l.run_id IN (SELECT r.id FROM metrics.maintenance_log AS r
                                                WHERE r.step = 'run' AND r.status = 'running' AND r.id <> $1))",
