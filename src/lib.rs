@@ -72,13 +72,28 @@ extension_sql_file!(
     requires = ["maintenance_tables"]
 );
 extension_sql_file!(
+    "../sql/maintenance/run.sql",
+    name = "maintenance_run",
+    requires = [
+        "maintenance_tables",
+        snapshots::api::_can_commit,
+        jobs::api::_maintenance_begin,
+        jobs::api::_maintenance_catch_up,
+        jobs::api::_maintenance_compact,
+        jobs::api::_maintenance_prune,
+        jobs::api::_maintenance_end,
+        maintenance::api::check_alerts
+    ]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
     requires = [
         "snapshot_tables",
         "request_tables",
         "maintenance_tables",
-        "alert_tables"
+        "alert_tables",
+        "maintenance_run"
     ]
 );
 extension_sql_file!(

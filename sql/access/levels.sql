@@ -108,6 +108,18 @@ AS $$
         ('function',  'metrics.set_retention_policy(text,interval,interval,interval)', 'EXECUTE', 'manage'),
         ('function',  'metrics.compact_metrics(boolean,integer)',           'EXECUTE', 'manage'),
         -- maintenance: the maintenance job (functions)
+        -- The job and its schedule: the work of the manage level, like collecting and
+        -- scheduling the daily collection (service_role runs it, pg_cron as the owner).
+        ('procedure', 'metrics.run_maintenance()',                          'EXECUTE', 'manage'),
+        ('function',  'metrics.schedule_maintenance(text)',                 'EXECUTE', 'manage'),
+        ('function',  'metrics.unschedule_maintenance()',                   'EXECUTE', 'manage'),
+        -- Its steps, SECURITY DEFINER: run_maintenance runs as its caller (it commits, so
+        -- it can have no SET clause nor SECURITY DEFINER), who needs EXECUTE on each.
+        ('function',  'metrics._maintenance_begin()',                       'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_catch_up(uuid)',                'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_compact(uuid)',                 'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_prune(uuid,integer)',           'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_end(uuid)',                     'EXECUTE', 'manage'),
 
         -- maintenance: health and alerts (functions)
         -- health() reads the admin-only tables with the owner's rights and check_alerts()

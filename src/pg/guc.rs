@@ -12,11 +12,15 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+use crate::jobs::catch_up::{DEFAULT_CATCH_UP_DAYS, MAX_CATCH_UP_DAYS};
+use crate::jobs::retry::{DEFAULT_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS};
 use crate::snapshots::checks::DEFAULT_MAX_QUERY_DAYS;
 
 static TIMEZONE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"UTC"));
 static MAX_QUERY_DAYS: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_MAX_QUERY_DAYS);
 static METRIC_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+static CATCH_UP_DAYS: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_CATCH_UP_DAYS);
+static RETRY_DELAY: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_RETRY_DELAY_MS);
 static ALLOW_DROP_HISTORY: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 /// Where recorded requests and operations go first.
@@ -96,8 +100,43 @@ pub fn allow_drop_history() -> bool {
     ALLOW_DROP_HISTORY.get()
 }
 
+/// How many missed days one scheduled collection catches up on, per metric.
+pub fn catch_up_days() -> i32 {
+    CATCH_UP_DAYS.get()
+}
+
+/// The wait before the first retry of a transient failure, in milliseconds (then doubled).
+pub fn retry_delay_ms() -> i32 {
+    RETRY_DELAY.get()
+}
+
+/// How a scheduled collection catches up and retries.
+fn register_collection_settings() {
+    GucRegistry::define_int_guc(
+        c"metrics.catch_up_days",
+        c"Most missed days one collect_daily_metrics() without a date collects per metric.",
+        c"A scheduled collection collects every closed day after each metric's last sealed day, oldest first, at most this many per run; the next run continues.",
+        &CATCH_UP_DAYS,
+        1,
+        MAX_CATCH_UP_DAYS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"metrics.retry_delay",
+        c"Wait before retrying a metric after a transient failure; doubled for each further retry (3 at most).",
+        c"Serialization failures, deadlocks, lock timeouts and metrics.metric_timeout are retried inside the run; other failures at the next run.",
+        &RETRY_DELAY,
+        0,
+        MAX_RETRY_DELAY_MS,
+        GucContext::Suset,
+        GucFlags::UNIT_MS,
+    );
+}
+
 /// The day boundary and the query limit of the read API.
 fn register_snapshot_settings() {
+    register_collection_settings();
     unsafe {
         GucRegistry::define_string_guc_with_hooks(
             c"metrics.timezone",

@@ -121,11 +121,13 @@ fn install_preset(
     )
 }
 
-/// Seals the values of every active metric for one day that has ended.
-#[pg_extern(security_definer, volatile, requires = [last_closed_day])]
+/// Seals the values of every active metric for one day that has ended; without a day (NULL,
+/// the default), catches up: each metric over the closed days after its last sealed day, at
+/// most `metrics.catch_up_days` of them, up to `metrics.last_closed_day()`.
+#[pg_extern(security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]
 fn collect_daily_metrics(
-    target_date: default!(Option<Date>, "metrics.last_closed_day()"),
+    target_date: default!(Option<Date>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -134,9 +136,14 @@ fn collect_daily_metrics(
         name!(status, String),
     ),
 > {
-    let target = required_date(target_date, "target_date");
-    check_closed(target, last_closed_day_in_zone(), &guc::timezone()).or_raise();
-    let summary = collect::run(RunType::Collect, target, target);
+    let summary = match target_date {
+        None => collect::catch_up(),
+        Some(_) => {
+            let target = required_date(target_date, "target_date");
+            check_closed(target, last_closed_day_in_zone(), &guc::timezone()).or_raise();
+            collect::run(RunType::Collect, target, target)
+        }
+    };
     TableIterator::once((
         summary.recorded as i32,
         summary.elapsed_ms,

@@ -20,6 +20,8 @@ use pgrx::prelude::*;
 
 use crate::common::calendar::{day_count, days};
 use crate::common::problem::{Failure, Problem, SqlState};
+use crate::jobs::catch_up::{self, Window};
+use crate::jobs::retry::{delay_ms, is_transient};
 use crate::jobs::run::{RunType, Status};
 use crate::jobs::run_log;
 use crate::pg::datum::{pg_date, stored_date};
@@ -32,6 +34,7 @@ use crate::pg::timeout;
 use crate::snapshots::definition::{Definition, Ratio};
 use crate::snapshots::kind::Kind;
 use crate::snapshots::layout::layout;
+use crate::snapshots::read::last_closed_day_in_zone;
 use crate::snapshots::registry::{self, Resolved, Sourced};
 use crate::snapshots::statements::{
     self, Measure, INSERT_SQL, INSERT_SQL_BEFORE_030, PERCENTAGE_SQL,
@@ -288,27 +291,70 @@ pub struct Summary {
     pub recorded: i64,
     pub status: Status,
     pub elapsed_ms: i32,
+    /// The run's row in `metrics.metric_collection_log`.
+    pub log_id: String,
 }
 
-/// The steps of a run: one per source (and time column) for the scalar kinds, one per
-/// breakdown, then the percentages.
+/// The days each metric of a run covers: the same range for all (a collection of a day, a
+/// backfill), or a window per metric (a catch-up), the others getting `default`.
+pub struct RunDays {
+    pub span: Window,
+    pub default: Window,
+    pub windows: HashMap<String, Window>,
+}
+
+impl RunDays {
+    /// Every metric over `[start, end]`.
+    pub fn range(start: NaiveDate, end: NaiveDate) -> RunDays {
+        let all = Window { start, end };
+        RunDays {
+            span: all,
+            default: all,
+            windows: HashMap::new(),
+        }
+    }
+
+    fn of(&self, category: &str) -> Range {
+        let w = self.windows.get(category).copied().unwrap_or(self.default);
+        Range {
+            start: w.start,
+            end: w.end,
+        }
+    }
+}
+
+/// The steps of a run: one per source (and time column, and window of days) for the scalar
+/// kinds, one per breakdown, then the percentages, each with its range.
 struct Steps<'a> {
-    sourced: Vec<Vec<&'a Sourced>>,
-    ratios: Vec<&'a Ratio>,
+    sourced: Vec<(Vec<&'a Sourced>, Range)>,
+    ratios: Vec<(&'a Ratio, Range)>,
 }
 
-fn steps(resolved: &[Resolved]) -> Steps<'_> {
-    let mut by_source: BTreeMap<(u32, String), Vec<&Sourced>> = BTreeMap::new();
+fn steps<'a>(resolved: &'a [Resolved], days: &RunDays) -> Steps<'a> {
+    type Key = (u32, String, NaiveDate, NaiveDate);
+    let mut by_source: BTreeMap<Key, (Vec<&Sourced>, Range)> = BTreeMap::new();
     let mut breakdowns = Vec::new();
     let mut ratios = Vec::new();
     for r in resolved {
         match r {
-            Resolved::Sourced(m) if m.measure.kind == Kind::Breakdown => breakdowns.push(vec![m]),
-            Resolved::Sourced(m) => by_source
-                .entry((m.relation.oid.to_u32(), m.source.time_column.clone()))
-                .or_default()
-                .push(m),
-            Resolved::Ratio(ratio) => ratios.push(ratio),
+            Resolved::Sourced(m) if m.measure.kind == Kind::Breakdown => {
+                breakdowns.push((vec![m], days.of(&m.measure.category)))
+            }
+            Resolved::Sourced(m) => {
+                let range = days.of(&m.measure.category);
+                let key = (
+                    m.relation.oid.to_u32(),
+                    m.source.time_column.clone(),
+                    range.start,
+                    range.end,
+                );
+                by_source
+                    .entry(key)
+                    .or_insert_with(|| (Vec::new(), range))
+                    .0
+                    .push(m)
+            }
+            Resolved::Ratio(ratio) => ratios.push((ratio, days.of(&ratio.category))),
         }
     }
     Steps {
@@ -317,14 +363,50 @@ fn steps(resolved: &[Resolved]) -> Steps<'_> {
     }
 }
 
+/// Runs `work` again after a transient failure (`jobs::retry`), waiting longer each time;
+/// every retry is counted as `category`'s in the tally. Returns the last attempt's result.
+fn retrying<R>(
+    category: &str,
+    tally: &mut Tally,
+    mut work: impl FnMut() -> Result<R, Failure>,
+) -> Result<R, Failure> {
+    let mut retry = 0;
+    loop {
+        match work() {
+            Err(failure) if is_transient(&failure.sqlstate) => {
+                retry += 1;
+                let Some(ms) = delay_ms(retry, guc::retry_delay_ms()) else {
+                    return Err(failure);
+                };
+                tally.retried(category, &failure.sqlstate);
+                pause(ms);
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Waits `ms` milliseconds; a cancel while waiting stops the run (pg_sleep checks for it).
+fn pause(ms: u64) {
+    if ms > 0 {
+        spi::run(
+            "SELECT pg_catalog.pg_sleep($1)",
+            &[(ms as f64 / 1000.0).into()],
+        );
+    }
+}
+
 /// Resolves each definition against the catalog; a broken one fails all its days, and the
 /// run goes on without it.
-fn resolve_all(definitions: &[Definition], tally: &mut Tally) -> Vec<Resolved> {
+fn resolve_all(definitions: &[Definition], days: &RunDays, tally: &mut Tally) -> Vec<Resolved> {
     let mut resolved = Vec::new();
     for def in definitions {
-        match isolated(|| registry::resolve(def).or_raise()) {
+        let category = def.category();
+        match retrying(category, tally, || {
+            isolated(|| registry::resolve(def).or_raise())
+        }) {
             Ok(r) => resolved.push(r),
-            Err(failure) => tally.fail(def.category(), tally.days, failure),
+            Err(failure) => tally.fail(category, days.of(category).count(), failure),
         }
     }
     resolved
@@ -358,6 +440,10 @@ impl Range {
 
     fn days(self) -> Vec<NaiveDate> {
         days(self.start, self.end).collect()
+    }
+
+    fn count(self) -> i64 {
+        day_count(self.start, self.end)
     }
 }
 
@@ -422,51 +508,92 @@ fn seal_alone(m: &Sourced, range: Range, failure: Failure, versions: &Versions, 
         return;
     };
     for half in [first, second] {
-        match attempt(&[m], half, versions) {
-            Ok(sealed) => record(sealed, tally),
-            Err(failure) => seal_alone(m, half, failure, versions, tally),
-        }
+        seal_one(m, half, versions, tally);
+    }
+}
+
+/// Computes and seals one metric over `range`, trying again after transient failures; what
+/// still fails is narrowed down by `seal_alone`.
+fn seal_one(m: &Sourced, range: Range, versions: &Versions, tally: &mut Tally) {
+    let category = m.measure.category.as_str();
+    match retrying(category, tally, || attempt(&[m], range, versions)) {
+        Ok(sealed) => record(sealed, tally),
+        Err(failure) => seal_alone(m, range, failure, versions, tally),
     }
 }
 
 /// Computes and seals one step over a source; if it fails with several metrics, each is
-/// retried on its own to find the broken one, and a metric that fails on its data is
-/// narrowed down to its bad days.
+/// computed on its own (transient failures retried per metric, so the attempts are each
+/// metric's) to find the broken one, and a metric that fails on its data is narrowed down
+/// to its bad days.
 fn seal_sourced(group: &[&Sourced], range: Range, versions: &Versions, tally: &mut Tally) {
-    match attempt(group, range, versions) {
-        Ok(sealed) => record(sealed, tally),
-        Err(failure) if group.len() == 1 => seal_alone(group[0], range, failure, versions, tally),
-        Err(_) => {
-            for m in group {
-                match attempt(std::slice::from_ref(m), range, versions) {
-                    Ok(sealed) => record(sealed, tally),
-                    Err(failure) => seal_alone(m, range, failure, versions, tally),
-                }
-            }
+    if group.len() > 1 {
+        if let Ok(sealed) = attempt(group, range, versions) {
+            return record(sealed, tally);
         }
+    }
+    for m in group {
+        seal_one(m, range, versions, tally);
     }
 }
 
 /// Computes and seals a percentage; the days without both parts are its failures.
 fn seal_ratio(ratio: &Ratio, range: Range, versions: &Versions, tally: &mut Tally) {
-    match isolated(|| {
-        let rows = compute_ratio(ratio, range.start, range.end);
-        let recorded = rows.days();
-        (rows.len(), recorded, seal(rows, versions))
-    }) {
+    let sealed = retrying(&ratio.category, tally, || {
+        isolated(|| {
+            let rows = compute_ratio(ratio, range.start, range.end);
+            let recorded = rows.days();
+            (rows.len(), recorded, seal(rows, versions))
+        })
+    });
+    match sealed {
         Ok((computed, recorded, inserted)) => {
             tally.sealed(computed, inserted);
             tally.ratio_gaps(ratio, range.start, range.end, &recorded);
         }
-        Err(failure) => tally.fail(&ratio.category, tally.days, failure),
+        Err(failure) => tally.fail(&ratio.category, range.count(), failure),
     }
 }
 
-/// Collects every active metric for every day of `[start, end]`, logs the run (a collection
-/// of one day or a backfill of a range: the same engine, logged apart), and tells the caller
-/// with a NOTICE when nothing was new and a WARNING when metrics failed.
+/// Collects every active metric for every day of `[start, end]` (see `run_days`).
 pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
+    run_days(kind, &RunDays::range(start, end))
+}
+
+/// Catches up (`collect_daily_metrics()` without a date): each active metric over the closed
+/// days after its last sealed day, at most `metrics.catch_up_days` of them
+/// (`jobs::catch_up`), in one run logged over the span of those days.
+pub fn catch_up() -> Summary {
+    let last_sealed: Vec<(String, Option<NaiveDate>)> = spi::rows(
+        "SELECT d.metric_category,
+                (SELECT max(m.metric_date) FROM metrics.daily_metrics AS m
+                 WHERE m.metric_category = d.metric_category)
+         FROM metrics.metric_definitions AS d WHERE d.is_active",
+        &[],
+        |row| {
+            let sealed: Option<Date> = row.get(2)?;
+            Ok((not_null::<String>(row, 1)?, sealed.map(stored_date)))
+        },
+    );
+    let last_closed = last_closed_day_in_zone();
+    let plan = catch_up::plan(&last_sealed, last_closed, guc::catch_up_days());
+    let days = RunDays {
+        span: plan.span,
+        default: Window {
+            start: last_closed,
+            end: last_closed,
+        },
+        windows: plan.windows.into_iter().collect(),
+    };
+    run_days(RunType::Collect, &days)
+}
+
+/// Collects every active metric for every day of its range, logs the run (a collection, a
+/// catch-up or a backfill: the same engine, logged apart), and tells the caller with a
+/// NOTICE when nothing was new and a WARNING when metrics failed.
+pub fn run_days(kind: RunType, days: &RunDays) -> Summary {
     let started = Instant::now();
+    let Window { start, end } = days.span;
     let label = if start == end {
         start.to_string()
     } else {
@@ -483,15 +610,17 @@ pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
     let mut tally = Tally::new(day_count(start, end), definitions.len());
     let progress = Progress {
         label: format!("backfill {label}"),
-        total: tally.days * definitions.len() as i64,
+        total: definitions
+            .iter()
+            .map(|d| days.of(d.category()).count())
+            .sum(),
         started,
         enabled: kind == RunType::Backfill,
     };
-    let resolved = resolve_all(&definitions, &mut tally);
-    let steps = steps(&resolved);
-    let range = Range { start, end };
-    for group in &steps.sourced {
-        seal_sourced(group, range, &versions, &mut tally);
+    let resolved = resolve_all(&definitions, days, &mut tally);
+    let steps = steps(&resolved, days);
+    for (group, range) in &steps.sourced {
+        seal_sourced(group, *range, &versions, &mut tally);
         let categories: Vec<&str> = group.iter().map(|m| m.measure.category.as_str()).collect();
         let step = format!(
             "{} ({})",
@@ -500,7 +629,7 @@ pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
         );
         progress.report(&tally, &step, &categories);
     }
-    for ratio in steps.ratios {
+    for (ratio, range) in steps.ratios {
         seal_ratio(ratio, range, &versions, &mut tally);
         progress.report(&tally, &ratio.category, &[ratio.category.as_str()]);
     }
@@ -516,5 +645,6 @@ pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
         recorded: tally.recorded,
         status: outcome.status,
         elapsed_ms: started.elapsed().as_millis().min(i32::MAX as u128) as i32,
+        log_id,
     }
 }

@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(533);
+SELECT plan(573);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -58,6 +58,13 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         RETURN CASE WHEN SQLSTATE = 'ZZ001' THEN SQLERRM ELSE SQLSTATE END;
     END;
+END
+$$;
+
+CREATE FUNCTION pg_temp.call_maintenance() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    CALL metrics.run_maintenance();
+    RETURN 'called';
 END
 $$;
 
@@ -140,6 +147,32 @@ INSERT INTO function_cases VALUES
     ('metrics.unschedule_daily_collection()',
      $$SELECT metrics.unschedule_daily_collection()::text$$, false,
      '{42501,42501,42501,42704,42704}'),
+    -- The maintenance job: the manage level (here it runs without committing, inside the case).
+    ('metrics.run_maintenance()',
+     -- EXECUTE ... INTO cannot take a CALL: the caller's own function makes it.
+     $$SELECT pg_temp.call_maintenance()$$, false,
+     '{42501,42501,42501,ok:called,ok:called}'),
+    ('metrics.schedule_maintenance(text)',
+     $$SELECT metrics.schedule_maintenance()::text$$, false,
+     '{42501,42501,42501,42704,42704}'),
+    ('metrics.unschedule_maintenance()',
+     $$SELECT metrics.unschedule_maintenance()::text$$, false,
+     '{42501,42501,42501,42704,42704}'),
+    ('metrics._maintenance_begin()',
+     $$SELECT (metrics._maintenance_begin() IS NOT NULL)::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics._maintenance_catch_up(uuid)',
+     $$SELECT (metrics._maintenance_catch_up(metrics._maintenance_begin()) IS NOT NULL)::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics._maintenance_compact(uuid)',
+     $$SELECT (metrics._maintenance_compact(metrics._maintenance_begin()) IS NOT NULL)::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics._maintenance_prune(uuid,integer)',
+     $$SELECT metrics._maintenance_prune(metrics._maintenance_begin())::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics._maintenance_end(uuid)',
+     $$SELECT metrics._maintenance_end(metrics._maintenance_begin())$$, false,
+     '{42501,42501,42501,ok:completed,ok:completed}'),
     ('metrics.verify_security()',
      $$SELECT count(*)::text FROM metrics.verify_security()$$, true,
      '{42501,42501,42501,ok:0,ok:0}'),

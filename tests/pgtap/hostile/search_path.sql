@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(120);
+SELECT plan(141);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -291,6 +291,27 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
      $$SELECT metrics.schedule_daily_collection('61 0 * * *')::pg_catalog.text$$, NULL, NULL),
     ('metrics.unschedule_daily_collection()', 'unscheduling without pg_cron',
      $$SELECT metrics.unschedule_daily_collection()::pg_catalog.text$$, NULL, NULL),
+    ('metrics.schedule_maintenance(text)', 'scheduling maintenance without pg_cron',
+     $$SELECT metrics.schedule_maintenance('5 0 * * *')::pg_catalog.text$$, NULL, NULL),
+    ('metrics.unschedule_maintenance()', 'unscheduling maintenance without pg_cron',
+     $$SELECT metrics.unschedule_maintenance()::pg_catalog.text$$, NULL, NULL),
+    ('metrics._maintenance_begin()', 'starting a maintenance run',
+     $$SELECT (metrics._maintenance_begin() IS NOT NULL)::pg_catalog.text$$,
+     $$SELECT string_agg(concat_ws('|', step, status, executed_by, pid = pg_backend_pid(), details), ',') FROM metrics.maintenance_log$$, NULL),
+    ('metrics._maintenance_catch_up(uuid)', 'the catch-up step of a run',
+     $$SELECT metrics._maintenance_catch_up(metrics._maintenance_begin())$$,
+     $$SELECT concat_ws(' / ', (SELECT string_agg(concat_ws('|', step, status, details - 'collection_log_id', error_message), ',' ORDER BY step)
+                                FROM metrics.maintenance_log),
+                        (SELECT count(*) FROM metrics.daily_metrics))$$, NULL),
+    ('metrics._maintenance_compact(uuid)', 'a compaction unit of a run',
+     $$SELECT metrics._maintenance_compact(metrics._maintenance_begin())::pg_catalog.text$$,
+     $$SELECT string_agg(concat_ws('|', step, status, details), ',' ORDER BY step) FROM metrics.maintenance_log$$, NULL),
+    ('metrics._maintenance_prune(uuid,integer)', 'a pruning batch of a run',
+     $$SELECT metrics._maintenance_prune(metrics._maintenance_begin(), 1)::pg_catalog.text$$,
+     $$SELECT string_agg(concat_ws('|', step, status, details), ',' ORDER BY step) FROM metrics.maintenance_log$$, NULL),
+    ('metrics._maintenance_end(uuid)', 'the end of a run',
+     $$SELECT metrics._maintenance_end(metrics._maintenance_begin())$$,
+     $$SELECT string_agg(concat_ws('|', step, status, details), ',' ORDER BY step) FROM metrics.maintenance_log$$, NULL),
     ('metrics.verify_security()', 'the security audit',
      $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', finding, object_type, object_name, detail, hint), ',')
        FROM metrics.verify_security()$$, NULL, NULL),
@@ -366,6 +387,8 @@ FROM (VALUES ('a refused definition (did-you-mean hint)', '42P01'),
              ('scheduling without pg_cron', '42704'),
              ('a refused schedule', '22023'),
              ('unscheduling without pg_cron', '42704'),
+             ('scheduling maintenance without pg_cron', '42704'),
+             ('unscheduling maintenance without pg_cron', '42704'),
              ('a refused grant (no such role)', '42704'),
              ('a refused check (needs arguments)', '42809'),
              ('a refused check (not boolean)', '42804')) AS v(label, state)

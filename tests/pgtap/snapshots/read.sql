@@ -144,7 +144,7 @@ SELECT set_eq($$SELECT metric_category, metric_date, value FROM metrics.current_
 SELECT is((SELECT max(metric_date) FROM metrics.current_metrics()), '2025-06-30'::date, 'which is the last sealed day');
 
 -- activity_series: the last N closed days of the created metrics, NULL where nothing is sealed.
-SELECT lives_ok($$SELECT * FROM metrics.collect_daily_metrics()$$, 'collect the last closed day');
+SELECT lives_ok($$SELECT * FROM metrics.collect_daily_metrics(metrics.last_closed_day())$$, 'collect the last closed day');
 SELECT results_eq(
     $$SELECT metric_date, metric_category, value IS NULL FROM metrics.activity_series(2)$$,
     $$SELECT d, c, d <> metrics.last_closed_day()

@@ -21,7 +21,7 @@ session_run locker lock "BEGIN; LOCK TABLE regress_src.posts IN ACCESS EXCLUSIVE
 ok "another session holds an ACCESS EXCLUSIVE lock on regress_src.posts" session_wait locker lock 30
 is "$(session_output locker lock)" locked "the lock is taken"
 
-q_try "SET lock_timeout = '200ms'; SELECT status FROM metrics.collect_daily_metrics('$DAY');"
+q_try "SET lock_timeout = '200ms'; SET metrics.retry_delay = '10ms'; SELECT status FROM metrics.collect_daily_metrics('$DAY');"
 diag "collect_daily_metrics: status $Q_STATUS, out '$Q_OUT', err '$Q_ERR'"
 
 failure() {

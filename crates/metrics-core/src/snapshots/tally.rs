@@ -23,6 +23,9 @@ pub struct Tally {
     /// The days a metric failed on, when it failed on some days of the range only (a day
     /// whose data the metric cannot compute); the other days were sealed.
     pub failed_days: BTreeMap<String, Vec<NaiveDate>>,
+    /// The SQLSTATEs of the transient failures of each metric that were tried again
+    /// (`jobs::retry`), in order; the metric was sealed in the end unless it failed.
+    pub retries: BTreeMap<String, Vec<String>>,
 }
 
 impl Tally {
@@ -35,7 +38,16 @@ impl Tally {
             failed_values: 0,
             failed_metrics: BTreeMap::new(),
             failed_days: BTreeMap::new(),
+            retries: BTreeMap::new(),
         }
+    }
+
+    /// An attempt of `category` failed with a transient `sqlstate` and is tried again.
+    pub fn retried(&mut self, category: &str, sqlstate: &str) {
+        self.retries
+            .entry(category.to_string())
+            .or_default()
+            .push(sqlstate.to_string());
     }
 
     /// A step computed `computed` values, of which `inserted` were new.
@@ -128,7 +140,7 @@ impl Tally {
                 self.days, self.metrics, self.recorded, self.already_sealed, self.failed_values
             )
         };
-        let (error_message, error_details) = if self.failed_metrics.is_empty() {
+        let (error_message, mut error_details) = if self.failed_metrics.is_empty() {
             (None, None)
         } else {
             let summary: Vec<String> = self
@@ -151,6 +163,10 @@ impl Tally {
                 Some(json!({ "failures": Value::Object(details) })),
             )
         };
+        if !self.retries.is_empty() {
+            let details = error_details.get_or_insert_with(|| json!({}));
+            details["retries"] = self.retries_json();
+        }
         RunOutcome {
             status: self.status(),
             recorded: self.recorded,
@@ -170,7 +186,28 @@ impl Tally {
         if let Some(days) = self.failed_days.get(category) {
             json["days"] = days.iter().map(|d| Value::from(d.to_string())).collect();
         }
+        if let Some(retried) = self.retries.get(category) {
+            json["attempts"] = Value::from(retried.len() + 1);
+        }
         json
+    }
+
+    /// `{category: {retries, sqlstates, sealed}}`: the metrics tried again after transient
+    /// failures, and whether they were sealed in the end.
+    fn retries_json(&self) -> Value {
+        let per_metric: Map<String, Value> = self
+            .retries
+            .iter()
+            .map(|(c, states)| {
+                let entry = json!({
+                    "retries": states.len(),
+                    "sqlstates": states,
+                    "sealed": !self.failed(c),
+                });
+                (c.clone(), entry)
+            })
+            .collect();
+        Value::Object(per_metric)
     }
 }
 
@@ -282,6 +319,35 @@ mod tests {
             details["failures"]["avg"]["days"],
             json!(["2025-01-02", "2025-01-04"])
         );
+    }
+
+    #[test]
+    fn retries_are_logged_with_their_outcome() {
+        let mut t = Tally::new(1, 2);
+        t.retried("a", "40001");
+        t.retried("a", "40P01");
+        t.sealed(1, 1);
+        let o = t.outcome();
+        assert_eq!(o.status, Status::Completed);
+        assert_eq!(o.error_message, None);
+        assert_eq!(
+            o.error_details.unwrap(),
+            json!({"retries": {"a": {"retries": 2, "sqlstates": ["40001", "40P01"], "sealed": true}}})
+        );
+        for _ in 0..3 {
+            t.retried("b", "55P03");
+        }
+        let busy = Failure {
+            sqlstate: "55P03".into(),
+            message: "busy".into(),
+            detail: None,
+            hint: None,
+        };
+        t.fail("b", 1, busy);
+        let details = t.outcome().error_details.unwrap();
+        assert_eq!(details["failures"]["b"]["attempts"], 4);
+        assert_eq!(details["retries"]["b"]["sealed"], false);
+        assert!(details["failures"].get("a").is_none());
     }
 
     #[test]

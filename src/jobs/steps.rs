@@ -1,0 +1,257 @@
+//! The work of the maintenance steps: the catch-up collection, compaction unit by unit, and
+//! pruning batch by batch. Each call is one unit the procedure commits on its own; each
+//! records what it did in its step's row (`jobs::maintenance`).
+
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::Uuid;
+use serde_json::{json, Value};
+
+use crate::jobs::ledger::{one_call_step, step_end, step_progress, step_row, StepEnd};
+use crate::jobs::maintenance::{catch_up_status, DAILY_JOB, MAINTENANCE_JOB, PRUNED_FAMILIES};
+use crate::jobs::schedule::pg_cron_installed;
+use crate::pg::spi::{not_null, volatile as spi};
+use crate::pg::subxact::isolated;
+use crate::snapshots::collect;
+
+/// The catch-up collection (`collect_daily_metrics()` without a date) as a step; returns its
+/// status.
+pub fn catch_up(run_id: Uuid) -> String {
+    one_call_step(run_id, "catch_up", || {
+        let summary = collect::catch_up();
+        let logged = spi::rows(
+            "SELECT pg_catalog.jsonb_build_object('collection_log_id', id, 'from', collection_date, 'to', range_end,
+                        'status', status, 'recorded', metrics_collected, 'already_sealed', metrics_skipped,
+                        'failed', metrics_failed)::text, error_message
+             FROM metrics.metric_collection_log WHERE id = $1::uuid",
+            &[summary.log_id.as_str().into()],
+            |row| Ok((not_null::<String>(row, 1)?, row.get::<String>(2)?)),
+        )
+        .pop()
+        .expect("the run's log row exists");
+        let details: Value = serde_json::from_str(&logged.0).expect("jsonb text is JSON");
+        StepEnd {
+            status: catch_up_status(summary.status.as_str()),
+            details,
+            error_message: logged.1,
+            error_sqlstate: None,
+        }
+    })
+}
+
+fn compaction_installed() -> bool {
+    spi::exists(
+        "SELECT pg_catalog.to_regprocedure('metrics.compact_metrics(boolean,integer)') IS NOT NULL",
+        &[],
+    )
+}
+
+/// One unit compacted: (family, action, rows before, after, requests covered, verified, period).
+type Unit = (String, String, i64, i64, i64, bool, String);
+
+fn add_unit(details: &mut Value, unit: &Unit) {
+    let (family, action, before, after, covered, verified, period) = unit;
+    for (key, n) in [
+        ("units", 1),
+        ("rows_before", *before),
+        ("rows_after", *after),
+        ("requests_covered", *covered),
+    ] {
+        details[key] = Value::from(details[key].as_i64().unwrap_or(0) + n);
+    }
+    let actions = &mut details["actions"][format!("{family}:{action}")];
+    *actions = Value::from(actions.as_i64().unwrap_or(0) + 1);
+    if !verified {
+        details["unverified"] = json!({"family": family, "period_start": period});
+    }
+}
+
+/// Compacts one unit (`metrics.compact_metrics(false, 1)`); true when the procedure should
+/// call again. The step ends when nothing is left, when a unit fails its verification (it
+/// would be tried again and again), or on an error.
+pub fn compact(run_id: Uuid) -> bool {
+    let (step_id, running, mut details) = step_row(run_id, "compact");
+    if !running {
+        return false;
+    }
+    if !compaction_installed() {
+        step_end(
+            step_id,
+            &StepEnd::done(
+                "skipped",
+                json!({"reason": "metrics.compact_metrics is not installed"}),
+            ),
+        );
+        return false;
+    }
+    let units = isolated(|| {
+        spi::rows(
+            "SELECT family, action, coalesce(rows_before, 0), coalesce(rows_after, 0),
+                    coalesce(requests_covered, 0), coalesce(verified, false), coalesce(period_start::text, '')
+             FROM metrics.compact_metrics(false, 1)",
+            &[],
+            |row| {
+                Ok((not_null(row, 1)?, not_null(row, 2)?, not_null(row, 3)?, not_null(row, 4)?,
+                    not_null(row, 5)?, not_null(row, 6)?, not_null(row, 7)?))
+            },
+        )
+    });
+    let done_any = details["units"].as_i64().unwrap_or(0) > 0;
+    let units: Vec<Unit> = match units {
+        Ok(units) => units,
+        Err(f) => {
+            let status = if done_any { "partial" } else { "failed" };
+            step_end(step_id, &StepEnd::failed(status, details, f));
+            return false;
+        }
+    };
+    for unit in &units {
+        add_unit(&mut details, unit);
+    }
+    if units.is_empty() {
+        step_end(
+            step_id,
+            &StepEnd::done(if done_any { "completed" } else { "skipped" }, details),
+        );
+        return false;
+    }
+    if units.iter().any(|u| !u.5) {
+        let end = StepEnd {
+            error_message: Some(
+                "a compacted unit failed its verification; compaction stops for this run".into(),
+            ),
+            ..StepEnd::done("partial", details)
+        };
+        step_end(step_id, &end);
+        return false;
+    }
+    step_progress(step_id, &details);
+    true
+}
+
+/// What one batch of pruning did.
+enum Batch {
+    Deleted(i64),
+    /// Nothing to prune in this family, and why.
+    Kept(&'static str),
+}
+
+/// The instant before which a log family's rows go, from its policy (None: kept forever).
+fn cutoff(family: &str) -> Option<TimestampWithTimeZone> {
+    spi::value::<TimestampWithTimeZone>(
+        "SELECT pg_catalog.now() - drop_after FROM metrics.retention_policies WHERE family = $1",
+        &[family.into()],
+    )
+}
+
+const PRUNE_COLLECTION_LOG: &str = "
+    WITH doomed AS (
+        SELECT l.id FROM metrics.metric_collection_log AS l
+        WHERE l.started_at < $1 AND l.status <> 'running'
+          AND NOT EXISTS (SELECT FROM metrics.metric_revisions AS r WHERE r.collection_log_id = l.id)
+        ORDER BY l.started_at LIMIT $2 FOR UPDATE OF l SKIP LOCKED),
+    gone AS (DELETE FROM metrics.metric_collection_log AS l USING doomed AS d WHERE l.id = d.id RETURNING 1)
+    SELECT count(*) FROM gone";
+
+const PRUNE_MAINTENANCE_LOG: &str = "
+    WITH doomed AS (
+        SELECT l.id FROM metrics.maintenance_log AS l
+        WHERE l.started_at < $1 AND l.status <> 'running' AND l.id <> $3
+          AND (l.step = 'run' OR l.run_id IS NULL)
+        ORDER BY l.started_at LIMIT $2 FOR UPDATE OF l SKIP LOCKED),
+    gone AS (DELETE FROM metrics.maintenance_log AS l USING doomed AS d WHERE l.id = d.id RETURNING 1)
+    SELECT count(*) FROM gone";
+
+const PRUNE_CRON: &str = "
+    WITH doomed AS (
+        SELECT d.runid FROM cron.job_run_details AS d
+        WHERE d.database = pg_catalog.current_database() AND d.username = current_user
+          AND (d.jobid IN (SELECT j.jobid FROM cron.job AS j
+                           WHERE j.jobname = ANY($3) AND j.database = pg_catalog.current_database())
+               OR d.command = ANY($4))
+          AND d.status IN ('succeeded', 'failed') AND coalesce(d.end_time, d.start_time) < $1
+        ORDER BY d.runid LIMIT $2),
+    gone AS (DELETE FROM cron.job_run_details AS d USING doomed AS x WHERE d.runid = x.runid RETURNING 1)
+    SELECT count(*) FROM gone";
+
+/// Deletes one batch of a family's old rows.
+fn prune_batch(family: &str, batch: i32, run_id: Uuid) -> Batch {
+    let Some(before) = cutoff(family) else {
+        return Batch::Kept("its policy has no drop_after: kept");
+    };
+    let deleted = match family {
+        "collection_log" => spi::value::<i64>(
+            PRUNE_COLLECTION_LOG,
+            &[before.into(), (batch as i64).into()],
+        ),
+        "maintenance_log" => spi::value::<i64>(
+            PRUNE_MAINTENANCE_LOG,
+            &[before.into(), (batch as i64).into(), run_id.into()],
+        ),
+        _ if !pg_cron_installed() => return Batch::Kept("pg_cron is not installed"),
+        _ => spi::value::<i64>(
+            PRUNE_CRON,
+            &[
+                before.into(),
+                (batch as i64).into(),
+                vec![DAILY_JOB.0, MAINTENANCE_JOB.0].into(),
+                vec![DAILY_JOB.1, MAINTENANCE_JOB.1].into(),
+            ],
+        ),
+    };
+    Batch::Deleted(deleted.unwrap_or(0))
+}
+
+/// The prune step's status once every family is done.
+fn prune_status(details: &Value) -> &'static str {
+    let families: Vec<&Value> = PRUNED_FAMILIES.iter().map(|f| &details[*f]).collect();
+    let failed = families.iter().filter(|f| !f["error"].is_null()).count();
+    let deleted: i64 = families
+        .iter()
+        .map(|f| f["deleted"].as_i64().unwrap_or(0))
+        .sum();
+    match failed {
+        0 if deleted > 0 => "completed",
+        0 => "skipped",
+        n if n == families.len() => "failed",
+        _ => "partial",
+    }
+}
+
+/// Prunes one batch of the first family not done yet; true when the procedure should call
+/// again. A family is done when a batch deletes fewer rows than `batch`, when its policy
+/// keeps its rows, or on an error (recorded; the other families are still pruned).
+pub fn prune(run_id: Uuid, batch: i32) -> bool {
+    let (step_id, running, mut details) = step_row(run_id, "prune");
+    if !running {
+        return false;
+    }
+    if let Some(family) = PRUNED_FAMILIES
+        .iter()
+        .find(|f| details[**f]["done"] != true)
+    {
+        let entry = &mut details[*family];
+        match isolated(|| prune_batch(family, batch, run_id)) {
+            Ok(Batch::Deleted(n)) => {
+                entry["deleted"] = Value::from(entry["deleted"].as_i64().unwrap_or(0) + n);
+                entry["done"] = Value::from(n < batch as i64);
+            }
+            Ok(Batch::Kept(why)) => *entry = json!({"deleted": 0, "done": true, "kept": why}),
+            Err(f) => {
+                entry["error"] = f.to_json();
+                entry["done"] = Value::from(true);
+            }
+        }
+    }
+    if PRUNED_FAMILIES.iter().any(|f| details[*f]["done"] != true) {
+        step_progress(step_id, &details);
+        return true;
+    }
+    let status = prune_status(&details);
+    let end = StepEnd {
+        error_message: (status == "failed" || status == "partial")
+            .then(|| "a family could not be pruned (see details)".to_string()),
+        ..StepEnd::done(status, details)
+    };
+    step_end(step_id, &end);
+    false
+}
