@@ -81,8 +81,8 @@ extension_sql_file!(
         jobs::api::_maintenance_catch_up,
         jobs::api::_maintenance_compact,
         jobs::api::_maintenance_prune,
-        jobs::api::_maintenance_end,
-        maintenance::api::check_alerts
+        jobs::api::_maintenance_alerts,
+        jobs::api::_maintenance_end
     ]
 );
 extension_sql_file!(

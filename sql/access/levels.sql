@@ -119,6 +119,7 @@ AS $$
         ('function',  'metrics._maintenance_catch_up(uuid)',                'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_compact(uuid)',                 'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_prune(uuid,integer)',           'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_alerts(uuid)',                  'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_end(uuid)',                     'EXECUTE', 'manage'),
 
         -- maintenance: health and alerts (functions)

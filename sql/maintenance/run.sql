@@ -41,8 +41,10 @@ BEGIN
     END LOOP;
     IF commits THEN COMMIT; END IF;
 
-    -- ALERTS: the last step goes here: metrics.check_alerts() (health and alerts), recorded
-    -- as step 'alerts' of this run, then IF commits THEN COMMIT; END IF;
+    -- Alerts: the health checks, each transition into or out of critical recorded and sent
+    -- with NOTIFY metrics_alerts (metrics.check_alerts()).
+    PERFORM metrics._maintenance_alerts(this_run);
+    IF commits THEN COMMIT; END IF;
 
     outcome := metrics._maintenance_end(this_run);
     IF outcome <> 'completed' THEN
@@ -51,4 +53,4 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE metrics.run_maintenance() IS
-    'The maintenance job: catch-up collection, compaction and pruning, each step recorded in metrics.maintenance_log; a second run while one works is recorded as skipped.';
+    'The maintenance job: catch-up collection, compaction, pruning and alerts, each step recorded in metrics.maintenance_log; a second run while one works is recorded as skipped.';

@@ -58,6 +58,14 @@ fn _maintenance_catch_up(run_id: Option<Uuid>) -> String {
     steps::catch_up(run_id)
 }
 
+/// The alerts of a run (`metrics.check_alerts()`, as the owner); returns the step's status.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn _maintenance_alerts(run_id: Option<Uuid>) -> String {
+    let run_id = ledger::check_run(run_id).or_raise();
+    steps::alerts(run_id)
+}
+
 /// Compacts one unit for a run; true when there may be more.
 #[pg_extern(security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]

@@ -2,6 +2,7 @@
 //! pruning batch by batch. Each call is one unit the procedure commits on its own; each
 //! records what it did in its step's row (`jobs::maintenance`).
 
+use pgrx::datum::datetime_support::ToIsoString;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::Uuid;
 use serde_json::{json, Value};
@@ -9,6 +10,9 @@ use serde_json::{json, Value};
 use crate::jobs::ledger::{one_call_step, step_end, step_progress, step_row, StepEnd};
 use crate::jobs::maintenance::{catch_up_status, DAILY_JOB, MAINTENANCE_JOB, PRUNED_FAMILIES};
 use crate::jobs::schedule::pg_cron_installed;
+use crate::maintenance::alerts;
+use crate::maintenance::compact;
+use crate::maintenance::compaction;
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::pg::subxact::isolated;
 use crate::snapshots::collect;
@@ -38,17 +42,10 @@ pub fn catch_up(run_id: Uuid) -> String {
     })
 }
 
-fn compaction_installed() -> bool {
-    spi::exists(
-        "SELECT pg_catalog.to_regprocedure('metrics.compact_metrics(boolean,integer)') IS NOT NULL",
-        &[],
-    )
-}
-
 /// One unit compacted: (family, action, rows before, after, requests covered, verified, period).
 type Unit = (String, String, i64, i64, i64, bool, String);
 
-fn add_unit(details: &mut Value, unit: &Unit) {
+fn add_unit(details: &mut Value, unit: &Unit, error: Option<&str>) {
     let (family, action, before, after, covered, verified, period) = unit;
     for (key, n) in [
         ("units", 1),
@@ -61,42 +58,41 @@ fn add_unit(details: &mut Value, unit: &Unit) {
     let actions = &mut details["actions"][format!("{family}:{action}")];
     *actions = Value::from(actions.as_i64().unwrap_or(0) + 1);
     if !verified {
-        details["unverified"] = json!({"family": family, "period_start": period});
+        details["unverified"] = json!({"family": family, "period_start": period, "error": error});
     }
 }
 
-/// Compacts one unit (`metrics.compact_metrics(false, 1)`); true when the procedure should
-/// call again. The step ends when nothing is left, when a unit fails its verification (it
+/// Compacts one unit (the work of `metrics.compact_metrics(false, 1)`, recorded in this
+/// step's row rather than in a row of its own); true when the procedure should call again. The step ends when nothing is left, when a unit fails its verification (it
 /// would be tried again and again), or on an error.
 pub fn compact(run_id: Uuid) -> bool {
     let (step_id, running, mut details) = step_row(run_id, "compact");
     if !running {
         return false;
     }
-    if !compaction_installed() {
-        step_end(
-            step_id,
-            &StepEnd::done(
-                "skipped",
-                json!({"reason": "metrics.compact_metrics is not installed"}),
-            ),
-        );
-        return false;
-    }
     let units = isolated(|| {
-        spi::rows(
-            "SELECT family, action, coalesce(rows_before, 0), coalesce(rows_after, 0),
-                    coalesce(requests_covered, 0), coalesce(verified, false), coalesce(period_start::text, '')
-             FROM metrics.compact_metrics(false, 1)",
-            &[],
-            |row| {
-                Ok((not_null(row, 1)?, not_null(row, 2)?, not_null(row, 3)?, not_null(row, 4)?,
-                    not_null(row, 5)?, not_null(row, 6)?, not_null(row, 7)?))
-            },
-        )
+        compact::compact_units(1)
+            .into_iter()
+            .map(|d| {
+                let error = d
+                    .error
+                    .as_ref()
+                    .map(|f| format!("{} ({})", f.message, f.sqlstate));
+                let unit: Unit = (
+                    compaction::family(d.unit.subject).to_string(),
+                    d.unit.action.as_str().to_string(),
+                    d.rows_before,
+                    d.rows_after,
+                    d.requests,
+                    d.verified == Some(true),
+                    d.unit.start.to_iso_string(),
+                );
+                (unit, error)
+            })
+            .collect::<Vec<_>>()
     });
     let done_any = details["units"].as_i64().unwrap_or(0) > 0;
-    let units: Vec<Unit> = match units {
+    let units: Vec<(Unit, Option<String>)> = match units {
         Ok(units) => units,
         Err(f) => {
             let status = if done_any { "partial" } else { "failed" };
@@ -104,8 +100,8 @@ pub fn compact(run_id: Uuid) -> bool {
             return false;
         }
     };
-    for unit in &units {
-        add_unit(&mut details, unit);
+    for (unit, error) in &units {
+        add_unit(&mut details, unit, error.as_deref());
     }
     if units.is_empty() {
         step_end(
@@ -114,7 +110,7 @@ pub fn compact(run_id: Uuid) -> bool {
         );
         return false;
     }
-    if units.iter().any(|u| !u.5) {
+    if units.iter().any(|(u, _)| !u.5) {
         let end = StepEnd {
             error_message: Some(
                 "a compacted unit failed its verification; compaction stops for this run".into(),
@@ -254,4 +250,16 @@ pub fn prune(run_id: Uuid, batch: i32) -> bool {
     };
     step_end(step_id, &end);
     false
+}
+
+/// The alerts of a run (`metrics.check_alerts()`): the transitions into and out of critical
+/// it recorded and announced; returns the step's status.
+pub fn alerts(run_id: Uuid) -> String {
+    one_call_step(run_id, "alerts", || {
+        let transitions: Vec<Value> = alerts::check()
+            .into_iter()
+            .map(|t| json!({"check": t.check, "from": t.previous.as_str(), "to": t.severity.as_str()}))
+            .collect();
+        StepEnd::done("completed", json!({"transitions": transitions}))
+    })
 }

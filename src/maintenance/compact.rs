@@ -449,15 +449,20 @@ pub fn check_max_units(max_units: Option<i32>) -> crate::common::problem::Outcom
 /// The plan, done (each unit verified in its own subtransaction) unless `dry_run`; a
 /// compaction that did something is recorded in the maintenance log.
 pub fn compact(dry_run: bool, max: usize) -> Vec<Done> {
-    let units = plan(max);
     if dry_run {
-        return units.into_iter().map(estimate).collect();
+        return plan(max).into_iter().map(estimate).collect();
     }
-    let done: Vec<Done> = units.into_iter().map(run).collect();
+    let done = compact_units(max);
     if !done.is_empty() {
         log(&done);
     }
     done
+}
+
+/// At most `max` units of the plan, done; the caller records them (the maintenance job in
+/// its compact step).
+pub fn compact_units(max: usize) -> Vec<Done> {
+    plan(max).into_iter().map(run).collect()
 }
 
 /// One row of the maintenance log for a compaction: the units' totals and their failures.

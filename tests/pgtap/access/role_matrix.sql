@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(573);
+SELECT plan(578);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -170,6 +170,9 @@ INSERT INTO function_cases VALUES
     ('metrics._maintenance_prune(uuid,integer)',
      $$SELECT metrics._maintenance_prune(metrics._maintenance_begin())::text$$, false,
      '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics._maintenance_alerts(uuid)',
+     $$SELECT metrics._maintenance_alerts(metrics._maintenance_begin())$$, false,
+     '{42501,42501,42501,ok:completed,ok:completed}'),
     ('metrics._maintenance_end(uuid)',
      $$SELECT metrics._maintenance_end(metrics._maintenance_begin())$$, false,
      '{42501,42501,42501,ok:completed,ok:completed}'),

@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(141);
+SELECT plan(150);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -309,6 +309,18 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
     ('metrics._maintenance_prune(uuid,integer)', 'a pruning batch of a run',
      $$SELECT metrics._maintenance_prune(metrics._maintenance_begin(), 1)::pg_catalog.text$$,
      $$SELECT string_agg(concat_ws('|', step, status, details), ',' ORDER BY step) FROM metrics.maintenance_log$$, NULL),
+    ('metrics._maintenance_alerts(uuid)', 'the alerts step of a run',
+     $$SELECT metrics._maintenance_alerts(metrics._maintenance_begin())$$,
+     $$SELECT string_agg(concat_ws('|', step, status, details), ',' ORDER BY step) FROM metrics.maintenance_log$$, NULL),
+    ('metrics.set_retention_policy(text,interval,interval,interval)', 'setting a retention policy',
+     $$SELECT pg_catalog.concat_ws('|', family, kind, keep_hourly, keep_daily, drop_after)
+       FROM metrics.set_retention_policy('route_metrics', '30 days', '60 days')$$,
+     $$SELECT string_agg(concat_ws('|', family, keep_hourly, keep_daily, drop_after), ',') FROM metrics.retention_settings$$, NULL),
+    ('metrics.compact_metrics(boolean,integer)', 'compacting',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', family, action, rows_before, rows_after, requests_covered, verified), ',')
+       FROM metrics.compact_metrics()$$,
+     $$SELECT string_agg(concat_ws('|', family, resolution, rows_before, rows_after, requests_covered), ',' ORDER BY family, period_start)
+       FROM metrics.compacted_periods$$, NULL),
     ('metrics._maintenance_end(uuid)', 'the end of a run',
      $$SELECT metrics._maintenance_end(metrics._maintenance_begin())$$,
      $$SELECT string_agg(concat_ws('|', step, status, details), ',' ORDER BY step) FROM metrics.maintenance_log$$, NULL),

@@ -1,11 +1,11 @@
 -- metrics.run_maintenance() inside a transaction (it does not commit there): the ledger's
--- run and step rows, the catch-up, compaction unit by unit (against a stand-in of
--- metrics.compact_metrics, replaced in this transaction only), pruning of the collection log
+-- run and step rows, the catch-up, compaction unit by unit (of request rows recorded more
+-- than 90 days ago), pruning of the collection log
 -- and of the ledger past their policies, the overlap guard against a run that is alive and
 -- the take-over of one that is not, bad arguments of the steps, and who may run it.
 -- (Two real sessions, kill -9, cancel and pg_cron: tests/scenarios/jobs/maintenance.sh.)
 BEGIN;
-SELECT plan(35);
+SELECT plan(40);
 \ir ../../fixtures/setup.sql
 
 CREATE TABLE regress_src.ticks (id serial PRIMARY KEY, created_at timestamptz NOT NULL);
@@ -23,32 +23,28 @@ CREATE FUNCTION pg_temp.last_run() RETURNS metrics.maintenance_log LANGUAGE sql 
     SELECT * FROM metrics.maintenance_log WHERE step = 'run' ORDER BY started_at DESC LIMIT 1
 $$;
 
--- Without metrics.compact_metrics the compaction step is skipped, and says why.
-SAVEPOINT no_compaction;
-DO $$ BEGIN
-    IF to_regprocedure('metrics.compact_metrics(boolean,integer)') IS NOT NULL THEN
-        EXECUTE 'ALTER EXTENSION metrics DROP FUNCTION metrics.compact_metrics(boolean,integer)';
-        EXECUTE 'DROP FUNCTION metrics.compact_metrics(boolean,integer)';
-    END IF;
-END $$;
+-- Nothing to compact yet: the compaction step is skipped, having done no unit.
+SAVEPOINT nothing_to_compact;
 CALL metrics.run_maintenance();
-SELECT is((pg_temp.last_run()).status, 'completed', 'a run without compaction installed completes');
-SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=skipped,prune=skipped',
-          'its steps: the catch-up, compaction skipped, nothing to prune');
-SELECT is((SELECT details->>'reason' FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'),
-          'metrics.compact_metrics is not installed', 'the compaction step says why it was skipped');
-ROLLBACK TO SAVEPOINT no_compaction;
+SELECT is((pg_temp.last_run()).status, 'completed', 'a run with nothing to compact completes');
+SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=skipped,prune=skipped,alerts=completed',
+          'its steps: the catch-up, compaction skipped, nothing to prune, the alerts');
+SELECT is((SELECT coalesce(details->>'units', 'none') FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'),
+          'none', 'the compaction step did no unit');
+ROLLBACK TO SAVEPOINT nothing_to_compact;
 
--- A stand-in for compaction: one unit per call from a queue; verified as the queue says.
-CREATE TABLE regress_src.units (n serial, family text, verified boolean);
-INSERT INTO regress_src.units (family, verified) VALUES ('route_metrics', true), ('route_metrics', true), ('operation_metrics', true);
-CREATE OR REPLACE FUNCTION metrics.compact_metrics(dry_run boolean DEFAULT false, max_units integer DEFAULT NULL)
-RETURNS TABLE (family text, action text, period_start timestamptz, period_end timestamptz, rows_before bigint, rows_after bigint,
-               requests_covered bigint, verified boolean)
-LANGUAGE sql AS $$
-    WITH u AS (DELETE FROM regress_src.units WHERE n = (SELECT min(n) FROM regress_src.units) RETURNING *)
-    SELECT u.family, 'day', timestamptz '2025-01-01', timestamptz '2025-01-02', 24::bigint, 1::bigint, 100::bigint, u.verified FROM u
+-- Requests of three whole days past the 90 days of hours: two route days, one operation day,
+-- one event an hour.
+CREATE FUNCTION pg_temp.old_requests(days_ago integer, operation boolean) RETURNS bigint LANGUAGE sql AS $$
+    SELECT CASE WHEN operation
+        THEN metrics.record_operation_metrics(jsonb_agg(jsonb_build_object('operation', 'tick', 'success', true, 'duration_ms', h, 'at', at)))
+        ELSE metrics.record_route_metrics(jsonb_agg(jsonb_build_object('route', '/t', 'method', 'GET', 'success', true, 'duration_ms', h, 'at', at)))
+    END
+    FROM generate_series(0, 23) AS h, LATERAL (SELECT date_trunc('day', now() - days_ago * interval '1 day') + h * interval '1 hour' AS at) AS x
 $$;
+SET LOCAL metrics.max_event_age = '400d';
+SELECT is(pg_temp.old_requests(100, false) + pg_temp.old_requests(101, false) + pg_temp.old_requests(100, true), 72::bigint,
+          'requests of three old days');
 
 -- Old log rows to prune: collection log rows past the 365 days of the policy (one still
 -- referenced by a revision, one 'running'), a recent one, and an old maintenance run with a step.
@@ -71,8 +67,9 @@ SET LOCAL client_min_messages = warning;
 CALL metrics.run_maintenance();
 RESET client_min_messages;
 SELECT is((pg_temp.last_run()).status, 'completed', 'a run completes');
-SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=completed,prune=completed', 'with its three steps');
-SELECT is((pg_temp.last_run()).details, jsonb_build_object('steps', jsonb_build_object('catch_up', 'completed', 'compact', 'completed', 'prune', 'completed')),
+SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=completed,prune=completed,alerts=completed', 'with its four steps');
+SELECT is((pg_temp.last_run()).details, jsonb_build_object('steps', jsonb_build_object('catch_up', 'completed', 'compact', 'completed', 'prune', 'completed',
+                                                                                       'alerts', 'completed')),
           'the run row sums up its steps');
 SELECT ok((SELECT pid = pg_backend_pid() AND backend_start = (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
                   AND executed_by = current_user AND completed_at IS NOT NULL FROM pg_temp.last_run()),
@@ -83,10 +80,12 @@ SELECT results_eq($$SELECT details->>'from', details->>'to', details->>'recorded
                   'the catch-up step collected L-3 .. L');
 SELECT is((SELECT count(*) FROM metrics.daily_metrics WHERE metric_category = 'ticks_created'), 10::bigint, 'no day is missing');
 SELECT is((SELECT details - 'actions' FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'),
-          '{"units": 3, "rows_before": 72, "rows_after": 3, "requests_covered": 300}'::jsonb,
+          '{"units": 3, "rows_before": 72, "rows_after": 3, "requests_covered": 72}'::jsonb,
           'compaction did its three units, one call each, and the step has the totals');
 SELECT is((SELECT details->'actions' FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'),
-          '{"route_metrics:day": 2, "operation_metrics:day": 1}'::jsonb, 'per family and action');
+          '{"route_metrics:compact_day": 2, "operation_metrics:compact_day": 1}'::jsonb, 'per family and action');
+SELECT is((SELECT string_agg(resolution || ':' || total_requests, ',') FROM metrics.route_metrics), 'day:24,day:24',
+          'the route days are one row each');
 SELECT is((SELECT details FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'prune'),
           '{"collection_log": {"done": true, "deleted": 5}, "maintenance_log": {"done": true, "deleted": 1},
             "cron_job_run_details": {"done": true, "kept": "pg_cron is not installed", "deleted": 0}}'::jsonb,
@@ -98,8 +97,11 @@ SELECT results_eq($$SELECT status, now() - started_at > interval '365 days' FROM
 SELECT is((SELECT count(*) FROM metrics.maintenance_log WHERE started_at < now() - interval '365 days'), 0::bigint,
           'the old run went with its step');
 
--- A unit that fails its verification stops the compaction for this run.
-INSERT INTO regress_src.units (family, verified) VALUES ('route_metrics', true), ('route_metrics', false), ('route_metrics', true);
+-- A unit that fails (a row written around the extension) stops the compaction for this run.
+SELECT is(pg_temp.old_requests(110, false) + pg_temp.old_requests(111, false) + pg_temp.old_requests(112, false), 72::bigint,
+          'three more old route days');
+UPDATE metrics.route_metrics SET latency_sketch = '\x00ff'
+WHERE id = (SELECT id FROM metrics.route_metrics WHERE period_start = date_trunc('day', now() - interval '111 days') + interval '5 hours');
 SET LOCAL client_min_messages = error;
 CALL metrics.run_maintenance();
 RESET client_min_messages;
@@ -107,20 +109,21 @@ SELECT is((pg_temp.last_run()).status, 'partial', 'a run whose compaction hit an
 SELECT results_eq($$SELECT status, (details->>'units')::int, details->'unverified'->>'family', error_message LIKE '%failed its verification%'
                     FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'$$,
                   $$VALUES ('partial', 2, 'route_metrics', true)$$, 'the step stopped after the unverified unit');
-SELECT is((SELECT count(*) FROM regress_src.units), 1::bigint, 'the unit after it was left for the next run');
+SELECT is((SELECT count(*) FROM metrics.route_metrics WHERE resolution = 'hour' AND period_start >= date_trunc('day', now() - interval '110 days')
+             AND period_start < date_trunc('day', now() - interval '109 days')), 24::bigint, 'the unit after it was left for the next run');
+SELECT is((SELECT count(*) FROM metrics.route_metrics WHERE resolution = 'hour' AND period_start >= date_trunc('day', now() - interval '111 days')
+             AND period_start < date_trunc('day', now() - interval '110 days')), 24::bigint, 'the failed unit deleted nothing');
 
 -- A step's error is recorded and the next step still runs.
 SAVEPOINT broken_compaction;
-CREATE OR REPLACE FUNCTION metrics.compact_metrics(dry_run boolean DEFAULT false, max_units integer DEFAULT NULL)
-RETURNS TABLE (family text, action text, period_start timestamptz, period_end timestamptz, rows_before bigint, rows_after bigint,
-               requests_covered bigint, verified boolean)
-LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'compaction broke' USING ERRCODE = 'XX001'; END $$;
+-- (A table changed around the extension: compaction cannot even plan.)
+ALTER TABLE metrics.route_metrics RENAME COLUMN resolution TO changed_around_the_extension;
 SET LOCAL client_min_messages = error;
 CALL metrics.run_maintenance();
 RESET client_min_messages;
-SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=skipped,compact=failed,prune=skipped', 'a failing step does not stop the run');
+SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=skipped,compact=failed,prune=skipped,alerts=failed', 'a failing step does not stop the run');
 SELECT results_eq($$SELECT error_message, error_sqlstate FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'$$,
-                  $$VALUES ('compaction broke', 'XX001')$$, 'its error is recorded');
+                  $$VALUES ('column t.resolution does not exist', '42703')$$, 'its error is recorded');
 SELECT is((pg_temp.last_run()).status, 'failed', 'the run failed: its only step with work failed');
 ROLLBACK TO SAVEPOINT broken_compaction;
 

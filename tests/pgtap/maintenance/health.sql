@@ -76,7 +76,7 @@ SELECT is(pg_temp.svt('sealed_recently'), 'warning|40|48', '40 hours ago: a warn
 SET LOCAL metrics.health_stale_hours = 30;
 SELECT is(pg_temp.svt('sealed_recently'), 'critical|40|30', 'with metrics.health_stale_hours = 30: critical, threshold 30');
 RESET metrics.health_stale_hours;
-SELECT is((SELECT status FROM metrics.collect_daily_metrics()), 'completed', 'collect the last closed day');
+SELECT is((SELECT status FROM metrics.collect_daily_metrics(metrics.last_closed_day())), 'completed', 'collect the last closed day');
 SELECT is(pg_temp.svt('sealed_recently'), 'ok|0|48', 'a value sealed now: ok again');
 
 -- --- missing_dates -----------------------------------------------------------------------------
