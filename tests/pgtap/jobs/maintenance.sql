@@ -5,7 +5,7 @@
 -- the take-over of one that is not, bad arguments of the steps, and who may run it.
 -- (Two real sessions, kill -9, cancel and pg_cron: tests/scenarios/jobs/maintenance.sh.)
 BEGIN;
-SELECT plan(40);
+SELECT plan(39);
 \ir ../../fixtures/setup.sql
 
 CREATE TABLE regress_src.ticks (id serial PRIMARY KEY, created_at timestamptz NOT NULL);
@@ -113,6 +113,8 @@ SELECT is((SELECT count(*) FROM metrics.route_metrics WHERE resolution = 'hour' 
              AND period_start < date_trunc('day', now() - interval '109 days')), 24::bigint, 'the unit after it was left for the next run');
 SELECT is((SELECT count(*) FROM metrics.route_metrics WHERE resolution = 'hour' AND period_start >= date_trunc('day', now() - interval '111 days')
              AND period_start < date_trunc('day', now() - interval '110 days')), 24::bigint, 'the failed unit deleted nothing');
+-- Its owner deletes the row, as the error's hint says; later runs fold what is left.
+DELETE FROM metrics.route_metrics WHERE latency_sketch = '\x00ff';
 
 -- A step's error is recorded and the next step still runs.
 SAVEPOINT broken_compaction;
