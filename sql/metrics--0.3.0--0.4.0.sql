@@ -205,6 +205,204 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'operation_report_wrapper';
 
+-- Health and alerts: their tables (sql/maintenance/alerts.sql) and functions (src/maintenance/api.rs).
+-- metrics: health alerts. The severity each check of metrics.health() had when
+-- metrics.check_alerts() last looked, and every transition into or out of critical it
+-- announced with NOTIFY metrics_alerts. Written only by metrics.check_alerts().
+
+-- One row per check that was ever not ok: its severity as last recorded (a check without a
+-- row is ok), and what was measured when it changed.
+CREATE TABLE metrics.alert_state (
+    check_name text PRIMARY KEY,
+    severity   text NOT NULL CHECK (severity IN ('ok', 'warning', 'critical')),
+    value      numeric,
+    threshold  numeric,
+    detail     text NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metrics.alert_state IS
+    'The severity of each health check as metrics.check_alerts() last recorded it (no row: ok).';
+-- Kept by pg_dump: a restored database must not announce the alerts in force again.
+SELECT pg_catalog.pg_extension_config_dump('metrics.alert_state', '');
+
+-- Every transition into critical or out of it (a recovery), as announced.
+CREATE TABLE metrics.alert_log (
+    id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    check_name        text NOT NULL,
+    previous_severity text NOT NULL CHECK (previous_severity IN ('ok', 'warning', 'critical')),
+    severity          text NOT NULL CHECK (severity IN ('ok', 'warning', 'critical')),
+    value             numeric,
+    threshold         numeric,
+    detail            text NOT NULL,
+    hint              text,
+    at                timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    CHECK (previous_severity <> severity AND 'critical' IN (previous_severity, severity))
+);
+COMMENT ON TABLE metrics.alert_log IS
+    'Health alerts: each transition of a check into or out of critical, sent with NOTIFY metrics_alerts by metrics.check_alerts().';
+CREATE INDEX idx_alert_log_at ON metrics.alert_log (at DESC);
+-- The history of alerts is the operators' record, like the collection log.
+SELECT pg_catalog.pg_extension_config_dump('metrics.alert_log', '');
+
+CREATE FUNCTION metrics."health"() RETURNS TABLE (
+	"check_name" TEXT,  /* String */
+	"severity" TEXT,  /* String */
+	"value" NUMERIC,  /* Option < AnyNumeric > */
+	"threshold" NUMERIC,  /* Option < AnyNumeric > */
+	"detail" TEXT,  /* String */
+	"hint" TEXT  /* Option < String > */
+)
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'health_wrapper';
+
+CREATE FUNCTION metrics."check_alerts"() RETURNS TABLE (
+	"check_name" TEXT,  /* String */
+	"previous_severity" TEXT,  /* String */
+	"severity" TEXT,  /* String */
+	"detail" TEXT,  /* String */
+	"at" timestamp with time zone  /* TimestampWithTimeZone */
+)
+STRICT VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'check_alerts_wrapper';
+
+-- Catch-up: without a date, the collection catches up each metric's missed days (the
+-- default was metrics.last_closed_day()).
+CREATE OR REPLACE FUNCTION metrics."collect_daily_metrics"(
+	"target_date" date DEFAULT NULL /* Option < Date > */
+) RETURNS TABLE (
+	"metrics_collected" INT,  /* i32 */
+	"execution_time_ms" INT,  /* i32 */
+	"status" TEXT  /* String */
+)
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'collect_daily_metrics_wrapper';
+
+-- The maintenance job: its steps and scheduling (src/jobs/api.rs), and the procedure (sql/maintenance/run.sql).
+CREATE FUNCTION metrics."_maintenance_begin"() RETURNS uuid /* Option < Uuid > */
+STRICT VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_maintenance_begin_wrapper';
+
+CREATE FUNCTION metrics."_maintenance_catch_up"(
+	"run_id" uuid /* Option < Uuid > */
+) RETURNS TEXT /* String */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_maintenance_catch_up_wrapper';
+
+CREATE FUNCTION metrics."_maintenance_compact"(
+	"run_id" uuid /* Option < Uuid > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_maintenance_compact_wrapper';
+
+CREATE FUNCTION metrics."_maintenance_prune"(
+	"run_id" uuid, /* Option < Uuid > */
+	"batch_size" INT DEFAULT 10000 /* Option < i32 > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_maintenance_prune_wrapper';
+
+CREATE FUNCTION metrics."_maintenance_alerts"(
+	"run_id" uuid /* Option < Uuid > */
+) RETURNS TEXT /* String */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_maintenance_alerts_wrapper';
+
+CREATE FUNCTION metrics."_maintenance_end"(
+	"run_id" uuid /* Option < Uuid > */
+) RETURNS TEXT /* String */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_maintenance_end_wrapper';
+
+CREATE FUNCTION metrics."schedule_maintenance"(
+	"schedule" TEXT DEFAULT '5 0 * * *' /* Option < String > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'schedule_maintenance_wrapper';
+
+CREATE FUNCTION metrics."unschedule_maintenance"() RETURNS bool /* bool */
+STRICT VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'unschedule_maintenance_wrapper';
+
+-- metrics: the maintenance job. One procedure runs every step in order (catch-up collection,
+-- compaction, pruning, then alerts) and records each in metrics.maintenance_log; the steps
+-- are SECURITY DEFINER functions metrics._maintenance_*. It is a procedure with no SET
+-- clause and SECURITY INVOKER, like backfill_daily_metrics_chunked, so that it may COMMIT
+-- after every unit of work: an interrupted run keeps what it finished, and the next run
+-- finishes the rest. CALLed on its own (pg_cron's job, psql in autocommit) it commits;
+-- inside a transaction block it runs in the caller's transaction without committing, so
+-- BEGIN; CALL metrics.run_maintenance(); ROLLBACK; leaves nothing behind.
+CREATE PROCEDURE metrics.run_maintenance()
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    commits  boolean := metrics._can_commit();
+    this_run uuid;
+    outcome  text;
+BEGIN
+    -- Another run working: this one is recorded as skipped, and does nothing.
+    this_run := metrics._maintenance_begin();
+    IF this_run IS NULL THEN
+        RAISE NOTICE 'metrics: another maintenance run is working; this one did nothing (recorded as skipped in metrics.maintenance_log)';
+        RETURN;
+    END IF;
+    -- The run's row, committed at once, tells other sessions that this run is working.
+    IF commits THEN COMMIT; END IF;
+
+    -- Catch-up: every closed day each metric misses, oldest first (metrics.catch_up_days
+    -- at most); transient failures are retried inside it, the others at the next run.
+    PERFORM metrics._maintenance_catch_up(this_run);
+    IF commits THEN COMMIT; END IF;
+
+    -- Compaction: one unit (metrics.compact_metrics(false, 1)) per call, committed each.
+    WHILE metrics._maintenance_compact(this_run) LOOP
+        IF commits THEN COMMIT; END IF;
+    END LOOP;
+    IF commits THEN COMMIT; END IF;
+
+    -- Pruning: the collection log, the ledger and pg_cron's run details of the extension's
+    -- jobs, past their retention policies, one batch per call, committed each.
+    WHILE metrics._maintenance_prune(this_run) LOOP
+        IF commits THEN COMMIT; END IF;
+    END LOOP;
+    IF commits THEN COMMIT; END IF;
+
+    -- Alerts: the health checks, each transition into or out of critical recorded and sent
+    -- with NOTIFY metrics_alerts (metrics.check_alerts()).
+    PERFORM metrics._maintenance_alerts(this_run);
+    IF commits THEN COMMIT; END IF;
+
+    outcome := metrics._maintenance_end(this_run);
+    IF outcome <> 'completed' THEN
+        RAISE WARNING 'metrics: maintenance run % ended %; see metrics.maintenance_log', this_run, outcome;
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE metrics.run_maintenance() IS
+    'The maintenance job: catch-up collection, compaction, pruning and alerts, each step recorded in metrics.maintenance_log; a second run while one works is recorded as skipped.';
+
+
 -- The access levels of the new objects (sql/access/levels.sql).
 CREATE OR REPLACE FUNCTION metrics.access_rules()
 RETURNS TABLE (object_type text, object_name text, privilege text, access text)
@@ -234,6 +432,10 @@ AS $$
         ('table',     'metrics.retention_policies',    'SELECT',  'manage'),
         ('function',  'metrics._retention_defaults()',                      'EXECUTE', 'manage'),
         -- maintenance: health and alerts (tables)
+        -- The alert state and log are operational data, like the maintenance log: readable,
+        -- but the policies return rows only to administrators. Only check_alerts() writes.
+        ('table',     'metrics.alert_state',           'SELECT',  'read'),
+        ('table',     'metrics.alert_log',             'SELECT',  'read'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
@@ -268,8 +470,26 @@ AS $$
         ('function',  'metrics.set_retention_policy(text,interval,interval,interval)', 'EXECUTE', 'manage'),
         ('function',  'metrics.compact_metrics(boolean,integer)',           'EXECUTE', 'manage'),
         -- maintenance: the maintenance job (functions)
+        -- The job and its schedule: the work of the manage level, like collecting and
+        -- scheduling the daily collection (service_role runs it, pg_cron as the owner).
+        ('procedure', 'metrics.run_maintenance()',                          'EXECUTE', 'manage'),
+        ('function',  'metrics.schedule_maintenance(text)',                 'EXECUTE', 'manage'),
+        ('function',  'metrics.unschedule_maintenance()',                   'EXECUTE', 'manage'),
+        -- Its steps, SECURITY DEFINER: run_maintenance runs as its caller (it commits, so
+        -- it can have no SET clause nor SECURITY DEFINER), who needs EXECUTE on each.
+        ('function',  'metrics._maintenance_begin()',                       'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_catch_up(uuid)',                'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_compact(uuid)',                 'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_prune(uuid,integer)',           'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_alerts(uuid)',                  'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_end(uuid)',                     'EXECUTE', 'manage'),
 
         -- maintenance: health and alerts (functions)
+        -- health() reads the admin-only tables with the owner's rights and check_alerts()
+        -- writes the alert tables: server-side operators only (service_role); both also
+        -- refuse callers metrics.is_admin() does not accept, decided as the caller.
+        ('function',  'metrics.health()',                                   'EXECUTE', 'manage'),
+        ('function',  'metrics.check_alerts()',                             'EXECUTE', 'manage'),
 
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
@@ -308,6 +528,12 @@ CREATE POLICY "Admins can view the maintenance log" ON metrics.maintenance_log
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Managers can view retention settings" ON metrics.retention_settings
     FOR SELECT USING (true);
+ALTER TABLE metrics.alert_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.alert_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "Admins can view the alert state" ON metrics.alert_state
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view the alert log" ON metrics.alert_log
+    FOR SELECT USING ((SELECT metrics.is_admin()));
 
 -- Nothing new for PUBLIC; each level's new and re-created objects to the roles that hold it
 -- (only those: a grant made by an update script is an initial privilege, which pg_dump leaves
@@ -317,8 +543,11 @@ REVOKE EXECUTE ON FUNCTION metrics._retention_defaults(), metrics.set_retention_
     metrics.compact_metrics(boolean, integer),
     metrics.get_route_metrics(text, text, timestamp with time zone, timestamp with time zone, text, boolean),
     metrics.get_operation_metrics(text, timestamp with time zone, timestamp with time zone, text, boolean)
-    -- @NEW_ROUTINES@
+    , metrics.health(), metrics.check_alerts(), metrics._maintenance_begin(), metrics._maintenance_catch_up(uuid),
+    metrics._maintenance_compact(uuid), metrics._maintenance_prune(uuid, integer), metrics._maintenance_alerts(uuid),
+    metrics._maintenance_end(uuid), metrics.schedule_maintenance(text), metrics.unschedule_maintenance()
     FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE metrics.run_maintenance() FROM PUBLIC;
 DO $$
 DECLARE
     r record;
@@ -336,7 +565,10 @@ BEGIN
             'metrics.compact_metrics(boolean,integer)',
             'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)',
             'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)'
-            -- @NEW_OBJECTS@
+            , 'metrics.alert_state', 'metrics.alert_log', 'metrics.health()', 'metrics.check_alerts()',
+            'metrics.run_maintenance()', 'metrics.schedule_maintenance(text)', 'metrics.unschedule_maintenance()',
+            'metrics._maintenance_begin()', 'metrics._maintenance_catch_up(uuid)', 'metrics._maintenance_compact(uuid)',
+            'metrics._maintenance_prune(uuid,integer)', 'metrics._maintenance_alerts(uuid)', 'metrics._maintenance_end(uuid)'
         ])
     LOOP
         EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %I', r.privilege,
