@@ -110,7 +110,8 @@ pub fn next_period(subject: Subject, action: Action) -> String {
 }
 
 /// The advisory lock a unit holds on its family (`pg_advisory_xact_lock(LOCK_CLASS, id)`),
-/// and a late event's writer shares: a late event waits for the unit at most.
+/// and a late event's writer shares: a late event waits for the unit at most (for the
+/// transaction holding it, when several units commit together).
 pub const LOCK_CLASS: i32 = 0x6d74_7263;
 
 pub fn lock_id(subject: Subject) -> i32 {
