@@ -14,6 +14,10 @@
 -- Each row's resolution and zone (appended, as the fresh install's tables end with them).
 ALTER TABLE metrics.route_metrics ADD COLUMN resolution text NOT NULL DEFAULT 'hour', ADD COLUMN timezone text;
 ALTER TABLE metrics.operation_metrics ADD COLUMN resolution text NOT NULL DEFAULT 'hour', ADD COLUMN timezone text;
+-- The hour rows alone, by time, where each compaction unit looks for the oldest one
+-- (sql/requests/tables.sql).
+CREATE INDEX idx_route_metrics_hours ON metrics.route_metrics (period_start) WHERE resolution = 'hour';
+CREATE INDEX idx_operation_metrics_hours ON metrics.operation_metrics (period_start) WHERE resolution = 'hour';
 
 -- The maintenance tables (sql/maintenance/tables.sql).
 

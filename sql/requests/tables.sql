@@ -1,7 +1,8 @@
 -- metrics: route and operation metrics, one row per (route, method, UTC hour) and per
 -- (operation, UTC hour); after the retention policy's time, one per day or ISO week
--- (metrics.compact_metrics, sql/maintenance/tables.sql). Rows are added into by metrics.record_* (directly, or from the
--- shared-memory buffer); nobody writes them otherwise. Durations are milliseconds.
+-- (metrics.compact_metrics, sql/maintenance/tables.sql). Rows are added into by
+-- metrics.record_* (directly, or from the shared-memory buffer) and folded by compaction;
+-- nobody writes them otherwise. Durations are milliseconds, to the microsecond.
 -- latency_sketch is a mergeable log-bucketed histogram (its format is documented in
 -- crates/metrics-core/src/requests/sketch_encoding.rs): percentiles of any set of rows come
 -- from merging their sketches, never from averages.
@@ -42,6 +43,12 @@ CREATE TABLE metrics.route_metrics (
 COMMENT ON TABLE metrics.route_metrics IS
     'Requests per (route, method, UTC hour): counts, durations (ms) and a latency sketch. Written by metrics.record_route_metric(s).';
 CREATE INDEX idx_route_metrics_period ON metrics.route_metrics (period_start);
+-- The hour rows alone, by time: every unit of metrics.compact_metrics first looks for the
+-- family's oldest hour row, and through idx_route_metrics_period that walks every day row
+-- already folded (and the dead entries of the hours it replaced) first, so a loop of units
+-- slowed down with each day folded (90 days: 4.1 s instead of 2.6 s). Recording never changes
+-- resolution, so its updates stay HOT; a new hour row adds one more index entry.
+CREATE INDEX idx_route_metrics_hours ON metrics.route_metrics (period_start) WHERE resolution = 'hour';
 
 CREATE TABLE metrics.operation_metrics (
     id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -66,6 +73,7 @@ CREATE TABLE metrics.operation_metrics (
 COMMENT ON TABLE metrics.operation_metrics IS
     'Executions per (operation, UTC hour): counts, durations (ms) and a latency sketch. Written by metrics.record_operation_metric(s).';
 CREATE INDEX idx_operation_metrics_period ON metrics.operation_metrics (period_start);
+CREATE INDEX idx_operation_metrics_hours ON metrics.operation_metrics (period_start) WHERE resolution = 'hour';
 
 SELECT pg_catalog.pg_extension_config_dump('metrics.route_metrics', '');
 SELECT pg_catalog.pg_extension_config_dump('metrics.operation_metrics', '');

@@ -118,14 +118,32 @@ pub struct Period<'a> {
     pub zone: &'a str,
 }
 
-/// Adds a bucket into the row of a folded period (compaction's, or a late event's).
-pub fn add_into_period(subject: Subject, key: &[&str], b: &Bucket, period: &Period) {
-    let sketch = b.sketch.to_bytes();
-    let mut args = arguments(key, period.start, b, &sketch);
-    args.extend([
-        period.end.into(),
-        period.resolution.into(),
-        period.zone.into(),
+/// Adds buckets (each with its key's text columns) into their rows of one folded period
+/// (compaction's, or a late event's), through one statement prepared for the call.
+pub fn add_into_period(subject: Subject, buckets: &[(Vec<&str>, &Bucket)], period: &Period) {
+    if buckets.is_empty() {
+        return;
+    }
+    let sql = upsert_into(subject, Target::Period);
+    let mut types = parameter_types(subject);
+    types.extend([
+        PgBuiltInOids::TIMESTAMPTZOID.oid(),
+        PgBuiltInOids::TEXTOID.oid(),
+        PgBuiltInOids::TEXTOID.oid(),
     ]);
-    crate::pg::spi::volatile::run(&upsert_into(subject, Target::Period), &args);
+    Spi::connect_mut(|client| {
+        let plan = client.prepare_mut(sql.as_str(), &types)?;
+        for (key, b) in buckets {
+            let sketch = b.sketch.to_bytes();
+            let mut args = arguments(key, period.start, b, &sketch);
+            args.extend([
+                period.end.into(),
+                period.resolution.into(),
+                period.zone.into(),
+            ]);
+            client.update(&plan, None, &args)?;
+        }
+        Ok::<(), pgrx::spi::SpiError>(())
+    })
+    .or_raise();
 }
