@@ -7,9 +7,10 @@
 //! and then asks what the period's rows hold per key, before and after: counts and extremes
 //! must be equal, sums equal up to the order of addition, and each folded sketch must count
 //! the key's requests. Otherwise the unit is rolled back, nothing is deleted, and its error is
-//! reported. A unit holds the family's advisory lock, which a late event's writer shares
-//! (`requests::late`): recording waits only for an event older than the last day, and at most
-//! one unit when each unit commits on its own (`compact_metrics(false, 1)` in a loop, as
+//! reported. A unit holds the advisory locks of the family's UTC days it overlaps, which a
+//! late event's writer shares for its hour's day (`requests::late`, `compaction::lock_class`):
+//! recording waits only for an event into the days of the unit in progress, and at most one
+//! unit when each unit commits on its own (`compact_metrics(false, 1)` in a loop, as
 //! `run_maintenance` does). A unit's locks (the advisory lock, its deleted rows) are taken in
 //! its subtransaction but held until the transaction ends, so in one call of
 //! `compact_metrics()` a late event waits for the whole call (bench/maintenance/run measures
@@ -361,11 +362,13 @@ fn record_period(unit: &Unit, rows_before: i64, rows_after: i64, requests: i64) 
 
 /// The work of a unit, in the caller's subtransaction: (rows before, rows after, requests).
 fn work(unit: &Unit) -> (i64, i64, i64) {
+    let days = compaction::utc_days(unix_micros(unit.start), unix_micros(unit.end));
     spi::run(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
+        "SELECT pg_catalog.pg_advisory_xact_lock($1, d) FROM generate_series($2, $3) AS d ORDER BY d",
         &[
-            compaction::LOCK_CLASS.into(),
-            compaction::lock_id(unit.subject).into(),
+            compaction::lock_class(unit.subject).into(),
+            (*days.start()).into(),
+            (*days.end()).into(),
         ],
     );
     let before = conserved(unit);

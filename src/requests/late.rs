@@ -4,8 +4,9 @@
 //! least a day) ago, so only buckets older than `LATE_AFTER` are looked up; the current
 //! hour's recording does nothing more than compare two numbers.
 //!
-//! The lookup shares the family's advisory lock with compaction, which holds it for one
-//! unit: a late event waits for the unit in progress and then sees what it folded. Should
+//! The lookup shares the advisory lock of its hour's UTC day with compaction, whose unit
+//! holds those of its days (`compaction::lock_class`): a late event into the days of the unit
+//! in progress waits for it and then sees what it folded; one into any other day does not wait. Should
 //! one still reach an hour row of a folded period (a transaction that read the periods
 //! before the unit committed), the next compaction folds that row into the period's.
 
@@ -52,12 +53,16 @@ pub fn separate<'a>(
     if buckets.iter().all(|(key, _)| key.hour >= oldest) || !compaction_installed() {
         return buckets;
     }
+    let mut days: Vec<i32> = buckets
+        .iter()
+        .filter(|(key, _)| key.hour < oldest)
+        .map(|(key, _)| compaction::utc_day(key.hour))
+        .collect();
+    days.sort_unstable();
+    days.dedup();
     spi::run(
-        "SELECT pg_catalog.pg_advisory_xact_lock_shared($1, $2)",
-        &[
-            compaction::LOCK_CLASS.into(),
-            compaction::lock_id(subject).into(),
-        ],
+        "SELECT pg_catalog.pg_advisory_xact_lock_shared($1, d) FROM unnest($2::int[]) AS d ORDER BY d",
+        &[compaction::lock_class(subject).into(), days.into()],
     );
     let mut hourly = Vec::with_capacity(buckets.len());
     for (key, bucket) in buckets {

@@ -47,8 +47,8 @@ if wait_until 60 sql_true "SELECT wait_event_type = 'Lock' AND wait_event IN ('t
 else
     fail "the loop's unit of that day waits for the row" "$(q "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $LOOP_BACKEND"; cat "$OUT")"
 fi
-is "$(q "SELECT count(*) FROM pg_locks WHERE pid = $LOOP_BACKEND AND locktype = 'advisory' AND classid = x'6d747263'::int AND objid = 1 AND granted")" 1 \
-    "it holds the route family's advisory lock"
+is "$(q "SELECT count(*) FROM pg_locks WHERE pid = $LOOP_BACKEND AND locktype = 'advisory' AND classid = x'6d747264'::int AND granted")" 1 \
+    "it holds the advisory lock of its (UTC) day"
 is "$(q "SELECT count(*) FROM metrics.compacted_periods")" 19 "19 units were committed before it"
 is "$(q "SELECT pg_cancel_backend($LOOP_BACKEND)")" t "the loop is cancelled in the middle of the unit"
 wait "$LOOP_PID"

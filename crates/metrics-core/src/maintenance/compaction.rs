@@ -109,16 +109,32 @@ pub fn next_period(subject: Subject, action: Action) -> String {
     )
 }
 
-/// The advisory lock a unit holds on its family (`pg_advisory_xact_lock(LOCK_CLASS, id)`),
-/// and a late event's writer shares: a late event waits for the unit at most (for the
-/// transaction holding it, when several units commit together).
+/// The advisory locks of compaction: `pg_advisory_xact_lock(lock_class(family), utc_day)`,
+/// one per UTC day (days since the Unix epoch) a unit's period overlaps, taken by the unit in
+/// ascending order; a late event's writer shares the lock of its hour's UTC day. So a late
+/// event waits for a unit only when it falls into that unit's days, and for that unit at most
+/// (for the transaction holding it, when several units commit together); recording into any
+/// other day never waits.
 pub const LOCK_CLASS: i32 = 0x6d74_7263;
 
-pub fn lock_id(subject: Subject) -> i32 {
-    match subject {
-        Subject::Route => 1,
-        Subject::Operation => 2,
-    }
+pub fn lock_class(subject: Subject) -> i32 {
+    LOCK_CLASS
+        + match subject {
+            Subject::Route => 1,
+            Subject::Operation => 2,
+        }
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The UTC day (days since the Unix epoch) of a time in microseconds since the epoch.
+pub fn utc_day(micros: i64) -> i32 {
+    micros.div_euclid(MICROS_PER_DAY) as i32
+}
+
+/// The UTC days a period `[start, end)` overlaps, ascending.
+pub fn utc_days(start: i64, end: i64) -> std::ops::RangeInclusive<i32> {
+    utc_day(start)..=utc_day(end - 1)
 }
 
 /// Whether a row is the unit's (see the module's comment).
@@ -264,6 +280,22 @@ mod tests {
         assert_eq!(family(Subject::Operation), "operation_metrics");
         assert_eq!(Action::parse("compact_week"), Some(Action::Week));
         assert_eq!(Action::parse("week"), None);
+    }
+
+    #[test]
+    fn units_lock_the_utc_days_they_overlap() {
+        let day = MICROS_PER_DAY;
+        assert_eq!(utc_day(0), 0);
+        assert_eq!(utc_day(-1), -1);
+        assert_eq!(utc_days(0, day).collect::<Vec<_>>(), vec![0]);
+        // A Berlin day (22:00 to 22:00 UTC) overlaps two UTC days; an ISO week eight.
+        let berlin = 20 * day - 2 * 3_600_000_000;
+        assert_eq!(
+            utc_days(berlin, berlin + day).collect::<Vec<_>>(),
+            vec![19, 20]
+        );
+        assert_eq!(utc_days(berlin, berlin + 7 * day).count(), 8);
+        assert_ne!(lock_class(Subject::Route), lock_class(Subject::Operation));
     }
 
     #[test]
