@@ -126,6 +126,18 @@ fresh_db() {
     DB=$name
 }
 
+# use_cron_db: DB becomes $METRICS_CRON_DB, the database pg_cron runs jobs in, which must have
+# no metrics yet; CREATED_PG_CRON says whether pg_cron is still to be created there (t), so
+# the script's cleanup knows whether to drop it again.
+use_cron_db() {
+    DB=$METRICS_CRON_DB
+    [ "$(q "SELECT current_setting('cron.database_name', true)")" = "$DB" ] \
+        || bail_out "pg_cron is not preloaded with cron.database_name = $DB"
+    [ "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'metrics'")" = 0 ] \
+        || bail_out "metrics is already installed in $DB: this scenario needs it fresh"
+    CREATED_PG_CRON=$(q "SELECT count(*) = 0 FROM pg_extension WHERE extname = 'pg_cron'")
+}
+
 # load_fixture: the social dataset (schema regress_src) into $DB. The file uses SET LOCAL,
 # so it runs in one transaction.
 load_fixture() {

@@ -21,12 +21,7 @@
 source "$(dirname "$0")/../lib.bash"
 source "$REPO_ROOT/scripts/lib/demo.sh"
 
-DB=$METRICS_CRON_DB
-[ "$(q "SELECT current_setting('cron.database_name', true)")" = "$DB" ] \
-    || bail_out "pg_cron is not preloaded with cron.database_name = $DB"
-[ "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'metrics'")" = 0 ] \
-    || bail_out "metrics is already installed in $DB: the examples need the demo database fresh"
-CREATED_PG_CRON=$(q "SELECT count(*) = 0 FROM pg_extension WHERE extname = 'pg_cron'")
+use_cron_db
 ROLES_BEFORE=$(q "SELECT string_agg(quote_literal(rolname), ',') FROM pg_roles")
 CRON_JOBS_BEFORE=0
 [ "$CREATED_PG_CRON" = f ] && CRON_JOBS_BEFORE=$(q "SELECT coalesce(max(jobid), 0) FROM cron.job")

@@ -111,12 +111,7 @@ is "$(sealed_right third)" 0 "and finished its work: L-5 .. L of 'third' are sea
 is "$(q "SELECT count(*) FROM metrics.metric_collection_log WHERE status = 'running'")" 0 "no collection is left running"
 
 # --- pg_cron runs the maintenance job --------------------------------------------------------
-DB=$METRICS_CRON_DB
-[ "$(q "SELECT current_setting('cron.database_name', true)")" = "$DB" ] \
-    || bail_out "pg_cron is not preloaded with cron.database_name = $DB"
-[ "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'metrics'")" = 0 ] \
-    || bail_out "metrics is already installed in $DB: this scenario needs it fresh"
-CREATED_PG_CRON=$(q "SELECT count(*) = 0 FROM pg_extension WHERE extname = 'pg_cron'")
+use_cron_db
 cron_cleanup() {
     q "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN ('metrics-maintenance', 'metrics-daily-collection')" >/dev/null 2>&1
     q "DELETE FROM cron.job_run_details WHERE command = 'SELECT 1 -- regress'" >/dev/null 2>&1

@@ -30,12 +30,7 @@ q_try "SELECT metrics.schedule_daily_collection(NULL)"
 is "$Q_SQLSTATE" 22004 "a NULL schedule fails with 22004"
 
 # --- with pg_cron ----------------------------------------------------------------------------
-DB=$METRICS_CRON_DB
-[ "$(q "SELECT current_setting('cron.database_name', true)")" = "$DB" ] \
-    || bail_out "pg_cron is not preloaded with cron.database_name = $DB"
-[ "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'metrics'")" = 0 ] \
-    || bail_out "metrics is already installed in $DB: this scenario needs it fresh"
-CREATED_PG_CRON=$(q "SELECT count(*) = 0 FROM pg_extension WHERE extname = 'pg_cron'")
+use_cron_db
 
 cron_cleanup() {
     q "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = '$JOB'" >/dev/null 2>&1

@@ -138,3 +138,62 @@ unit_states() {
 
 # foldable: how many (family, day) units the policy calls for now.
 foldable() { q "SELECT count(*) FROM metrics.compact_metrics(dry_run => true)"; }
+
+# hold_route_day N ROUTE: session "blocker" holds the last hour row of ROUTE on the N-th oldest
+# route day FOR UPDATE (HELD_DAY), so the unit of that day will wait inside its DELETE.
+hold_route_day() {
+    local nth=$1 route=$2
+    HELD_DAY=$(q "SELECT day FROM scen_compact.hours_before WHERE family = 'route_metrics' ORDER BY day OFFSET $((nth - 1)) LIMIT 1")
+    session_start blocker
+    session_run blocker lock "BEGIN; WITH held AS (
+        SELECT id FROM metrics.route_metrics
+        WHERE route = '$route' AND period_start >= '$HELD_DAY' AND period_start < '$HELD_DAY'::timestamptz + interval '1 day'
+        ORDER BY period_start DESC LIMIT 1 FOR UPDATE) SELECT count(*) FROM held;"
+    session_wait blocker lock 30 || bail_out "the blocker did not lock its row"
+    is "$(session_output blocker lock)" 1 "another session holds one hour row of route day number $nth FOR UPDATE"
+}
+
+# start_held_loop: the per-unit committing loop in the background (LOOP_PID, its backend
+# LOOP_BACKEND, its output in OUT), checked to wait for the held row inside its DELETE.
+start_held_loop() {
+    OUT="$SCEN_TMP/loop.out"
+    PGAPPNAME=scen_compact_loop psql -X -qAt -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" \
+        -c "$(compact_loop_sql)" >"$OUT" 2>&1 &
+    LOOP_PID=$!
+    at_exit "kill $LOOP_PID"
+    wait_until 30 loop_backend || bail_out "the loop did not start"
+    if wait_until 60 sql_true "SELECT wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple') FROM pg_stat_activity WHERE pid = $LOOP_BACKEND"; then
+        pass "the loop's unit of that day waits for the row inside its DELETE of the day's hours"
+    else
+        fail "the loop's unit of that day waits for the row inside its DELETE of the day's hours" \
+            "$(q "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $LOOP_BACKEND"; cat "$OUT")"
+    fi
+}
+loop_backend() {
+    LOOP_BACKEND=$(q "SELECT pid FROM pg_stat_activity WHERE application_name = 'scen_compact_loop' AND datname = current_database()")
+    [ -n "$LOOP_BACKEND" ]
+}
+
+# prepare_history: a database of this script's with the extension and the history, the day
+# policy and the "before" snapshot; checks that the policy calls for many units.
+prepare_history() {
+    fresh_db
+    q "CREATE EXTENSION metrics" >/dev/null || bail_out "CREATE EXTENSION metrics failed"
+    load_history
+    set_day_policy
+    take_snapshot before
+    UNITS=$(foldable)
+    ok "the policy calls for many units ($UNITS)" test "$UNITS" -ge 150
+}
+
+# finish_and_compare: the next run of the loop finishes the job; every unit is then done, and
+# the totals and the reports are exactly those taken before compaction.
+finish_and_compare() {
+    psql -X -qAt -v ON_ERROR_STOP=1 -d "$DB" -c "$(compact_loop_sql)" >"$OUT" 2>&1
+    is "$?" 0 "the next run finishes without error"
+    read -r DONE UNTOUCHED PARTIAL <<<"$(unit_states before)"
+    is "$DONE $PARTIAL" "$UNITS 0" "every unit the policy called for is done ($UNITS)"
+    take_snapshot after
+    is "$(totals_differ before after)|$(reports_differ before after)" "0|0" \
+        "the totals and the day and week reports (exactly, combined too) are those from before"
+}

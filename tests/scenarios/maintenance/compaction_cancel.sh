@@ -14,39 +14,11 @@ source "$(dirname "$0")/compaction.bash"
 plan 15
 T_BEGIN=$SECONDS
 
-fresh_db
-q "CREATE EXTENSION metrics" >/dev/null || bail_out "CREATE EXTENSION metrics failed"
-load_history
-set_day_policy
-take_snapshot before
-UNITS=$(foldable)
-ok "the policy calls for many units ($UNITS)" test "$UNITS" -ge 150
+prepare_history
 
 # The day that will be held up: the 20th oldest route day, and one of its hour rows.
-HELD_DAY=$(q "SELECT day FROM scen_compact.hours_before WHERE family = 'route_metrics' ORDER BY day OFFSET 19 LIMIT 1")
-session_start blocker
-session_run blocker lock "BEGIN; WITH held AS (
-    SELECT id FROM metrics.route_metrics
-    WHERE route = '/b' AND period_start >= '$HELD_DAY' AND period_start < '$HELD_DAY'::timestamptz + interval '1 day'
-    ORDER BY period_start DESC LIMIT 1 FOR UPDATE) SELECT count(*) FROM held;"
-session_wait blocker lock 30 || bail_out "the blocker did not lock its row"
-is "$(session_output blocker lock)" 1 "another session holds one hour row of the 20th route day FOR UPDATE"
-
-OUT="$SCEN_TMP/loop.out"
-PGAPPNAME=scen_compact_loop psql -X -qAt -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" \
-    -c "$(compact_loop_sql)" >"$OUT" 2>&1 &
-LOOP_PID=$!
-at_exit "kill $LOOP_PID"
-loop_backend() {
-    LOOP_BACKEND=$(q "SELECT pid FROM pg_stat_activity WHERE application_name = 'scen_compact_loop' AND datname = current_database()")
-    [ -n "$LOOP_BACKEND" ]
-}
-wait_until 30 loop_backend || bail_out "the loop did not start"
-if wait_until 60 sql_true "SELECT wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple') FROM pg_stat_activity WHERE pid = $LOOP_BACKEND"; then
-    pass "the loop's unit of that day waits for the row inside its DELETE of the day's hours"
-else
-    fail "the loop's unit of that day waits for the row" "$(q "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $LOOP_BACKEND"; cat "$OUT")"
-fi
+hold_route_day 20 /b
+start_held_loop
 is "$(q "SELECT count(*) FROM pg_locks WHERE pid = $LOOP_BACKEND AND locktype = 'advisory' AND classid = x'6d747264'::int AND granted")" 1 \
     "it holds the advisory lock of its (UTC) day"
 is "$(q "SELECT count(*) FROM metrics.compacted_periods")" 19 "19 units were committed before it"
@@ -67,14 +39,8 @@ take_snapshot cancelled
 is "$(totals_differ before cancelled)" 0 "the totals per key and day are those from before"
 
 # The next run finishes the job.
-psql -X -qAt -v ON_ERROR_STOP=1 -d "$DB" -c "$(compact_loop_sql)" >"$OUT" 2>&1
-is "$?" 0 "the next run finishes without error"
-is "$(foldable)" 0 "and leaves nothing to do"
-read -r DONE UNTOUCHED PARTIAL <<<"$(unit_states before)"
-is "$DONE $PARTIAL" "$UNITS 0" "every unit the policy called for is done ($UNITS)"
-take_snapshot after
-is "$(totals_differ before after)|$(reports_differ before after)" "0|0" \
-    "the totals and the day and week reports (exactly, combined too) are those from before"
+finish_and_compare
+is "$(foldable)" 0 "and nothing is left to do"
 
 diag "runtime: $((SECONDS - T_BEGIN)) s"
 done_testing

@@ -21,38 +21,10 @@ cluster_start "compaction-kill-$$" "restart_after_crash = on" "synchronous_commi
 KILL_DIR=$CLUSTER_DIR
 at_exit "cluster_stop_dir '$KILL_DIR'; rm -rf '$KILL_DIR'"
 
-fresh_db
-q "CREATE EXTENSION metrics" >/dev/null || bail_out "CREATE EXTENSION metrics failed"
-load_history
-set_day_policy
-take_snapshot before
-UNITS=$(foldable)
-ok "the policy calls for many units ($UNITS)" test "$UNITS" -ge 150
+prepare_history
 
-HELD_DAY=$(q "SELECT day FROM scen_compact.hours_before WHERE family = 'route_metrics' ORDER BY day OFFSET 29 LIMIT 1")
-session_start blocker
-session_run blocker lock "BEGIN; WITH held AS (
-    SELECT id FROM metrics.route_metrics
-    WHERE route = '/a' AND period_start >= '$HELD_DAY' AND period_start < '$HELD_DAY'::timestamptz + interval '1 day'
-    ORDER BY period_start DESC LIMIT 1 FOR UPDATE) SELECT count(*) FROM held;"
-session_wait blocker lock 30 || bail_out "the blocker did not lock its row"
-is "$(session_output blocker lock)" 1 "another session holds one hour row of the 30th route day FOR UPDATE"
-
-OUT="$SCEN_TMP/loop.out"
-PGAPPNAME=scen_compact_loop psql -X -qAt -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" \
-    -c "$(compact_loop_sql)" >"$OUT" 2>&1 &
-LOOP_PID=$!
-at_exit "kill $LOOP_PID"
-loop_backend() {
-    LOOP_BACKEND=$(q "SELECT pid FROM pg_stat_activity WHERE application_name = 'scen_compact_loop' AND datname = current_database()")
-    [ -n "$LOOP_BACKEND" ]
-}
-wait_until 30 loop_backend || bail_out "the loop did not start"
-if wait_until 60 sql_true "SELECT wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple') FROM pg_stat_activity WHERE pid = $LOOP_BACKEND"; then
-    pass "the loop's unit of that day waits for the row inside its DELETE"
-else
-    fail "the loop's unit of that day waits for the row inside its DELETE" "$(cat "$OUT")"
-fi
+hold_route_day 30 /a
+start_held_loop
 is "$(q "SELECT count(*) FROM metrics.compacted_periods")" 29 "29 units were committed before it"
 
 # kill -9 the backend (a postgres process: we run as root, it as postgres).
@@ -75,13 +47,7 @@ take_snapshot killed
 is "$(totals_differ before killed)" 0 "the totals per key and day are those from before"
 is "$(q "SELECT count(*) FROM metrics.compact_metrics(dry_run => true)")" "$((UNITS - 29))" "the plan holds the other units"
 
-psql -X -qAt -v ON_ERROR_STOP=1 -d "$DB" -c "$(compact_loop_sql)" >"$OUT" 2>&1
-is "$?" 0 "the next run finishes without error"
-read -r DONE UNTOUCHED PARTIAL <<<"$(unit_states before)"
-is "$DONE $PARTIAL" "$UNITS 0" "every unit the policy called for is done ($UNITS)"
-take_snapshot after
-is "$(totals_differ before after)|$(reports_differ before after)" "0|0" \
-    "the totals and the day and week reports (exactly, combined too) are those from before"
+finish_and_compare
 
 diag "runtime: $((SECONDS - T_BEGIN)) s"
 done_testing

@@ -10,14 +10,9 @@ source "$(dirname "$0")/../lib.bash"
 
 plan 11
 
-DB=$METRICS_CRON_DB
 PROBE=metrics-health-probe
 OTHER=someone-elses-job
-[ "$(q "SELECT current_setting('cron.database_name', true)")" = "$DB" ] \
-    || bail_out "pg_cron is not preloaded with cron.database_name = $DB"
-[ "$(q "SELECT count(*) FROM pg_extension WHERE extname = 'metrics'")" = 0 ] \
-    || bail_out "metrics is already installed in $DB: this scenario needs it fresh"
-CREATED_PG_CRON=$(q "SELECT count(*) = 0 FROM pg_extension WHERE extname = 'pg_cron'")
+use_cron_db
 
 cron_cleanup() {
     q "DELETE FROM cron.job_run_details WHERE jobid IN (SELECT jobid FROM cron.job WHERE jobname IN ('$PROBE', '$OTHER'))" \
