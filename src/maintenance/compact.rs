@@ -10,7 +10,7 @@
 //! reported. A unit holds the advisory locks of the family's UTC days it overlaps, which a
 //! late event's writer shares for its hour's day (`requests::late`, `compaction::lock_class`):
 //! recording waits only for an event into the days of the unit in progress, and at most one
-//! unit when each unit commits on its own (`compact_metrics(false, 1)` in a loop, as
+//! unit when each unit commits on its own (one unit per call, committed each, as
 //! `run_maintenance` does). A unit's locks (the advisory lock, its deleted rows) are taken in
 //! its subtransaction but held until the transaction ends, so in one call of
 //! `compact_metrics()` a late event waits for the whole call (bench/maintenance/run measures
