@@ -11,7 +11,7 @@ use crate::jobs::ledger::{one_call_step, step_end, step_progress, step_row, Step
 use crate::jobs::maintenance::{catch_up_status, DAILY_JOB, MAINTENANCE_JOB, PRUNED_FAMILIES};
 use crate::jobs::schedule::pg_cron_installed;
 use crate::maintenance::alerts;
-use crate::maintenance::compact;
+use crate::maintenance::compact::{self, Done};
 use crate::maintenance::compaction;
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::pg::subxact::isolated;
@@ -42,57 +42,37 @@ pub fn catch_up(run_id: Uuid) -> String {
     })
 }
 
-/// One unit compacted: (family, action, rows before, after, requests covered, verified, period).
-type Unit = (String, String, i64, i64, i64, bool, String);
-
-fn add_unit(details: &mut Value, unit: &Unit, error: Option<&str>) {
-    let (family, action, before, after, covered, verified, period) = unit;
+/// Adds a compacted unit to the totals of the step's details.
+fn add_unit(details: &mut Value, d: &Done) {
     for (key, n) in [
         ("units", 1),
-        ("rows_before", *before),
-        ("rows_after", *after),
-        ("requests_covered", *covered),
+        ("rows_before", d.rows_before),
+        ("rows_after", d.rows_after),
+        ("requests_covered", d.requests),
     ] {
         details[key] = Value::from(details[key].as_i64().unwrap_or(0) + n);
     }
-    let actions = &mut details["actions"][format!("{family}:{action}")];
+    let family = compaction::family(d.unit.subject);
+    let actions = &mut details["actions"][format!("{family}:{}", d.unit.action.as_str())];
     *actions = Value::from(actions.as_i64().unwrap_or(0) + 1);
-    if !verified {
-        details["unverified"] = json!({"family": family, "period_start": period, "error": error});
+    if d.verified != Some(true) {
+        details["unverified"] = json!({"family": family, "period_start": d.unit.start.to_iso_string(),
+                                       "error": d.error_text()});
     }
 }
 
 /// Compacts one unit (the work of `metrics.compact_metrics(false, 1)`, recorded in this
-/// step's row rather than in a row of its own); true when the procedure should call again. The step ends when nothing is left, when a unit fails its verification (it
-/// would be tried again and again), or on an error.
+/// step's row rather than in a row of its own); true when the procedure should call again.
+/// The step ends when nothing is left, when a unit fails its verification (it would be tried
+/// again and again), or on an error.
 pub fn compact(run_id: Uuid) -> bool {
     let (step_id, running, mut details) = step_row(run_id, "compact");
     if !running {
         return false;
     }
-    let units = isolated(|| {
-        compact::compact_units(1)
-            .into_iter()
-            .map(|d| {
-                let error = d
-                    .error
-                    .as_ref()
-                    .map(|f| format!("{} ({})", f.message, f.sqlstate));
-                let unit: Unit = (
-                    compaction::family(d.unit.subject).to_string(),
-                    d.unit.action.as_str().to_string(),
-                    d.rows_before,
-                    d.rows_after,
-                    d.requests,
-                    d.verified == Some(true),
-                    d.unit.start.to_iso_string(),
-                );
-                (unit, error)
-            })
-            .collect::<Vec<_>>()
-    });
+    let units = isolated(|| compact::compact_units(1));
     let done_any = details["units"].as_i64().unwrap_or(0) > 0;
-    let units: Vec<(Unit, Option<String>)> = match units {
+    let units: Vec<Done> = match units {
         Ok(units) => units,
         Err(f) => {
             let status = if done_any { "partial" } else { "failed" };
@@ -100,8 +80,8 @@ pub fn compact(run_id: Uuid) -> bool {
             return false;
         }
     };
-    for (unit, error) in &units {
-        add_unit(&mut details, unit, error.as_deref());
+    for unit in &units {
+        add_unit(&mut details, unit);
     }
     if units.is_empty() {
         step_end(
@@ -110,7 +90,7 @@ pub fn compact(run_id: Uuid) -> bool {
         );
         return false;
     }
-    if units.iter().any(|(u, _)| !u.5) {
+    if units.iter().any(|d| d.verified != Some(true)) {
         let end = StepEnd {
             error_message: Some(
                 "a compacted unit failed its verification; compaction stops for this run".into(),

@@ -49,6 +49,7 @@ type CompactionRow = (
 );
 
 fn compaction_row(d: Done) -> CompactionRow {
+    let error = d.error_text();
     (
         crate::maintenance::compaction::family(d.unit.subject).to_string(),
         d.unit.action.as_str().to_string(),
@@ -58,7 +59,7 @@ fn compaction_row(d: Done) -> CompactionRow {
         d.rows_after,
         d.requests,
         d.verified,
-        d.error.map(|f| format!("{} ({})", f.message, f.sqlstate)),
+        error,
     )
 }
 

@@ -58,6 +58,15 @@ pub struct Done {
     pub error: Option<Failure>,
 }
 
+impl Done {
+    /// The unit's error as a report shows it: the message and its SQLSTATE.
+    pub fn error_text(&self) -> Option<String> {
+        self.error
+            .as_ref()
+            .map(|f| format!("{} ({})", f.message, f.sqlstate))
+    }
+}
+
 impl Unit {
     fn args(&self) -> Vec<DatumWithOid<'static>> {
         vec![self.start.into(), self.end.into(), self.limit.into()]

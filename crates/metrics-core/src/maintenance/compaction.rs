@@ -137,6 +137,14 @@ pub fn utc_days(start: i64, end: i64) -> std::ops::RangeInclusive<i32> {
     utc_day(start)..=utc_day(end - 1)
 }
 
+/// The key columns of the table aliased `t`, as a list.
+fn qualified(key: &[&str]) -> String {
+    key.iter()
+        .map(|k| format!("t.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether a row is the unit's (see the module's comment).
 fn taken(action: Action) -> &'static str {
     match action {
@@ -150,11 +158,7 @@ fn taken(action: Action) -> &'static str {
 /// period: the two answers must match (`Conserved::matches`).
 pub fn conserved(subject: Subject, action: Action) -> String {
     let (table, key, total, _) = columns(subject);
-    let key = key
-        .iter()
-        .map(|k| format!("t.{k}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let key = qualified(key);
     format!(
         "SELECT {key}, count(*), sum(t.{total})::bigint, sum(t.successful)::bigint,
                 sum(t.failed)::bigint, sum(t.total_duration_ms), min(t.min_duration_ms),
@@ -173,11 +177,7 @@ pub fn conserved(subject: Subject, action: Action) -> String {
 /// materializing and sorting the wide rows (sketches included) in the executor.
 pub fn take(subject: Subject, action: Action) -> String {
     let (table, key, total, last) = columns(subject);
-    let key = key
-        .iter()
-        .map(|k| format!("t.{k}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let key = qualified(key);
     format!(
         "DELETE FROM metrics.{table} AS t WHERE {taken}
          RETURNING {key}, t.{total}, t.successful, t.failed, t.total_duration_ms,
