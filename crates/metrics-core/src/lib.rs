@@ -13,6 +13,7 @@
 //! - `maintenance`: retention policies, the arithmetic of compaction, and health checks.
 
 pub mod common;
+pub mod github;
 pub mod jobs;
 pub mod maintenance;
 pub mod requests;
