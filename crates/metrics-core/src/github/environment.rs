@@ -18,7 +18,14 @@ const DEFAULT_NAMES: [(&str, &[&str]); 5] = [
     ("production", &["production", "prod", "prd", "live"]),
     (
         "staging",
-        &["staging", "stage", "stg", "preprod", "pre-production", "uat"],
+        &[
+            "staging",
+            "stage",
+            "stg",
+            "preprod",
+            "pre-production",
+            "uat",
+        ],
     ),
     ("testing", &["testing", "test", "qa", "ci"]),
     ("development", &["development", "dev", "develop", "preview"]),
@@ -171,6 +178,9 @@ mod tests {
         assert_eq!(p.state, SqlState::InvalidParameterValue);
         assert!(p.message.contains("control characters"));
         let p = check_environment_at("payload.deployment.environment", "").unwrap_err();
-        assert_eq!(p.message, "payload.deployment.environment must not be empty");
+        assert_eq!(
+            p.message,
+            "payload.deployment.environment must not be empty"
+        );
     }
 }
