@@ -1192,4 +1192,306 @@ mod tests {
             (vec!["d1", "pr:1"], Some(2))
         );
     }
+
+    #[test]
+    fn a_deleted_branch_is_not_walked_through() {
+        let mut repo = main_repo();
+        // A branch created, then deleted (its last push has the zero sha as `after`); the
+        // walk from a new branch must not continue into it.
+        repo.push("old", ZERO, "o1", 2, &[("o1", 2)]);
+        repo.push("old", "o1", ZERO, 3, &[]);
+        repo.push("feature", ZERO, "n1", 5, &[("n1", 4)]);
+        let d = run(&repo, vec![ok(1, "c0", 1), ok(2, "n1", 10)]);
+        assert_eq!(
+            (coverage(&d, 2), shas(&d, 2)),
+            (Some("partial"), vec!["n1"])
+        );
+    }
+
+    #[test]
+    fn one_pr_named_for_two_shas_is_still_one_change() {
+        // The glue cannot answer so (a PR has one merge sha), but a duplicate change key
+        // would break the table's primary key, so the derivation does not rely on it.
+        let mut repo = main_repo();
+        repo.pr(1, "d1", 30, "main");
+        let d = run(&repo, vec![ok(1, "c0", 1), ok(2, "s2", 55)]);
+        assert_eq!(keys(&d, 2), ["pr:2", "pr:1"]);
+        assert_eq!(change(&d, "pr:1").sha, "d1");
+    }
+
+    /// xorshift64*: a tiny deterministic generator, enough to shuffle and to make histories.
+    struct Rng(u64);
+
+    impl Rng {
+        fn new(seed: u64) -> Self {
+            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+        }
+
+        fn shuffle<T>(&mut self, items: &mut [T]) {
+            for i in (1..items.len()).rev() {
+                items.swap(i, self.below(i as u64 + 1) as usize);
+            }
+        }
+    }
+
+    /// A main branch of 40 pushes of every shape (merge commit, squash and rebase PRs, direct
+    /// pushes, pushes without commits), sometimes with a push missing; returns it and main's
+    /// head after each push, oldest first.
+    fn random_history(rng: &mut Rng) -> (Repo, Vec<String>) {
+        let mut repo = Repo::default();
+        repo.push("main", ZERO, "g0", 0, &[("g0", 0)]);
+        let mut heads = vec!["g0".to_string()];
+        let (mut clock, mut pr) = (0, 0);
+        for step in 1..=40 {
+            clock += 1 + rng.below(30) as i64;
+            let sha = |i: u64| format!("h{step}_{i}");
+            let shape = rng.below(5);
+            let n = match shape {
+                0 | 2 => 2 + rng.below(2),
+                1 | 4 => 1,
+                _ => 1 + rng.below(3),
+            };
+            let shas: Vec<String> = (0..n).map(sha).collect();
+            let commits: Vec<(&str, i64)> = match shape {
+                4 => vec![],
+                _ => shas
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.as_str(), clock - 5 + i as i64))
+                    .collect(),
+            };
+            let after = shas.last().unwrap();
+            repo.push("main", heads.last().unwrap(), after, clock, &commits);
+            if shape <= 2 {
+                pr += 1;
+                repo.pr(pr, after, clock, "main");
+            }
+            heads.push(after.clone());
+        }
+        if rng.below(3) == 0 {
+            let gap = &heads[1 + rng.below(39) as usize];
+            repo.pushes.remove(gap);
+        }
+        (repo, heads)
+    }
+
+    /// Random statuses for a deployment created at `at`; ids from `next`.
+    fn random_statuses(rng: &mut Rng, at: i64, next: &mut i64) -> Vec<(i64, &'static str, i64)> {
+        let states: &[&str] = match rng.below(12) {
+            0 => &["in_progress", "failure"],
+            1 => &["error"],
+            2 => &["queued", "pending"],
+            3 => &["success", "inactive"],
+            4 => &["success", "failure"],
+            5 => &["failure", "success"],
+            _ => &["in_progress", "success"],
+        };
+        let same_time = rng.below(4) == 0;
+        let statuses = states.iter().enumerate().map(|(i, state)| {
+            *next += 1;
+            let offset = if same_time { 1 } else { 1 + i as i64 };
+            (*next, *state, at + offset)
+        });
+        statuses.collect()
+    }
+
+    /// Deployments to staging (often) and production (less often), mostly of main's head
+    /// at the time, sometimes of an older sha (a rollback) or at the same time as another.
+    fn random_windows(rng: &mut Rng, heads: &[String]) -> Vec<EnvWindow> {
+        let (mut id, mut status_id) = (0, 0);
+        let mut windows = vec![];
+        for (environment, count) in [("staging", 16usize), ("production", 7)] {
+            let mut deployments = vec![];
+            let mut at = 0;
+            for k in 0..count {
+                at += rng.below(3) as i64 * 20;
+                let mut head = ((k + 1) * (heads.len() - 1) / count).min(heads.len() - 1);
+                if rng.below(6) == 0 {
+                    head = rng.below(head as u64 + 1) as usize;
+                }
+                id += 1;
+                let statuses = random_statuses(rng, at, &mut status_id);
+                deployments.push(dep(id, &heads[head], at, &statuses));
+            }
+            windows.push(window(environment, deployments));
+        }
+        windows
+    }
+
+    fn random_case(seed: u64) -> (Repo, Vec<EnvWindow>) {
+        let mut rng = Rng::new(seed);
+        let (repo, heads) = random_history(&mut rng);
+        let windows = random_windows(&mut rng, &heads);
+        (repo, windows)
+    }
+
+    /// The rows as the tables hold them: order does not matter there.
+    fn as_tables(mut d: Derived) -> Derived {
+        d.deployments.sort_by_key(|r| (r.environment.clone(), r.id));
+        d.shipped
+            .sort_by_key(|s| (s.environment.clone(), s.sha.clone()));
+        d.changes
+            .sort_by_key(|c| (c.environment.clone(), c.key.clone()));
+        d
+    }
+
+    #[test]
+    fn the_input_order_does_not_matter() {
+        for seed in 0..40 {
+            let (repo, windows) = random_case(seed);
+            let expected = derive(&windows, &mut repo.clone());
+            let mut rng = Rng::new(seed + 1000);
+            for _ in 0..5 {
+                let mut shuffled = windows.clone();
+                rng.shuffle(&mut shuffled);
+                for w in &mut shuffled {
+                    rng.shuffle(&mut w.deployments);
+                    for d in &mut w.deployments {
+                        rng.shuffle(&mut d.statuses);
+                    }
+                }
+                assert_eq!(
+                    derive(&shuffled, &mut repo.clone()),
+                    expected,
+                    "seed {seed}"
+                );
+            }
+        }
+    }
+
+    /// What the glue does for a window starting at `since`: the baseline is the last
+    /// successful deployment created before it, and shipped_before answers from the rows of
+    /// the deployments before it.
+    fn glue_window(before: &Derived, w: &EnvWindow, since: Time) -> EnvWindow {
+        let success = |d: &&DeploymentIn| {
+            let derived = before.deployments.iter().find(|r| r.id == d.id);
+            d.created_at < since && derived.unwrap().outcome == Some("success")
+        };
+        let baseline = w
+            .deployments
+            .iter()
+            .filter(success)
+            .max_by_key(|d| (d.created_at, d.id));
+        EnvWindow {
+            environment: w.environment.clone(),
+            baseline: baseline.map(|d| Baseline {
+                id: d.id,
+                sha: d.sha.clone(),
+            }),
+            deployments: w
+                .deployments
+                .iter()
+                .filter(|d| d.created_at >= since)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn derive_in_two(repo: &Repo, windows: &[EnvWindow], since: Time) -> Derived {
+        let prefix = |w: &EnvWindow| EnvWindow {
+            deployments: w
+                .deployments
+                .iter()
+                .filter(|d| d.created_at < since)
+                .cloned()
+                .collect(),
+            ..w.clone()
+        };
+        let first = derive(
+            &windows.iter().map(prefix).collect::<Vec<_>>(),
+            &mut repo.clone(),
+        );
+        let mut glue = repo.clone();
+        for s in &first.shipped {
+            glue.shipped_before(&s.environment, &[&s.sha]);
+        }
+        let rest: Vec<EnvWindow> = windows
+            .iter()
+            .map(|w| glue_window(&first, w, since))
+            .collect();
+        let second = derive(&rest, &mut glue);
+        let mut both = first;
+        both.deployments.extend(second.deployments);
+        both.shipped.extend(second.shipped);
+        both.changes.extend(second.changes);
+        both
+    }
+
+    #[test]
+    fn deriving_in_two_windows_equals_deriving_everything() {
+        for seed in 0..40 {
+            let (repo, windows) = random_case(seed);
+            let whole = as_tables(derive(&windows, &mut repo.clone()));
+            let mut splits: Vec<Time> = windows
+                .iter()
+                .flat_map(|w| w.deployments.iter().map(|d| d.created_at))
+                .collect();
+            splits.sort();
+            splits.dedup();
+            for since in splits {
+                let split = as_tables(derive_in_two(&repo, &windows, since));
+                assert_eq!(split, whole, "seed {seed}, since {since}");
+            }
+        }
+    }
+
+    #[test]
+    fn random_histories_keep_the_invariants() {
+        let mut seen = (0, 0, 0, 0);
+        for seed in 0..40 {
+            let (repo, windows) = random_case(seed);
+            let d = derive(&windows, &mut repo.clone());
+            let mut shas = HashSet::new();
+            let mut keys = HashSet::new();
+            assert!(
+                d.shipped
+                    .iter()
+                    .all(|s| shas.insert((&s.environment, &s.sha))),
+                "a sha shipped twice"
+            );
+            assert!(
+                d.changes
+                    .iter()
+                    .all(|c| keys.insert((&c.environment, &c.key))),
+                "a change shipped twice"
+            );
+            for r in &d.deployments {
+                let mine = d.changes.iter().filter(|c| c.deployment_id == r.id);
+                assert!(mine.clone().all(
+                    |c| Some(c.deployed_at) == r.finished_at && c.environment == r.environment
+                ));
+                assert_eq!(mine.count() as i32, r.changes);
+                assert_eq!(r.coverage.is_some(), r.outcome == Some("success"));
+                if r.outcome == Some("success") {
+                    let w = windows
+                        .iter()
+                        .find(|w| w.environment == r.environment)
+                        .unwrap();
+                    let sha = &w.deployments.iter().find(|x| x.id == r.id).unwrap().sha;
+                    assert!(
+                        shas.contains(&(&r.environment, sha)),
+                        "a deployed sha is not recorded"
+                    );
+                }
+                match r.coverage {
+                    Some(Coverage::None) => seen.0 += 1,
+                    Some(Coverage::Complete) => seen.1 += 1,
+                    Some(Coverage::Partial) => seen.2 += 1,
+                    None => seen.3 += 1,
+                }
+            }
+        }
+        // The cases exercise every kind of deployment.
+        assert!(
+            seen.0 >= 40 && seen.1 > 200 && seen.2 > 5 && seen.3 > 100,
+            "{seen:?}"
+        );
+    }
 }
