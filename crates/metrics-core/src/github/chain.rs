@@ -382,6 +382,7 @@ impl<H: History> EnvRun<'_, H> {
         }
     }
 
+    /// Fills in the first commit of a PR this deployment already shipped, from its own push.
     fn late_first_commit(&mut self, number: i64, first: Option<Time>, by: Shipper) {
         let mut mine = (self.out.changes.iter_mut().rev()).take_while(|c| c.deployment_id == by.id);
         if let Some(change) = mine.find(|c| c.pr_number == Some(number)) {
@@ -683,6 +684,13 @@ mod tests {
             ["e1", "r3c", "r3b", "r3a", "s2", "d1", "m1", "f2", "f1"]
         );
         assert_eq!(keys(&d, 2), ["e1", "pr:3", "pr:2", "d1", "pr:1"]);
+        assert_eq!(Coverage::Complete.as_str(), "complete");
+        assert_eq!(Coverage::Partial.as_str(), "partial");
+    }
+
+    #[test]
+    fn each_change_of_a_linear_history_has_its_times() {
+        let d = run(&main_repo(), vec![ok(1, "c0", 1), ok(2, "e1", 80)]);
         let pr = |n: i64, sha: &str, merged, first| Change {
             environment: "production".into(),
             key: format!("pr:{n}"),
@@ -1055,6 +1063,21 @@ mod tests {
         assert_eq!(
             (coverage(&d, 9), row(&d, 9).changes, row(&d, 9).baseline_id),
             (Some("complete"), 0, Some(8))
+        );
+    }
+
+    #[test]
+    fn the_baselines_sha_stops_the_walk_even_if_not_recorded_as_shipped() {
+        // Rows derived before the first deployment's sha was recorded: the baseline still stops it.
+        let mut w = window("production", vec![ok(8, "e1", 80)]);
+        w.baseline = Some(Baseline {
+            id: 7,
+            sha: "d1".into(),
+        });
+        let d = derive(&[w], &mut main_repo());
+        assert_eq!(
+            (coverage(&d, 8), keys(&d, 8)),
+            (Some("complete"), vec!["e1", "pr:3", "pr:2"])
         );
     }
 
