@@ -538,20 +538,24 @@ pub struct Installed {
     pub status: String,
 }
 
-/// Defines the metrics of a preset over the tables that exist in `schema`: a missing core
-/// table is an error, a missing optional table or column skips its metric.
+/// Defines the metrics of a preset over the tables that exist in its schema (`schema` for
+/// `social`, schema metrics for `dora`): a missing core table is an error, a missing
+/// optional table or column skips its metric.
 pub fn install_preset(preset: &str, schema: &str) -> Outcome<Vec<Installed>> {
-    let metrics = presets::preset(preset, schema)?;
+    let presets::Preset {
+        schema,
+        metrics,
+        needs,
+    } = presets::preset(preset, schema)?;
+    let schema = schema.as_str();
     if !catalog::schema_exists(schema) {
         return Err(catalog::no_such_schema(schema)
             .hint("pass the schema that holds profiles, posts and comments as source_schema"));
     }
     for m in metrics.iter().filter(|m| m.core) {
-        let table = m
-            .args
-            .source_table
-            .as_deref()
-            .expect("core metrics read a table");
+        let Some(table) = m.args.source_table.as_deref() else {
+            continue;
+        };
         if !catalog::readable_relation_exists(schema, table) {
             return Err(Problem::new(
                 SqlState::UndefinedTable,
@@ -560,7 +564,7 @@ pub fn install_preset(preset: &str, schema: &str) -> Outcome<Vec<Installed>> {
                     crate::common::ident::qualified(schema, table)
                 ),
             )
-            .hint("the social preset reads profiles, posts and comments, each with a created_at column"));
+            .hint(needs));
         }
     }
     let mut out = Vec::new();
