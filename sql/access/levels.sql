@@ -115,7 +115,7 @@ AS $$
         ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
         ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
         ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
-        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
         ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),
         ('function',  'metrics.install_preset(text,text)',                  'EXECUTE', 'manage'),
