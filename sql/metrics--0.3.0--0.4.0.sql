@@ -8,10 +8,6 @@
 -- resolution and the zone of each row (every existing row is an hour: 'hour', no zone), and
 -- the report functions a resolution column, so they are dropped and created again.
 --
--- The percentile kind: metric_definitions gets its percentile column and the checks that
--- allow the kind (and metric_type 'percentile', in daily_metrics too); define_metric gets
--- its percentile argument, so it is dropped and created again.
---
 -- No existing row changes. Grants: every role with an access level gets what its level gives
 -- the new and re-created objects, as a fresh install does (metrics.apply_api_access).
 
@@ -212,63 +208,6 @@ STABLE PARALLEL SAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'operation_report_wrapper';
-
--- The percentile kind (sql/snapshots/tables.sql): the column is appended, as the fresh
--- install's table ends with it, and the checks are replaced by the same-named ones of a
--- fresh install. Every existing row satisfies them (no row has a percentile).
-ALTER TABLE metrics.metric_definitions
-    ADD COLUMN percentile double precision CHECK (percentile >= 0 AND percentile <= 1),
-    DROP CONSTRAINT metric_definitions_metric_type_check,
-    ADD CONSTRAINT metric_definitions_metric_type_check
-        CHECK (metric_type IN ('count', 'average', 'percentage', 'aggregate', 'percentile')),
-    DROP CONSTRAINT metric_definitions_kind_check,
-    ADD CONSTRAINT metric_definitions_kind_check
-        CHECK (kind IN ('created', 'total', 'distinct', 'average', 'percentage', 'breakdown', 'percentile')),
-    DROP CONSTRAINT metric_type_follows_kind,
-    ADD CONSTRAINT metric_type_follows_kind CHECK (metric_type = CASE kind
-        WHEN 'average' THEN 'average' WHEN 'percentage' THEN 'percentage'
-        WHEN 'breakdown' THEN 'aggregate' WHEN 'percentile' THEN 'percentile' ELSE 'count' END),
-    DROP CONSTRAINT value_column_when_needed,
-    ADD CONSTRAINT value_column_when_needed
-        CHECK ((kind IN ('distinct', 'average', 'breakdown', 'percentile')) = (value_column IS NOT NULL)),
-    ADD CONSTRAINT percentile_when_needed CHECK ((kind = 'percentile') = (percentile IS NOT NULL));
-ALTER TABLE metrics.daily_metrics
-    DROP CONSTRAINT daily_metrics_metric_type_check,
-    ADD CONSTRAINT daily_metrics_metric_type_check
-        CHECK (metric_type IN ('count', 'average', 'percentage', 'aggregate', 'percentile'));
-
--- define_metric takes a percentile (src/snapshots/api.rs): a new argument, so the function
--- is created again (its 0.3.0 symbol stays in the library for databases not yet updated).
-DROP FUNCTION metrics.define_metric(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, boolean);
-CREATE FUNCTION metrics."define_metric"(
-	"category" TEXT, /* Option < String > */
-	"kind" TEXT, /* Option < String > */
-	"source_table" TEXT DEFAULT NULL, /* Option < String > */
-	"value_column" TEXT DEFAULT NULL, /* Option < String > */
-	"time_column" TEXT DEFAULT 'created_at', /* Option < String > */
-	"filter" TEXT DEFAULT NULL, /* Option < String > */
-	"numerator" TEXT DEFAULT NULL, /* Option < String > */
-	"denominator" TEXT DEFAULT NULL, /* Option < String > */
-	"source_schema" TEXT DEFAULT 'public', /* Option < String > */
-	"display_name" TEXT DEFAULT NULL, /* Option < String > */
-	"description" TEXT DEFAULT NULL, /* Option < String > */
-	"unit" TEXT DEFAULT NULL, /* Option < String > */
-	"format_pattern" TEXT DEFAULT NULL, /* Option < String > */
-	"top_n" INT DEFAULT 5, /* Option < i32 > */
-	"replace" bool DEFAULT false, /* Option < bool > */
-	"percentile" double precision DEFAULT NULL /* Option < f64 > */
-) RETURNS TABLE (
-	"metric_category" TEXT,  /* String */
-	"metric_type" TEXT,  /* String */
-	"kind" TEXT,  /* String */
-	"source" TEXT,  /* Option < String > */
-	"filter" TEXT,  /* Option < String > */
-	"is_active" bool  /* bool */
-)
-VOLATILE SECURITY DEFINER
-SET search_path TO pg_catalog, pg_temp
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'define_wrapper';
 
 -- Health and alerts: their tables (sql/maintenance/alerts.sql) and functions (src/maintenance/api.rs).
 -- metrics: health alerts. The severity each check of metrics.health() had when
@@ -517,7 +456,7 @@ AS $$
         ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
         ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
         ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
-        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
         ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),
         ('function',  'metrics.install_preset(text,text)',                  'EXECUTE', 'manage'),
@@ -610,8 +549,7 @@ REVOKE EXECUTE ON FUNCTION metrics._retention_defaults(), metrics.set_retention_
     metrics.get_operation_metrics(text, timestamp with time zone, timestamp with time zone, text, boolean)
     , metrics.health(), metrics.check_alerts(), metrics._maintenance_begin(), metrics._maintenance_catch_up(uuid),
     metrics._maintenance_compact(uuid), metrics._maintenance_prune(uuid, integer), metrics._maintenance_alerts(uuid),
-    metrics._maintenance_end(uuid), metrics.schedule_maintenance(text), metrics.unschedule_maintenance(),
-    metrics.define_metric(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, boolean, double precision)
+    metrics._maintenance_end(uuid), metrics.schedule_maintenance(text), metrics.unschedule_maintenance()
     FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE metrics.run_maintenance() FROM PUBLIC;
 DO $$
@@ -634,8 +572,7 @@ BEGIN
             , 'metrics.alert_state', 'metrics.alert_log', 'metrics.health()', 'metrics.check_alerts()',
             'metrics.run_maintenance()', 'metrics.schedule_maintenance(text)', 'metrics.unschedule_maintenance()',
             'metrics._maintenance_begin()', 'metrics._maintenance_catch_up(uuid)', 'metrics._maintenance_compact(uuid)',
-            'metrics._maintenance_prune(uuid,integer)', 'metrics._maintenance_alerts(uuid)', 'metrics._maintenance_end(uuid)',
-            'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)'
+            'metrics._maintenance_prune(uuid,integer)', 'metrics._maintenance_alerts(uuid)', 'metrics._maintenance_end(uuid)'
         ])
     LOOP
         EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %I', r.privilege,
