@@ -129,6 +129,17 @@ fn rollup_parts(table: &str) -> String {
 }
 
 fn retention_sql(with_cron: bool) -> String {
+    // A database still at 0.4.0 (not yet updated) has no GitHub events table.
+    let github = if spi::value::<bool>(
+        "SELECT pg_catalog.to_regclass('metrics.github_events') IS NOT NULL",
+        &[],
+    ) == Some(true)
+    {
+        "UNION ALL SELECT 'github_events', 'GitHub events', 'drop_after', interval '1 day',
+             (SELECT min(received_at) FROM metrics.github_events)"
+    } else {
+        ""
+    };
     let cron = if with_cron {
         "UNION ALL SELECT 'cron_job_run_details', 'runs of the extension''s jobs', 'drop_after', interval '1 day',
              (SELECT min(d.start_time) FROM cron.job_run_details AS d JOIN cron.job AS j ON j.jobid = d.jobid
@@ -143,8 +154,7 @@ fn retention_sql(with_cron: bool) -> String {
                  (SELECT min(started_at) FROM metrics.metric_collection_log)
              UNION ALL SELECT 'maintenance_log', 'entries', 'drop_after', interval '1 day',
                  (SELECT min(started_at) FROM metrics.maintenance_log)
-             UNION ALL SELECT 'github_events', 'GitHub events', 'drop_after', interval '1 day',
-                 (SELECT min(received_at) FROM metrics.github_events)
+             {github}
              {cron}),
          judged AS (
              SELECT o.family, o.what, o.rule, o.slack, o.at,
