@@ -322,6 +322,13 @@ impl<H: History> EnvRun<'_, H> {
         };
         if !self.mine.contains(sha) && !self.is_shipped(sha) {
             self.mark_mine(sha, by);
+            // No push of the deployed sha is known (pushes not recorded), but a PR merged as
+            // exactly that sha is still known to ship with it (not for a first deployment).
+            if self.baseline.is_some() {
+                if let Some(pr) = self.history.merged_pr(sha) {
+                    self.ship_pr(pr, sha, None, by);
+                }
+            }
         }
         self.shipped.extend(self.mine.drain());
         coverage
@@ -925,6 +932,31 @@ mod tests {
             (coverage(&d, 3), keys(&d, 3)),
             (Some("complete"), vec!["x2"])
         );
+    }
+
+    #[test]
+    fn without_pushes_a_pr_merged_as_the_deployed_sha_still_ships_with_it() {
+        let mut repo = main_repo();
+        repo.pushes.clear();
+        let d = run(
+            &repo,
+            vec![ok(1, "c0", 1), ok(2, "s2", 55), ok(3, "m1", 60)],
+        );
+        // The first deployment ships nothing; the second ships the PR merged as its sha; the
+        // third (an older sha, pr 1) too, since no push tells it is older.
+        assert_eq!(keys(&d, 1), Vec::<&str>::new());
+        assert_eq!(
+            (coverage(&d, 2), keys(&d, 2)),
+            (Some("partial"), vec!["pr:2"])
+        );
+        assert_eq!(change(&d, "pr:2").first_commit_at, None);
+        assert_eq!(keys(&d, 3), ["pr:1"]);
+        // Redeploying s2 ships nothing: 2 shipped it.
+        let d = run(
+            &repo,
+            vec![ok(1, "c0", 1), ok(2, "s2", 55), ok(3, "s2", 60)],
+        );
+        assert_eq!((coverage(&d, 3), keys(&d, 3)), (Some("complete"), vec![]));
     }
 
     #[test]
