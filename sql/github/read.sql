@@ -79,22 +79,24 @@ CREATE VIEW metrics.dora_incidents WITH (security_invoker = true) AS
                   SELECT m[1]::bigint
                   FROM pg_catalog.regexp_matches(i.body, 'deployments?[ /#:]*([0-9]{1,18})', 'gi') AS m)
             UNION ALL
+            -- A sha or its prefix (7 hex digits or more): the deployments whose sha starts so,
+            -- as a range of the (repository, sha) index ('g' follows every hex digit).
             SELECT 2, d.deployment_id, d.environment, 'body_sha', d.created_at
-            FROM metrics.dora_deployments AS d
+            FROM pg_catalog.regexp_matches(i.body, '\m([0-9a-fA-F]{7,40})\M', 'g') AS m
+            JOIN metrics.dora_deployments AS d
+              ON d.repository = i.repository
+             AND d.sha >= pg_catalog.lower(m[1]) AND d.sha < pg_catalog.lower(m[1]) || 'g'
             JOIN metrics.environments AS e ON e.name = d.environment
-            WHERE d.repository = i.repository
-              AND d.outcome IS NOT NULL AND d.created_at <= i.created_at
+            WHERE d.outcome IS NOT NULL AND d.created_at <= i.created_at
               AND (d.environment = i.environment OR (i.environment IS NULL AND e.tier = 'production'))
-              AND EXISTS (SELECT FROM pg_catalog.regexp_matches(i.body, '\m([0-9a-f]{7,40})\M', 'gi') AS m
-                          WHERE pg_catalog.starts_with(d.sha, pg_catalog.lower(m[1])))
             UNION ALL
             SELECT 3, d.deployment_id, d.environment, 'window', d.finished_at
-            FROM metrics.dora_deployments AS d
-            JOIN metrics.environments AS e ON e.name = d.environment
-            WHERE d.repository = i.repository AND d.outcome = 'success'
-              AND d.finished_at <= i.created_at
-              AND d.finished_at >= i.created_at - metrics._dora_incident_window()
-              AND (d.environment = i.environment OR (i.environment IS NULL AND e.tier = 'production'))
+            FROM metrics.environments AS e
+            JOIN metrics.dora_deployments AS d
+              ON d.repository = i.repository AND d.environment = e.name AND d.outcome = 'success'
+             AND d.finished_at <= i.created_at
+             AND d.finished_at >= i.created_at - metrics._dora_incident_window()
+            WHERE e.name = i.environment OR (i.environment IS NULL AND e.tier = 'production')
         ) AS c
         ORDER BY c.priority, c.created_at DESC, c.deployment_id DESC
         LIMIT 1

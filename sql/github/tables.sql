@@ -180,6 +180,8 @@ COMMENT ON TABLE metrics.dora_deployments IS
 CREATE INDEX idx_dora_deployments_env ON metrics.dora_deployments (repository, environment, created_at, deployment_id);
 CREATE INDEX idx_dora_deployments_finished ON metrics.dora_deployments (environment, finished_at)
     WHERE outcome IS NOT NULL;
+-- A deployment by (a prefix of) its sha: incidents naming one in their body.
+CREATE INDEX idx_dora_deployments_sha ON metrics.dora_deployments (repository, sha);
 -- The next successful deployment after a failure (recovery).
 CREATE INDEX idx_dora_deployments_successes ON metrics.dora_deployments (repository, environment, finished_at)
     WHERE outcome = 'success';
