@@ -271,6 +271,8 @@ COMMENT ON TABLE metrics.dora_deployments IS
 CREATE INDEX idx_dora_deployments_env ON metrics.dora_deployments (repository, environment, created_at, deployment_id);
 CREATE INDEX idx_dora_deployments_finished ON metrics.dora_deployments (environment, finished_at)
     WHERE outcome IS NOT NULL;
+-- A deployment by (a prefix of) its sha: incidents naming one in their body.
+CREATE INDEX idx_dora_deployments_sha ON metrics.dora_deployments (repository, sha);
 -- The next successful deployment after a failure (recovery).
 CREATE INDEX idx_dora_deployments_successes ON metrics.dora_deployments (repository, environment, finished_at)
     WHERE outcome = 'success';
@@ -310,8 +312,9 @@ CREATE INDEX idx_dora_changes_pr ON metrics.dora_changes (repository, pr_number)
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_changes', '');
 
 -- The DORA performance clusters, as data with the year of their source (the extension's
--- reference data: an update script adds next year's rows; not dumped, CREATE EXTENSION
--- writes them). get_dora_metrics uses the latest source_year.
+-- reference data: an update script adds next year's rows). Registered for pg_dump with a
+-- filter that dumps none of them: CREATE EXTENSION (and the updates) write them.
+-- get_dora_metrics uses the latest source_year.
 CREATE TABLE metrics.dora_levels (
     source_year             integer NOT NULL,
     level                   text NOT NULL,
@@ -324,6 +327,7 @@ CREATE TABLE metrics.dora_levels (
     PRIMARY KEY (source_year, level),
     UNIQUE (source_year, rank)
 );
+SELECT pg_catalog.pg_extension_config_dump('metrics.dora_levels', 'WHERE false');
 COMMENT ON TABLE metrics.dora_levels IS
     'DORA performance clusters per source year: the best rank whose every threshold a period meets is its level.';
 
@@ -356,7 +360,7 @@ VALUES (2024, 'elite',  1, 7,         24,   5,  1,    'DORA, Accelerate State of
        (2024, 'low',    4, NULL,      NULL, NULL, NULL, 'DORA, Accelerate State of DevOps Report 2024');
 
 -- The development metrics' functions (src/github/api.rs).
--- src/github/api.rs:90
+-- src/github/api.rs:91
 -- metrics::github::api::_default_environment_tier
 CREATE FUNCTION metrics."_default_environment_tier"(
 	"name" TEXT /* & str */
@@ -365,7 +369,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', '_default_environment_tier_wrapper';
 
--- src/github/api.rs:203
+-- src/github/api.rs:205
 -- metrics::github::api::explain_dora
 CREATE FUNCTION metrics."explain_dora"(
 	"repository" TEXT, /* Option < String > */
@@ -383,7 +387,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_dora_wrapper';
 
--- src/github/api.rs:136
+-- src/github/api.rs:138
 -- metrics::github::api::get_dora_metrics
 CREATE FUNCTION metrics."get_dora_metrics"(
 	"start_date" date, /* Option < pgrx :: datum :: Date > */
@@ -408,12 +412,12 @@ CREATE FUNCTION metrics."get_dora_metrics"(
 	"level" TEXT,  /* Option < String > */
 	"lead_time_first_commit_p50_hours" NUMERIC  /* Option < AnyNumeric > */
 )
-STABLE SECURITY DEFINER PARALLEL SAFE
+STABLE PARALLEL SAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'get_dora_metrics_wrapper';
 
--- src/github/api.rs:23
+-- src/github/api.rs:24
 -- metrics::github::api::record_github_event
 CREATE FUNCTION metrics."record_github_event"(
 	"event" TEXT, /* Option < String > */
@@ -430,7 +434,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'record_github_event_wrapper';
 
--- src/github/api.rs:58
+-- src/github/api.rs:59
 -- metrics::github::api::record_github_events
 CREATE FUNCTION metrics."record_github_events"(
 	"events" jsonb /* Option < pgrx :: JsonB > */
@@ -445,7 +449,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'record_github_events_wrapper';
 
--- src/github/api.rs:96
+-- src/github/api.rs:97
 -- metrics::github::api::set_environment_tier
 CREATE FUNCTION metrics."set_environment_tier"(
 	"name" TEXT, /* Option < String > */
@@ -543,22 +547,24 @@ CREATE VIEW metrics.dora_incidents WITH (security_invoker = true) AS
                   SELECT m[1]::bigint
                   FROM pg_catalog.regexp_matches(i.body, 'deployments?[ /#:]*([0-9]{1,18})', 'gi') AS m)
             UNION ALL
+            -- A sha or its prefix (7 hex digits or more): the deployments whose sha starts so,
+            -- as a range of the (repository, sha) index ('g' follows every hex digit).
             SELECT 2, d.deployment_id, d.environment, 'body_sha', d.created_at
-            FROM metrics.dora_deployments AS d
+            FROM pg_catalog.regexp_matches(i.body, '\m([0-9a-fA-F]{7,40})\M', 'g') AS m
+            JOIN metrics.dora_deployments AS d
+              ON d.repository = i.repository
+             AND d.sha >= pg_catalog.lower(m[1]) AND d.sha < pg_catalog.lower(m[1]) || 'g'
             JOIN metrics.environments AS e ON e.name = d.environment
-            WHERE d.repository = i.repository
-              AND d.outcome IS NOT NULL AND d.created_at <= i.created_at
+            WHERE d.outcome IS NOT NULL AND d.created_at <= i.created_at
               AND (d.environment = i.environment OR (i.environment IS NULL AND e.tier = 'production'))
-              AND EXISTS (SELECT FROM pg_catalog.regexp_matches(i.body, '\m([0-9a-f]{7,40})\M', 'gi') AS m
-                          WHERE pg_catalog.starts_with(d.sha, pg_catalog.lower(m[1])))
             UNION ALL
             SELECT 3, d.deployment_id, d.environment, 'window', d.finished_at
-            FROM metrics.dora_deployments AS d
-            JOIN metrics.environments AS e ON e.name = d.environment
-            WHERE d.repository = i.repository AND d.outcome = 'success'
-              AND d.finished_at <= i.created_at
-              AND d.finished_at >= i.created_at - metrics._dora_incident_window()
-              AND (d.environment = i.environment OR (i.environment IS NULL AND e.tier = 'production'))
+            FROM metrics.environments AS e
+            JOIN metrics.dora_deployments AS d
+              ON d.repository = i.repository AND d.environment = e.name AND d.outcome = 'success'
+             AND d.finished_at <= i.created_at
+             AND d.finished_at >= i.created_at - metrics._dora_incident_window()
+            WHERE e.name = i.environment OR (i.environment IS NULL AND e.tier = 'production')
         ) AS c
         ORDER BY c.priority, c.created_at DESC, c.deployment_id DESC
         LIMIT 1
@@ -699,15 +705,15 @@ AS $$
         ('table',     'metrics.dora_deployed_shas',         'SELECT', 'read'),
         ('table',     'metrics.dora_changes',               'SELECT', 'read'),
         ('table',     'metrics.dora_levels',                'SELECT', 'read'),
-        -- The environment tiers are configuration, and the views over the facts the
-        -- operators' detail (they run as their reader, who needs the tiers): manage level.
-        -- Dashboards read the keys through get_dora_metrics.
-        ('table',     'metrics.environment_settings',       'SELECT', 'manage'),
-        ('table',     'metrics.environments',               'SELECT', 'manage'),
-        ('table',     'metrics.dora_incidents',             'SELECT', 'manage'),
-        ('table',     'metrics.dora_deployment_facts',      'SELECT', 'manage'),
-        ('table',     'metrics.dora_change_facts',          'SELECT', 'manage'),
-        ('table',     'metrics.dora_recovery_facts',        'SELECT', 'manage'),
+        -- The views of the keys' rules run as their reader, so they show administrators'
+        -- rows only; get_dora_metrics reads them as its caller, who needs the environment
+        -- tiers too (a name -> tier mapping, not secret).
+        ('table',     'metrics.environment_settings',       'SELECT', 'read'),
+        ('table',     'metrics.environments',               'SELECT', 'read'),
+        ('table',     'metrics.dora_incidents',             'SELECT', 'read'),
+        ('table',     'metrics.dora_deployment_facts',      'SELECT', 'read'),
+        ('table',     'metrics.dora_change_facts',          'SELECT', 'read'),
+        ('table',     'metrics.dora_recovery_facts',        'SELECT', 'read'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
@@ -763,8 +769,8 @@ AS $$
         ('function',  'metrics.health()',                                   'EXECUTE', 'manage'),
         ('function',  'metrics.check_alerts()',                             'EXECUTE', 'manage'),
 
-        -- Development metrics (functions). The keys are aggregates for dashboards, like the
-        -- sealed metrics: read level, SECURITY DEFINER over the admin-only facts.
+        -- Development metrics (functions). The keys, read as the caller (like the request
+        -- reports: their rows are the administrators').
         ('function',  'metrics.get_dora_metrics(date,date,text,text,text)', 'EXECUTE', 'read'),
         -- Recording and the tiers write with the owner's rights: server-side callers only
         -- (service_role, a workflow's service key), never a browser's anon key. explain_dora
@@ -774,11 +780,11 @@ AS $$
         ('function',  'metrics.set_environment_tier(text,text)',            'EXECUTE', 'manage'),
         ('function',  'metrics.explain_dora(text,text,date)',               'EXECUTE', 'manage'),
         -- Called by the views above as their reader.
-        ('function',  'metrics.environment_tier(text)',                     'EXECUTE', 'manage'),
-        ('function',  'metrics._default_environment_tier(text)',            'EXECUTE', 'manage'),
-        ('function',  'metrics._dora_incident_label()',                     'EXECUTE', 'manage'),
-        ('function',  'metrics._dora_hotfix_label()',                       'EXECUTE', 'manage'),
-        ('function',  'metrics._dora_incident_window()',                    'EXECUTE', 'manage'),
+        ('function',  'metrics.environment_tier(text)',                     'EXECUTE', 'read'),
+        ('function',  'metrics._default_environment_tier(text)',            'EXECUTE', 'read'),
+        ('function',  'metrics._dora_incident_label()',                     'EXECUTE', 'read'),
+        ('function',  'metrics._dora_hotfix_label()',                       'EXECUTE', 'read'),
+        ('function',  'metrics._dora_incident_window()',                    'EXECUTE', 'read'),
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
         ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),
@@ -847,11 +853,11 @@ CREATE POLICY "Admins can view DORA deployed commits" ON metrics.dora_deployed_s
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Admins can view DORA changes" ON metrics.dora_changes
     FOR SELECT USING ((SELECT metrics.is_admin()));
--- The DORA clusters are public reference data; the environment tiers are configuration,
--- for the manage level that alone holds SELECT on them (access_rules).
+-- The DORA clusters are public reference data, and the environment tiers a mapping the read
+-- level's get_dora_metrics needs (access_rules).
 CREATE POLICY "Anyone can view the DORA levels" ON metrics.dora_levels
     FOR SELECT USING (true);
-CREATE POLICY "Managers can view environment settings" ON metrics.environment_settings
+CREATE POLICY "Readers can view environment settings" ON metrics.environment_settings
     FOR SELECT USING (true);
 
 -- Nothing new for PUBLIC; each level's new and re-created objects to the roles that hold it

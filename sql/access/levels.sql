@@ -90,15 +90,15 @@ AS $$
         ('table',     'metrics.dora_deployed_shas',         'SELECT', 'read'),
         ('table',     'metrics.dora_changes',               'SELECT', 'read'),
         ('table',     'metrics.dora_levels',                'SELECT', 'read'),
-        -- The environment tiers are configuration, and the views over the facts the
-        -- operators' detail (they run as their reader, who needs the tiers): manage level.
-        -- Dashboards read the keys through get_dora_metrics.
-        ('table',     'metrics.environment_settings',       'SELECT', 'manage'),
-        ('table',     'metrics.environments',               'SELECT', 'manage'),
-        ('table',     'metrics.dora_incidents',             'SELECT', 'manage'),
-        ('table',     'metrics.dora_deployment_facts',      'SELECT', 'manage'),
-        ('table',     'metrics.dora_change_facts',          'SELECT', 'manage'),
-        ('table',     'metrics.dora_recovery_facts',        'SELECT', 'manage'),
+        -- The views of the keys' rules run as their reader, so they show administrators'
+        -- rows only; get_dora_metrics reads them as its caller, who needs the environment
+        -- tiers too (a name -> tier mapping, not secret).
+        ('table',     'metrics.environment_settings',       'SELECT', 'read'),
+        ('table',     'metrics.environments',               'SELECT', 'read'),
+        ('table',     'metrics.dora_incidents',             'SELECT', 'read'),
+        ('table',     'metrics.dora_deployment_facts',      'SELECT', 'read'),
+        ('table',     'metrics.dora_change_facts',          'SELECT', 'read'),
+        ('table',     'metrics.dora_recovery_facts',        'SELECT', 'read'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
@@ -154,8 +154,8 @@ AS $$
         ('function',  'metrics.health()',                                   'EXECUTE', 'manage'),
         ('function',  'metrics.check_alerts()',                             'EXECUTE', 'manage'),
 
-        -- Development metrics (functions). The keys are aggregates for dashboards, like the
-        -- sealed metrics: read level, SECURITY DEFINER over the admin-only facts.
+        -- Development metrics (functions). The keys, read as the caller (like the request
+        -- reports: their rows are the administrators').
         ('function',  'metrics.get_dora_metrics(date,date,text,text,text)', 'EXECUTE', 'read'),
         -- Recording and the tiers write with the owner's rights: server-side callers only
         -- (service_role, a workflow's service key), never a browser's anon key. explain_dora
@@ -165,11 +165,11 @@ AS $$
         ('function',  'metrics.set_environment_tier(text,text)',            'EXECUTE', 'manage'),
         ('function',  'metrics.explain_dora(text,text,date)',               'EXECUTE', 'manage'),
         -- Called by the views above as their reader.
-        ('function',  'metrics.environment_tier(text)',                     'EXECUTE', 'manage'),
-        ('function',  'metrics._default_environment_tier(text)',            'EXECUTE', 'manage'),
-        ('function',  'metrics._dora_incident_label()',                     'EXECUTE', 'manage'),
-        ('function',  'metrics._dora_hotfix_label()',                       'EXECUTE', 'manage'),
-        ('function',  'metrics._dora_incident_window()',                    'EXECUTE', 'manage'),
+        ('function',  'metrics.environment_tier(text)',                     'EXECUTE', 'read'),
+        ('function',  'metrics._default_environment_tier(text)',            'EXECUTE', 'read'),
+        ('function',  'metrics._dora_incident_label()',                     'EXECUTE', 'read'),
+        ('function',  'metrics._dora_hotfix_label()',                       'EXECUTE', 'read'),
+        ('function',  'metrics._dora_incident_window()',                    'EXECUTE', 'read'),
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
         ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),

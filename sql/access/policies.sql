@@ -86,11 +86,11 @@ CREATE POLICY "Admins can view DORA deployed commits" ON metrics.dora_deployed_s
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Admins can view DORA changes" ON metrics.dora_changes
     FOR SELECT USING ((SELECT metrics.is_admin()));
--- The DORA clusters are public reference data; the environment tiers are configuration,
--- for the manage level that alone holds SELECT on them (access_rules).
+-- The DORA clusters are public reference data, and the environment tiers a mapping the read
+-- level's get_dora_metrics needs (access_rules).
 CREATE POLICY "Anyone can view the DORA levels" ON metrics.dora_levels
     FOR SELECT USING (true);
-CREATE POLICY "Managers can view environment settings" ON metrics.environment_settings
+CREATE POLICY "Readers can view environment settings" ON metrics.environment_settings
     FOR SELECT USING (true);
 -- Readable by the roles that hold SELECT on them (access_rules: admin_check for read, since
 -- is_admin() runs as the caller; api_access for manage).

@@ -221,8 +221,9 @@ CREATE INDEX idx_dora_changes_pr ON metrics.dora_changes (repository, pr_number)
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_changes', '');
 
 -- The DORA performance clusters, as data with the year of their source (the extension's
--- reference data: an update script adds next year's rows; not dumped, CREATE EXTENSION
--- writes them). get_dora_metrics uses the latest source_year.
+-- reference data: an update script adds next year's rows). Registered for pg_dump with a
+-- filter that dumps none of them: CREATE EXTENSION (and the updates) write them.
+-- get_dora_metrics uses the latest source_year.
 CREATE TABLE metrics.dora_levels (
     source_year             integer NOT NULL,
     level                   text NOT NULL,
@@ -235,6 +236,7 @@ CREATE TABLE metrics.dora_levels (
     PRIMARY KEY (source_year, level),
     UNIQUE (source_year, rank)
 );
+SELECT pg_catalog.pg_extension_config_dump('metrics.dora_levels', 'WHERE false');
 COMMENT ON TABLE metrics.dora_levels IS
     'DORA performance clusters per source year: the best rank whose every threshold a period meets is its level.';
 

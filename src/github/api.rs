@@ -1,8 +1,9 @@
 //! The SQL functions of development metrics: recording GitHub events (one, or a batch), the
 //! environment tiers, the DORA keys and their explanation. Recording and the tiers write
 //! with the owner's rights (SECURITY DEFINER, pinned `search_path`), for the manage level;
-//! the keys are aggregates for dashboards (read level), read with the owner's rights since
-//! the facts themselves are visible to administrators only.
+//! the keys are read as the caller (read level, like the request reports): the facts'
+//! row-level security shows them to administrators. Dashboards for everyone read the keys
+//! sealed as daily metrics (`install_preset('dora')`).
 
 use pgrx::prelude::*;
 use serde_json::json;
@@ -131,9 +132,10 @@ fn set_environment_tier(
     TableIterator::once((name, tier, is_default))
 }
 
-/// The five DORA keys per period and repository, for an environment, a tier or all.
+/// The five DORA keys per period and repository, for an environment, a tier or all. Runs as
+/// its caller: the facts' row-level security decides what it counts (administrators: all).
 #[allow(clippy::type_complexity)]
-#[pg_extern(stable, security_definer, parallel_safe)]
+#[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn get_dora_metrics(
     start_date: Option<pgrx::datum::Date>,

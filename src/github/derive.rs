@@ -79,7 +79,7 @@ fn derive_repository(repository: &str, all: Option<Time>, mut envs: BTreeMap<Str
         });
     }
     let Some(earliest) = earliest else { return };
-    let mut history = SpiHistory::load(repository, earliest);
+    let mut history = SpiHistory::load(repository, envs.keys().cloned().collect(), earliest);
     let derived = chain::derive(&windows, &mut history);
     write(repository, &windows, &derived);
 }
@@ -191,6 +191,8 @@ fn deployment_in(row: &SpiHeapTupleData) -> pgrx::spi::SpiResult<DeploymentIn> {
 /// everything from `earliest` on at once, older pushes one by one.
 struct SpiHistory {
     repository: String,
+    /// The environments being derived (the primary key of the shipped shas starts so).
+    environments: Vec<String>,
     pushes: HashMap<String, PushIn>,
     /// Shas whose merged PR (or its absence) is known.
     merges: HashMap<String, Option<MergedPr>>,
@@ -200,10 +202,11 @@ struct SpiHistory {
 }
 
 impl SpiHistory {
-    fn load(repository: &str, earliest: Time) -> SpiHistory {
+    fn load(repository: &str, environments: Vec<String>, earliest: Time) -> SpiHistory {
         let from = time(earliest.timestamp_micros() - PUSH_MARGIN_MICROS);
         let mut h = SpiHistory {
             repository: repository.to_string(),
+            environments,
             pushes: HashMap::new(),
             merges: HashMap::new(),
             shipped_known: HashSet::new(),
@@ -309,10 +312,11 @@ impl SpiHistory {
     fn learn_shipped(&mut self, shas: &[String]) {
         let shipped = volatile::rows(
             "SELECT environment, sha FROM metrics.dora_deployed_shas
-             WHERE repository = $1 AND sha = ANY ($2::text[])",
+             WHERE repository = $1 AND environment = ANY ($3::text[]) AND sha = ANY ($2::text[])",
             &[
                 DatumWithOid::from(self.repository.as_str()),
                 DatumWithOid::from(shas.to_vec()),
+                DatumWithOid::from(self.environments.clone()),
             ],
             |row| Ok((not_null::<String>(row, 1)?, not_null::<String>(row, 2)?)),
         );

@@ -13,7 +13,12 @@ SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extna
 SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions',
                                   'api_access', 'admin_check', 'route_metrics', 'operation_metrics',
                                   'retention_settings', 'compacted_periods', 'maintenance_log',
-                                  'alert_state', 'alert_log']);
+                                  'alert_state', 'alert_log',
+                                  'github_events', 'environment_settings', 'github_deployments',
+                                  'github_deployment_statuses', 'github_pull_requests', 'github_pushes',
+                                  'github_workflow_runs', 'github_issues', 'dora_deployments',
+                                  'dora_deployed_shas', 'dora_changes', 'dora_levels',
+                                  'github_repositories', 'github_environments']);
 SELECT columns_are('metrics', 'daily_metrics',
     ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at',
           'definition_version', 'distinct_sketch']);

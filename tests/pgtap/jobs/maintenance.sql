@@ -88,6 +88,7 @@ SELECT is((SELECT string_agg(resolution || ':' || total_requests, ',') FROM metr
           'the route days are one row each');
 SELECT is((SELECT details FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'prune'),
           '{"collection_log": {"done": true, "deleted": 5}, "maintenance_log": {"done": true, "deleted": 1},
+            "github_events": {"done": true, "deleted": 0},
             "cron_job_run_details": {"done": true, "kept": "pg_cron is not installed", "deleted": 0}}'::jsonb,
           'pruning deleted 5 old collection log rows and one old run (pg_cron is not in this database)');
 SELECT results_eq($$SELECT status, now() - started_at > interval '365 days' FROM metrics.metric_collection_log
