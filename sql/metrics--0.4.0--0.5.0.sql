@@ -531,9 +531,13 @@ COMMENT ON VIEW metrics.environments IS
 -- Incidents: issues with the incident label, each linked to at most one deployment: named by
 -- id in the body, else by sha in the body, else the last successful deployment of its
 -- environment (the production tier when none is known) within the window before it opened.
+-- Its environment is the linked deployment's, else the one it was recorded with; with
+-- neither, none, and its tier is production.
 CREATE VIEW metrics.dora_incidents WITH (security_invoker = true) AS
     SELECT i.repository, i.number,
            coalesce(l.environment, i.environment) AS environment,
+           CASE WHEN coalesce(l.environment, i.environment) IS NULL THEN 'production'
+                ELSE metrics.environment_tier(coalesce(l.environment, i.environment)) END AS tier,
            i.created_at AS opened_at, i.closed_at, i.title,
            l.deployment_id, l.link
     FROM metrics.github_issues AS i
@@ -629,12 +633,14 @@ COMMENT ON VIEW metrics.dora_change_facts IS
 
 -- Recovered failures: a failed deployment until the next successful deployment of its
 -- environment; an incident from opening to close (unless its deployment failed: that
--- failure is already counted, once).
+-- failure is already counted, once). An incident of no known environment has the
+-- production tier and no environment.
 CREATE VIEW metrics.dora_recovery_facts WITH (security_invoker = true) AS
-    SELECT r.repository, r.environment, e.tier, r.source, r.id, r.started_at, r.recovered_at,
+    SELECT r.repository, r.environment, coalesce(e.tier, r.tier) AS tier, r.source, r.id,
+           r.started_at, r.recovered_at,
            pg_catalog.date_part('epoch', r.recovered_at - r.started_at) / 3600 AS recovery_hours
     FROM (
-        SELECT d.repository, d.environment, 'deployment' AS source, d.deployment_id::text AS id,
+        SELECT d.repository, d.environment, NULL::text AS tier, 'deployment' AS source, d.deployment_id::text AS id,
                d.finished_at AS started_at, n.finished_at AS recovered_at
         FROM metrics.dora_deployments AS d
         CROSS JOIN LATERAL (
@@ -645,14 +651,14 @@ CREATE VIEW metrics.dora_recovery_facts WITH (security_invoker = true) AS
         ) AS n
         WHERE d.outcome IN ('failure', 'error')
         UNION ALL
-        SELECT i.repository, i.environment, 'incident', i.number::text, i.opened_at, i.closed_at
+        SELECT i.repository, i.environment, i.tier, 'incident', i.number::text, i.opened_at, i.closed_at
         FROM metrics.dora_incidents AS i
-        WHERE i.closed_at IS NOT NULL AND i.environment IS NOT NULL
+        WHERE i.closed_at IS NOT NULL
           AND NOT EXISTS (SELECT FROM metrics.dora_deployments AS d
                           WHERE d.repository = i.repository AND d.deployment_id = i.deployment_id
                             AND d.outcome IN ('failure', 'error'))
     ) AS r
-    JOIN metrics.environments AS e ON e.name = r.environment;
+    LEFT JOIN metrics.environments AS e ON e.name = r.environment;
 COMMENT ON VIEW metrics.dora_recovery_facts IS
     'Recovered failures (deployments and incidents) with their recovery time in hours.';
 

@@ -168,16 +168,17 @@ fn get_dora_metrics(
     let grain = required(grain, "grain").or_raise();
     let grain = check_fetch(start, end, &grain, guc::max_query_days()).or_raise();
     let environment = required(environment, "environment").or_raise();
-    let (shown, names) = read::environments(&environment).or_raise();
+    let environments = read::environments(&environment).or_raise();
     let repository = check_repository(repository).or_raise();
     let rows = read::keys(&KeyQuery {
         start,
         end,
         grain,
-        environments: &names,
+        environments: &environments,
         repository,
         timezone: guc::timezone(),
     });
+    let shown = environments.shown;
     let n = |t: Option<String>| t.as_deref().map(crate::pg::datum::numeric);
     TableIterator::new(rows.into_iter().map(move |r| {
         (
@@ -223,9 +224,9 @@ fn explain_dora(
         .or_raise()
         .expect("given");
     let environment = required(environment, "environment").or_raise();
-    let (_, names) = read::environments(&environment).or_raise();
+    let environments = read::environments(&environment).or_raise();
     let day = required_date(day, "day");
-    let rows = read::explain(&repository, &names, day, &guc::timezone());
+    let rows = read::explain(&repository, &environments, day, &guc::timezone());
     TableIterator::new(
         rows.into_iter()
             .map(|r| (r.item, r.id, r.at, pgrx::JsonB(r.details), r.counts_for)),

@@ -13,9 +13,18 @@ use crate::github::levels::{classify, LevelRow, PeriodKeys};
 use crate::pg::datum::pg_date;
 use crate::pg::spi::{not_null, stable};
 
-/// The environments an `environment` argument means: `all` or `*` every one, a tier every
-/// environment of it, else the one named. Returns the argument as shown, and the names.
-pub fn environments(argument: &str) -> Outcome<(String, Vec<String>)> {
+/// What an `environment` argument means: `all` or `*` every environment, a tier every
+/// environment of it, else the one named.
+pub struct Environments {
+    /// The argument as shown in the rows.
+    pub shown: String,
+    pub names: Vec<String>,
+    /// The tiers whose incidents of no known environment count (production, for `all` and
+    /// `production`).
+    pub tiers: Vec<String>,
+}
+
+pub fn environments(argument: &str) -> Outcome<Environments> {
     let shown = argument.trim().to_lowercase();
     let names: Vec<String> = if shown == "all" || shown == "*" {
         stable::rows(
@@ -32,7 +41,16 @@ pub fn environments(argument: &str) -> Outcome<(String, Vec<String>)> {
     } else {
         vec![check_environment_name(&shown)?]
     };
-    Ok((shown, names))
+    let tiers = if shown == "all" || shown == "*" || shown == "production" {
+        vec!["production".to_string()]
+    } else {
+        Vec::new()
+    };
+    Ok(Environments {
+        shown,
+        names,
+        tiers,
+    })
 }
 
 /// One row of `get_dora_metrics`, numbers as PostgreSQL printed them (numerics exact).
@@ -57,7 +75,7 @@ pub struct KeyQuery<'a> {
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub grain: Grain,
-    pub environments: &'a [String],
+    pub environments: &'a Environments,
     pub repository: Option<String>,
     pub timezone: String,
 }
@@ -76,7 +94,8 @@ fn local_day(ts: &str) -> String {
     format!("({ts} AT TIME ZONE $4)::date")
 }
 
-/// $1 start, $2 end, $3 period starts, $4 time zone, $5 environment names, $6 repository.
+/// $1 start, $2 end, $3 period starts, $4 time zone, $5 environment names, $6 repository,
+/// $7 the tiers whose incidents of no environment count.
 fn keys_sql(grain: Grain) -> String {
     let p = |ts: &str| period_of(&local_day(ts), grain);
     format!(
@@ -108,7 +127,8 @@ fn keys_sql(grain: Grain) -> String {
              SELECT r.repository, {rec_p} AS ps,
                     percentile_cont(0.5) WITHIN GROUP (ORDER BY r.recovery_hours) AS p50, count(*) AS n
              FROM metrics.dora_recovery_facts AS r, b
-             WHERE r.environment = ANY ($5) AND r.started_at >= b.lo AND r.started_at < b.hi
+             WHERE (r.environment = ANY ($5) OR (r.environment IS NULL AND r.tier = ANY ($7)))
+               AND r.started_at >= b.lo AND r.started_at < b.hi
                AND r.repository IN (SELECT repository FROM repos)
              GROUP BY 1, 2),
          {pending}
@@ -204,8 +224,9 @@ pub fn keys(q: &KeyQuery) -> Vec<KeyRow> {
         DatumWithOid::from(pg_date(q.end)),
         DatumWithOid::from(starts),
         DatumWithOid::from(q.timezone.as_str()),
-        DatumWithOid::from(q.environments.to_vec()),
+        DatumWithOid::from(q.environments.names.clone()),
         DatumWithOid::from(q.repository.clone()),
+        DatumWithOid::from(q.environments.tiers.clone()),
     ];
     stable::rows(&keys_sql(q.grain), &args, |r| {
         let start = crate::pg::datum::stored_date(not_null::<pgrx::datum::Date>(r, 1)?);
@@ -252,7 +273,8 @@ pub fn check_repository(text: Option<String>) -> Outcome<Option<String>> {
     }
 }
 
-/// $1 repository, $2 environment names, $3 day start, $4 day end (timestamptz).
+/// $1 repository, $2 environment names, $3 day start, $4 day end (timestamptz), $5 the tiers
+/// whose incidents of no environment count.
 const EXPLAIN_SQL: &str = "
     WITH cov AS (
         SELECT d.environment, min(d.created_at) AS since,
@@ -295,14 +317,16 @@ const EXPLAIN_SQL: &str = "
                'deployment_id', i.deployment_id, 'link', i.link, 'closed_at', i.closed_at),
            ARRAY['change_failure_rate', 'rework_rate', 'recovery']
     FROM metrics.dora_incidents AS i
-    WHERE i.repository = $1 AND i.environment = ANY ($2) AND i.opened_at >= $3 AND i.opened_at < $4
+    WHERE i.repository = $1 AND (i.environment = ANY ($2) OR (i.environment IS NULL AND i.tier = ANY ($5)))
+      AND i.opened_at >= $3 AND i.opened_at < $4
     UNION ALL
     SELECT 'recovery', r.source || ':' || r.id, r.started_at,
            pg_catalog.jsonb_build_object('environment', r.environment, 'source', r.source,
                'recovered_at', r.recovered_at, 'recovery_hours', r.recovery_hours),
            ARRAY['recovery']
     FROM metrics.dora_recovery_facts AS r
-    WHERE r.repository = $1 AND r.environment = ANY ($2) AND r.started_at >= $3 AND r.started_at < $4
+    WHERE r.repository = $1 AND (r.environment = ANY ($2) OR (r.environment IS NULL AND r.tier = ANY ($5)))
+      AND r.started_at >= $3 AND r.started_at < $4
     ORDER BY 1, 3, 2";
 
 pub struct ExplainRow {
@@ -316,7 +340,7 @@ pub struct ExplainRow {
 /// What is behind the numbers of one day (in `metrics.timezone`).
 pub fn explain(
     repository: &str,
-    environments: &[String],
+    environments: &Environments,
     day: NaiveDate,
     timezone: &str,
 ) -> Vec<ExplainRow> {
@@ -336,9 +360,10 @@ pub fn explain(
     let (lo, hi) = bounds[0];
     let args = [
         DatumWithOid::from(repository),
-        DatumWithOid::from(environments.to_vec()),
+        DatumWithOid::from(environments.names.clone()),
         DatumWithOid::from(lo),
         DatumWithOid::from(hi),
+        DatumWithOid::from(environments.tiers.clone()),
     ];
     stable::rows(EXPLAIN_SQL, &args, |r| {
         Ok(ExplainRow {
