@@ -16,7 +16,7 @@ command -v node >/dev/null || bail_out "node is needed (Node 20)"
 # gh_events [SEED]: writes the scenario's events to $GH_EVENTS and one JSON object a line to
 # $GH_EVENTS.ndjson (for \copy).
 gh_events() {
-    node "$GH_DIR/scenario.mjs" "$GH_EVENTS" "${1:-11}" 2> >(diag) || bail_out "scenario.mjs failed"
+    node "$GH_DIR/scenario.mjs" "$GH_EVENTS" "${1:-11}" 2> >(sed "s/^/# /" >&2) || bail_out "scenario.mjs failed"
     node -e '
         const ev = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
         require("fs").writeFileSync(process.argv[1] + ".ndjson", ev.map((e) => JSON.stringify(e)).join("\n") + "\n");
@@ -43,7 +43,7 @@ SQL
 # gh_plan PREFIX ARGS...: a delivery plan (see plan.mjs make).
 gh_plan() {
     local prefix=$1; shift
-    node "$GH_DIR/plan.mjs" make "$GH_EVENTS" "$prefix" "$@" 2> >(diag) || bail_out "plan.mjs make failed"
+    node "$GH_DIR/plan.mjs" make "$GH_EVENTS" "$prefix" "$@" 2> >(sed "s/^/# /" >&2) || bail_out "plan.mjs make failed"
 }
 
 # gh_deliver PREFIX: runs PREFIX.sql in $DB, output in PREFIX.out, errors in PREFIX.err;

@@ -30,7 +30,7 @@ function mulberry32(a) {
 }
 const KNOWN = new Set(['deployment', 'deployment_status', 'pull_request', 'push', 'workflow_run', 'issues']);
 
-// The key of a delivery; unknown events are keyed by their payload's hash, so a stand-in
+// The key of a delivery; unknown events are keyed by a hash of their payload (FNV-1a, 128 bits), so a stand-in
 // per event index is as good (the scenario's unknown payloads all differ).
 function keyOf(events, d) {
     const e = events[d.i];
@@ -111,7 +111,7 @@ function check(planFile, outFile, seenFile) {
             seen.add(key);
             const [tag, recorded, kind, ekey] = got.split('|');
             const wantKind = KNOWN.has(e.event) ? (e.event === 'issues' ? 'issue' : e.event) : 'unknown';
-            const keyOk = key.startsWith('unknown:') ? new RegExp(`^${e.event}:[0-9a-f]{64}$`).test(ekey) : ekey === key;
+            const keyOk = key.startsWith('unknown:') ? new RegExp(`^${e.event}:[0-9a-f]{32}$`).test(ekey) : ekey === key;
             if (tag !== 'S' || recorded !== (fresh ? 't' : 'f') || kind !== wantKind || !keyOk) {
                 problems.push(`call ${n} (event ${d.i}, ${e.event}${d.strip ? ', without delivery id' : ''}): expected S|${fresh ? 't' : 'f'}|${wantKind}|${key}, got ${got}`);
             }
