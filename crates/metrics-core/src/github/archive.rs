@@ -15,8 +15,9 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::common::problem::json_kind;
 use crate::common::problem::{check_length, Outcome, Problem, SqlState};
-use crate::github::event::{self, json_kind, Doc, MAX_EVENT_NAME};
+use crate::github::event::{self, Doc, MAX_EVENT_NAME};
 use crate::github::{Parsed, Time};
 
 /// Most events in one `record_github_events` call.

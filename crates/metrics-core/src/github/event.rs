@@ -11,7 +11,7 @@
 use chrono::SecondsFormat;
 use serde_json::Value;
 
-use crate::common::problem::{check_length, Outcome, Problem, SqlState};
+use crate::common::problem::{check_length, json_kind, Outcome, Problem, SqlState};
 use crate::github::environment::check_environment_at;
 use crate::github::{
     Commit, Deployment, DeploymentStatus, Fact, Issue, Parsed, PullRequest, Push, Time, WorkflowRun,
@@ -506,18 +506,6 @@ fn fnv1a_128(bytes: &[u8]) -> u128 {
     bytes
         .iter()
         .fold(OFFSET, |h, b| (h ^ u128::from(*b)).wrapping_mul(PRIME))
-}
-
-/// What a JSON value is, for messages.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Text of a value for a message: at most 40 characters of it (a string quoted).

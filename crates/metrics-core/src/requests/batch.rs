@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::problem::{Outcome, Problem, SqlState};
+use crate::common::problem::{json_kind, Outcome, Problem, SqlState};
 use crate::requests::event::{check_event, parse_at, Event, Subject, Window};
 
 /// Most events in one batch call.
@@ -119,17 +119,6 @@ fn json_ms(n: &serde_json::Number) -> f64 {
             f64::INFINITY
         }
     })
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn batch_hint(subject: Subject) -> String {
