@@ -6,7 +6,7 @@
 -- argument checks of get_dora_metrics, like fetch_metrics'.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(196);
+SELECT plan(199);
 \ir ../../fixtures/setup.sql
 
 -- How many rows each table of events and facts has: what "nothing written" is checked on.
@@ -147,6 +147,8 @@ SELECT ok(e->>'sqlstate' ~ '^22' AND NOT (e->>'written')::boolean, format('an ev
 FROM (VALUES (1, 'empty', ''), (2, 'blank', '   ')) AS v(n, label, val)
 CROSS JOIN LATERAL pg_temp.refusal(format('SELECT * FROM metrics.record_github_event(%L, %L)', v.val, '{"zen": "x"}')) AS e
 ORDER BY v.n;
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.record_github_event(NULL, '{"zen": "x"}')$$, '22004', 'a NULL event name');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.record_github_event('ping', NULL)$$, '22004', 'a NULL payload');
 SELECT is(pg_temp.gh_counts(), '{"events": 0, "deployments": 0, "statuses": 0, "pull_requests": 0, "pushes": 0,
                                  "workflow_runs": 0, "issues": 0, "dora_deployments": 0, "dora_changes": 0,
                                  "environment_settings": 0}'::jsonb, 'no refused event left a row anywhere');
@@ -406,6 +408,17 @@ SELECT is(metrics.environment_tier('production-eu'), 'staging', 'the row wins ov
 SELECT lives_ok($$SELECT metrics.set_environment_tier('production-eu', NULL)$$, 'tier NULL removes the row');
 SELECT is(metrics.environment_tier('production-eu'), 'production', 'and the default is back');
 SELECT is((SELECT count(*) FROM metrics.environment_settings WHERE name = 'production-eu'), 0::bigint, 'the row is gone');
+-- Who set it is the caller (as retention_settings.set_by says), not the session's login role:
+-- over PostgREST the session user is always authenticator.
+CREATE ROLE regress_metrics_gh_login LOGIN IN ROLE service_role;
+SET LOCAL SESSION AUTHORIZATION regress_metrics_gh_login;
+SET LOCAL ROLE service_role;
+DO $$ BEGIN PERFORM metrics.set_environment_tier('set-by-probe', 'staging'); END $$;
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT set_by FROM metrics.environment_settings WHERE name = 'set-by-probe'), 'service_role',
+          'set_by is the role that called set_environment_tier (service_role), not the login role');
+DELETE FROM metrics.environment_settings WHERE name = 'set-by-probe';
 SELECT pg_temp.fails_with(format('SELECT metrics.set_environment_tier(%L, %L)', v.name, v.tier), '22023',
                           format('set_environment_tier(%L, %L) is refused', v.name, v.tier))
 FROM (VALUES (1, 'qa', 'bogus'), (2, 'qa', ''), (3, '', 'production'), (4, '   ', 'production')) AS v(n, name, tier)
