@@ -398,8 +398,9 @@ describe('reading the keys', () => {
         assert.ok(rows.some((r) => r.item === 'deployment' && r.id === '145988746'), `the deployment: ${JSON.stringify(rows)}`);
     });
 
-    test('GET /rpc/environment_tier as anon: the default tier', async () => {
-        assert.equal(assertOk(await api('GET', '/rpc/environment_tier?name=Production-EU', { as: AS.anon })), 'production');
+    test('GET /rpc/environment_tier as the service role: the default tier (manage level: anon 401)', async () => {
+        assert.equal(assertOk(await api('GET', '/rpc/environment_tier?name=Production-EU', { as: AS.service_role })), 'production');
+        assertError(await api('GET', '/rpc/environment_tier?name=Production-EU', { as: AS.anon }), 401, '42501', { hint: false });
     });
 
     test('GET /rpc/get_dora_metrics with an unknown grain: 400, 22023; reversed dates: 400, 22023', async () => {
