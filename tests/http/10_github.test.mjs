@@ -79,8 +79,8 @@ async function startGateway() {
             return;
         }
         const headers = { ...req.headers };
-        delete headers.host;
-        delete headers['content-length'];
+        // hop-by-hop headers stay with this hop (curl sends Expect: 100-continue for large bodies)
+        for (const h of ['host', 'content-length', 'expect', 'connection', 'keep-alive', 'transfer-encoding']) delete headers[h];
         try {
             const r = await fetch(BASE_URL + req.url.slice('/rest/v1'.length), {
                 method: req.method, headers, body: body.length ? body : undefined,
@@ -354,10 +354,10 @@ describe('refusals', () => {
         assert.equal(sql(`SELECT count(*) FROM metrics.github_events WHERE payload->>'zen' = 'fine'`), '0');
     });
 
-    test('a payload that is JSON null: 400, 22023; a file that is not JSON: the step fails before sending', async () => {
+    test('a payload that is JSON null (SQL NULL through PostgREST): 400, 22004; a file that is not JSON: the step fails before sending', async () => {
         const r = await runStep({ event: 'push', payloadFile: writePayload('null.json', null) });
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /answered HTTP 400: .*"code":"22023"/);
+        assert.match(r.stderr, /answered HTTP 400: .*"code":"22004"/);
         writeFileSync(join(work, 'garbage.json'), '{"not json');
         seen.length = 0;
         const g = await runStep({ event: 'push', payloadFile: join(work, 'garbage.json') });
@@ -409,9 +409,9 @@ describe('reading the keys', () => {
         assertError(await api('GET', `/rpc/get_dora_metrics?start_date=2019-05-26&end_date=2019-05-13`, { as: AS.anon }), 400, '22023');
     });
 
-    test('the record functions are not callable by GET (they write): 405', async () => {
-        const res = await api('GET', `/rpc/record_github_event?event=ping&payload=${encodeURIComponent('{"zen":"get"}')}`,
-            { as: AS.service_role });
+    test('a function that writes is not callable by GET: set_environment_tier answers 405, nothing written', async () => {
+        const res = await api('GET', '/rpc/set_environment_tier?name=by-get&tier=staging', { as: AS.service_role });
         assert.equal(res.status, 405, `got ${res.status} ${res.text}`);
+        assert.equal(sql(`SELECT count(*) FROM metrics.environment_settings`), '0');
     });
 });

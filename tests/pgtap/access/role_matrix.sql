@@ -232,7 +232,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:22,ok:22}'),
+     '{42501,42501,42501,ok:36,ok:36}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -247,7 +247,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:22}'),
+     '{42501,42501,42501,42501,ok:36}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
@@ -287,7 +287,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,ok:0,ok:0}'),
     ('metrics._retention_defaults()',
      $$SELECT count(*)::text FROM metrics._retention_defaults()$$, true,
-     '{42501,42501,42501,ok:5,ok:5}'),
+     '{42501,42501,42501,ok:6,ok:6}'),
     -- Health and alerts: the manage level, and only administrators (is_admin(), as the caller).
     -- Nothing is critical here (the setup compacted the old request): no transition.
     ('metrics.health()',
@@ -327,8 +327,8 @@ INSERT INTO function_cases VALUES
      $$SELECT metrics._dora_hotfix_label()$$, true,
      '{42501,42501,42501,ok:hotfix,ok:hotfix}'),
     ('metrics._dora_incident_window()',
-     $$SELECT metrics._dora_incident_window()::text$$, true,
-     '{42501,42501,42501,ok:24:00:00,ok:24:00:00}'),
+     $$SELECT extract(epoch FROM metrics._dora_incident_window())::text$$, true,
+     '{42501,42501,42501,ok:86400,ok:86400}'),
     ('metrics.sealed_rows_guard()',
      $$SELECT metrics.sealed_rows_guard()::text$$, false,
      -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
@@ -393,7 +393,7 @@ INSERT INTO table_cases VALUES
     ('metrics.retention_settings',    'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.retention_settings',    'update', '{42501,42501,42501,42501,ok:0}'),
     ('metrics.retention_settings',    'delete', '{42501,42501,42501,42501,ok:0}'),
-    ('metrics.retention_policies',    'select', '{42501,42501,42501,ok:5,ok:5}'),
+    ('metrics.retention_policies',    'select', '{42501,42501,42501,ok:6,ok:6}'),
     -- Written only by check_alerts(); nothing recorded yet here.
     ('metrics.alert_state',           'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
     ('metrics.alert_state',           'insert', '{42501,42501,42501,42501,23502}'),

@@ -6,7 +6,7 @@
 -- argument checks of get_dora_metrics, like fetch_metrics'.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(199);
+SELECT plan(201);
 \ir ../../fixtures/setup.sql
 
 -- How many rows each table of events and facts has: what "nothing written" is checked on.
@@ -469,6 +469,25 @@ SELECT is((SELECT sum(deployments) FROM metrics.get_dora_metrics('2025-06-01', '
 FROM (VALUES (1, 'production'), (2, 'Production'), (3, 'all'), (4, '*')) AS v(n, env) ORDER BY v.n;
 SELECT is((SELECT sum(deployments) FROM metrics.get_dora_metrics('2025-06-01', '2025-06-30', 'staging', 'month', 'octo/repo')), 0::bigint,
           'the staging tier does not');
+
+-- The incident window is 24 hours (metrics.dora_incident_window), also when the reader's
+-- time zone changes its clocks: an incident opened 23.5 hours after a successful deployment,
+-- on the day Europe's clocks go forward, is linked to it (a window of '1 day' would be 23
+-- hours there).
+SELECT lives_ok($$SELECT * FROM metrics.record_github_events('[
+    {"event": "deployment_status", "payload": {"repository": {"full_name": "octo/dst"},
+      "deployment": {"id": 501, "sha": "5050505050505050505050505050505050505050", "environment": "production",
+                     "created_at": "2025-03-29T12:00:00Z"},
+      "deployment_status": {"id": 5011, "state": "success", "created_at": "2025-03-29T12:30:00Z"}}},
+    {"event": "issues", "payload": {"action": "opened", "repository": {"full_name": "octo/dst"},
+      "issue": {"number": 1, "id": 5001, "state": "open", "body": "the site is down", "labels": [{"name": "incident"}],
+                "created_at": "2025-03-30T12:00:00Z", "updated_at": "2025-03-30T12:00:00Z"}}}]')$$,
+    'a deployment, and an incident 23.5 hours after it finished');
+SET LOCAL TimeZone = 'Europe/Berlin';
+SELECT results_eq($$SELECT deployment_id, link FROM metrics.dora_incidents WHERE repository = 'octo/dst'$$,
+                  $$VALUES (501::bigint, 'window')$$,
+                  'linked through the 24-hour window, read in Europe/Berlin on the day the clocks go forward');
+SET LOCAL TimeZone = 'UTC';
 
 SELECT * FROM finish();
 ROLLBACK;
