@@ -327,7 +327,7 @@ INSERT INTO function_cases VALUES
      $$SELECT metrics._dora_hotfix_label()$$, true,
      '{42501,42501,42501,ok:hotfix,ok:hotfix}'),
     ('metrics._dora_incident_window()',
-     $$SELECT extract(epoch FROM metrics._dora_incident_window())::text$$, true,
+     $$SELECT extract(epoch FROM metrics._dora_incident_window())::bigint::text$$, true,
      '{42501,42501,42501,ok:86400,ok:86400}'),
     ('metrics.sealed_rows_guard()',
      $$SELECT metrics.sealed_rows_guard()::text$$, false,
