@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(578);
+SELECT plan(934);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -37,6 +37,32 @@ SELECT is((SELECT count(*) FROM metrics.compact_metrics() WHERE verified), 2::bi
 -- On Supabase the API roles can read the application's tables; define_metric checks that.
 GRANT USAGE ON SCHEMA regress_src TO service_role;
 GRANT SELECT ON ALL TABLES IN SCHEMA regress_src TO service_role;
+-- A small GitHub history of octo/repo in production: deployment 1 succeeds, a push and a
+-- merged pull request follow, deployment 2 ships them and succeeds, an incident names it, and
+-- a workflow run completes.
+SELECT is((SELECT recorded FROM metrics.record_github_events($$[
+    {"event": "deployment_status", "payload": {"action": "created", "repository": {"full_name": "octo/repo"},
+      "deployment": {"id": 1, "sha": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "ref": "main", "environment": "production",
+                     "created_at": "2025-06-02T10:00:00Z"},
+      "deployment_status": {"id": 11, "state": "success", "created_at": "2025-06-02T10:05:00Z"}}},
+    {"event": "push", "payload": {"ref": "refs/heads/main", "before": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+      "after": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "repository": {"full_name": "octo/repo", "pushed_at": "2025-06-02T12:01:00Z"},
+      "commits": [{"id": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "timestamp": "2025-06-02T12:00:00Z"}]}},
+    {"event": "pull_request", "payload": {"action": "closed", "repository": {"full_name": "octo/repo"},
+      "pull_request": {"number": 5, "id": 5005, "state": "closed", "created_at": "2025-06-02T08:00:00Z",
+                       "updated_at": "2025-06-02T12:01:00Z", "merged": true, "merged_at": "2025-06-02T12:01:00Z",
+                       "merge_commit_sha": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "base": {"ref": "main"}, "labels": []}}},
+    {"event": "deployment_status", "payload": {"action": "created", "repository": {"full_name": "octo/repo"},
+      "deployment": {"id": 2, "sha": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "ref": "main", "environment": "production",
+                     "created_at": "2025-06-03T09:00:00Z"},
+      "deployment_status": {"id": 21, "state": "success", "created_at": "2025-06-03T09:10:00Z"}}},
+    {"event": "issues", "payload": {"action": "opened", "repository": {"full_name": "octo/repo"},
+      "issue": {"number": 8, "id": 8008, "state": "open", "title": "Checkout fails", "body": "since deployment 2",
+                "labels": [{"name": "incident"}], "created_at": "2025-06-03T10:00:00Z", "updated_at": "2025-06-03T10:00:00Z"}}},
+    {"event": "workflow_run", "payload": {"action": "completed", "repository": {"full_name": "octo/repo"},
+      "workflow_run": {"id": 31, "run_attempt": 1, "status": "completed", "conclusion": "success",
+                       "created_at": "2025-06-03T08:00:00Z", "updated_at": "2025-06-03T08:30:00Z"}}}]$$)),
+          6, 'record six GitHub events');
 
 -- pgTAP keeps its bookkeeping in temporary tables; the roles under test must be able to write them.
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
@@ -270,6 +296,39 @@ INSERT INTO function_cases VALUES
     ('metrics.check_alerts()',
      $$SELECT string_agg(check_name || ':' || severity, ',') FROM metrics.check_alerts()$$, false,
      '{42501,42501,42501,ok:NULL,ok:NULL}'),
+    -- Development metrics. The keys are aggregates for every reader (read with the owner's
+    -- rights); recording, the tiers and the explanation are server-side (manage), and
+    -- explain_dora also asks metrics.is_admin().
+    ('metrics.get_dora_metrics(date,date,text,text,text)',
+     $$SELECT sum(deployments)::text FROM metrics.get_dora_metrics('2025-06-02', '2025-06-08', 'production', 'week', 'octo/repo')$$, true,
+     '{ok:2,ok:2,ok:2,ok:2,ok:2}'),
+    ('metrics.explain_dora(text,text,date)',
+     $$SELECT string_agg(DISTINCT item, ',' ORDER BY item) FROM metrics.explain_dora('octo/repo', 'production', '2025-06-03')$$, true,
+     '{42501,42501,42501,"ok:change,deployment,incident","ok:change,deployment,incident"}'),
+    ('metrics.record_github_event(text,jsonb,text,text)',
+     $$SELECT recorded::text FROM metrics.record_github_event('ping', '{"zen": "matrix"}')$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics.record_github_events(jsonb)',
+     $$SELECT recorded::text FROM metrics.record_github_events('[{"event": "ping", "payload": {"zen": "matrix batch"}}]')$$, false,
+     '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.set_environment_tier(text,text)',
+     $$SELECT tier FROM metrics.set_environment_tier('matrix-env', 'staging')$$, false,
+     '{42501,42501,42501,ok:staging,ok:staging}'),
+    ('metrics.environment_tier(text)',
+     $$SELECT metrics.environment_tier('prod-eu')$$, true,
+     '{42501,42501,42501,ok:production,ok:production}'),
+    ('metrics._default_environment_tier(text)',
+     $$SELECT metrics._default_environment_tier('prod-eu')$$, true,
+     '{42501,42501,42501,ok:production,ok:production}'),
+    ('metrics._dora_incident_label()',
+     $$SELECT metrics._dora_incident_label()$$, true,
+     '{42501,42501,42501,ok:incident,ok:incident}'),
+    ('metrics._dora_hotfix_label()',
+     $$SELECT metrics._dora_hotfix_label()$$, true,
+     '{42501,42501,42501,ok:hotfix,ok:hotfix}'),
+    ('metrics._dora_incident_window()',
+     $$SELECT extract(epoch FROM metrics._dora_incident_window())::bigint::text$$, true,
+     '{42501,42501,42501,ok:86400,ok:86400}'),
     ('metrics.sealed_rows_guard()',
      $$SELECT metrics.sealed_rows_guard()::text$$, false,
      -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
@@ -343,7 +402,71 @@ INSERT INTO table_cases VALUES
     ('metrics.alert_log',             'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
     ('metrics.alert_log',             'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.alert_log',             'update', '{42501,42501,42501,42501,ok:0}'),
-    ('metrics.alert_log',             'delete', '{42501,42501,42501,42501,ok:0}');
+    ('metrics.alert_log',             'delete', '{42501,42501,42501,42501,ok:0}'),
+    -- Development metrics: the facts are readable by every level, their rows by administrators
+    -- only (the policies); the DORA clusters by everyone; the tiers and the views over the facts
+    -- by the manage level. Only the recording functions write (as the owner).
+    ('metrics.github_events',               'select', '{ok:0,ok:0,ok:6,ok:6,ok:6}'),
+    ('metrics.github_events',               'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_events',               'update', '{42501,42501,42501,42501,ok:6}'),
+    ('metrics.github_events',               'delete', '{42501,42501,42501,42501,ok:6}'),
+    ('metrics.github_deployments',          'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.github_deployments',          'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_deployments',          'update', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.github_deployments',          'delete', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.github_deployment_statuses',  'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.github_deployment_statuses',  'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_deployment_statuses',  'update', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.github_deployment_statuses',  'delete', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.github_pull_requests',        'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.github_pull_requests',        'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_pull_requests',        'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_pull_requests',        'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_pushes',               'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.github_pushes',               'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_pushes',               'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_pushes',               'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_workflow_runs',        'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.github_workflow_runs',        'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_workflow_runs',        'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_workflow_runs',        'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_issues',               'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.github_issues',               'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_issues',               'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_issues',               'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_repositories',         'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.github_repositories',         'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_repositories',         'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_repositories',         'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_environments',         'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.github_environments',         'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.github_environments',         'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.github_environments',         'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.dora_deployments',            'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.dora_deployments',            'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.dora_deployments',            'update', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.dora_deployments',            'delete', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.dora_deployed_shas',          'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.dora_deployed_shas',          'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.dora_deployed_shas',          'update', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.dora_deployed_shas',          'delete', '{42501,42501,42501,42501,ok:2}'),
+    ('metrics.dora_changes',                'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.dora_changes',                'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.dora_changes',                'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.dora_changes',                'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.dora_levels',                 'select', '{ok:4,ok:4,ok:4,ok:4,ok:4}'),
+    ('metrics.dora_levels',                 'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.dora_levels',                 'update', '{42501,42501,42501,42501,ok:4}'),
+    ('metrics.dora_levels',                 'delete', '{42501,42501,42501,42501,ok:4}'),
+    ('metrics.environment_settings',        'select', '{42501,42501,42501,ok:0,ok:0}'),
+    ('metrics.environment_settings',        'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.environment_settings',        'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.environment_settings',        'delete', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.environments',                'select', '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.dora_incidents',              'select', '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.dora_deployment_facts',       'select', '{42501,42501,42501,ok:2,ok:2}'),
+    ('metrics.dora_change_facts',           'select', '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.dora_recovery_facts',         'select', '{42501,42501,42501,ok:0,ok:0}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims,
               CASE t.action

@@ -15,7 +15,7 @@
 -- (hijacking), oversized.sql (huge and extreme input), jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(1090);
+SELECT plan(1378);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 \ir ../../fixtures/hostile_arguments.sql
@@ -78,12 +78,14 @@ SELECT pg_temp.expect(
                            format(c.template, quote_literal(h.val)), format(c.check_template, quote_literal(h.val))),
            CASE WHEN NOT c.free_text THEN 'refused'
                 WHEN c.refuse_control AND pg_temp.unprintable(h.val) THEN 'refused'
+                WHEN c.refuse_cntrl AND h.val ~ '[[:cntrl:]]' THEN 'refused'
                 WHEN c.max_len IS NOT NULL AND char_length(h.val) > c.max_len THEN 'refused'
                 WHEN c.check_template IS NULL THEN 'accepted'
                 ELSE 'stored' END,
            format('%s %s: %s is %s', split_part(c.fn, '(', 1), c.arg, h.label,
                   CASE WHEN NOT c.free_text OR char_length(h.val) > coalesce(c.max_len, 2147483647)
-                            OR (c.refuse_control AND pg_temp.unprintable(h.val)) THEN 'refused'
+                            OR (c.refuse_control AND pg_temp.unprintable(h.val))
+                            OR (c.refuse_cntrl AND h.val ~ '[[:cntrl:]]') THEN 'refused'
                        ELSE 'stored verbatim, never run' END))
 FROM arg_cases AS c CROSS JOIN hostile AS h
 ORDER BY c.fn, c.arg, h.position;

@@ -7,7 +7,7 @@
 -- (injection strings), search_path.sql (hijacking), jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(154);
+SELECT plan(199);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 \ir ../../fixtures/hostile_arguments.sql
@@ -112,6 +112,62 @@ SELECT CASE WHEN s.legitimate AND o->>'sqlstate' IS NULL
 FROM scalar_cases AS s
 CROSS JOIN LATERAL pg_temp.outcome(s.api_role, pg_temp.claims_of(s.api_role), 'public', s.statement) AS o
 ORDER BY s.position;
+
+-- Development metrics: extreme dates, ids, times and sizes in GitHub events and the keys.
+-- legitimate: a result or a clean refusal; otherwise a clean refusal.
+CREATE TEMP TABLE github_cases (position serial, label text, api_role text, statement text, legitimate boolean DEFAULT false);
+INSERT INTO github_cases (label, api_role, statement, legitimate) VALUES
+    ('get_dora_metrics from -infinity', 'anon', $$SELECT count(*)::text FROM metrics.get_dora_metrics('-infinity', '2025-06-03')$$, false),
+    ('get_dora_metrics to infinity', 'anon', $$SELECT count(*)::text FROM metrics.get_dora_metrics('2025-06-01', 'infinity')$$, false),
+    ('get_dora_metrics over the largest range', 'anon', $$SELECT count(*)::text FROM metrics.get_dora_metrics('4713-01-01 BC', '5874897-12-31')$$, false),
+    ('get_dora_metrics backwards', 'anon', $$SELECT count(*)::text FROM metrics.get_dora_metrics('5874897-12-31', '4713-01-01 BC')$$, false),
+    ('get_dora_metrics in the first week', 'anon', $$SELECT count(*)::text FROM metrics.get_dora_metrics('4713-01-01 BC', '4713-01-07 BC', 'all', 'day', 'octo/r')$$, true),
+    ('get_dora_metrics in the last week', 'anon', $$SELECT count(*)::text FROM metrics.get_dora_metrics('5874897-12-25', '5874897-12-31', 'all', 'week', 'octo/r')$$, true),
+    ('explain_dora on infinity', 'service_role', $$SELECT count(*)::text FROM metrics.explain_dora('octo/r', 'production', 'infinity')$$, false),
+    ('explain_dora on the last date', 'service_role', $$SELECT count(*)::text FROM metrics.explain_dora('octo/r', 'production', '5874897-12-31')$$, true),
+    ('record_github_events: 10,001 events', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_events((SELECT jsonb_agg(jsonb_build_object('event', 'ping', 'payload', jsonb_build_object('n', g))) FROM generate_series(1, 10001) AS g))$$, false),
+    ('record_github_events: 100,000 empty objects', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_events((SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 100000)))$$, false),
+    ('record_github_event: a 4 MiB payload', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('ping', jsonb_build_object('zen', repeat('x', 4 * 1024 * 1024)))$$, true),
+    ('record_github_event: 1,000 levels of nesting in a payload', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('ping', ('{"zen": ' || repeat('[', 1000) || repeat(']', 1000) || '}')::jsonb)$$, true),
+    ('record_github_event: a push of 10,000 commits', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('push', jsonb_build_object('ref', 'refs/heads/main',
+         'before', repeat('a', 40), 'after', repeat('b', 40), 'repository', '{"full_name": "octo/r", "pushed_at": 1748856600}'::jsonb,
+         'commits', (SELECT jsonb_agg(jsonb_build_object('id', lpad(to_hex(g), 40, 'c'), 'timestamp', '2025-06-02T09:00:00Z')) FROM generate_series(1, 10000) AS g)))$$, true),
+    ('record_github_event: a deployment id beyond bigint', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('deployment', '{"repository": {"full_name": "octo/r"},
+         "deployment": {"id": 9223372036854775808, "sha": "aaaaaaa", "environment": "production", "created_at": "2025-06-02T10:00:00Z"}}')$$, false),
+    ('record_github_event: a deployment id of 0', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('deployment', '{"repository": {"full_name": "octo/r"},
+         "deployment": {"id": 0, "sha": "aaaaaaa", "environment": "production", "created_at": "2025-06-02T10:00:00Z"}}')$$, false),
+    ('record_github_event: a fractional deployment id', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('deployment', '{"repository": {"full_name": "octo/r"},
+         "deployment": {"id": 1.5, "sha": "aaaaaaa", "environment": "production", "created_at": "2025-06-02T10:00:00Z"}}')$$, false),
+    ('record_github_event: a time in the year 99999', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('deployment', '{"repository": {"full_name": "octo/r"},
+         "deployment": {"id": 1, "sha": "aaaaaaa", "environment": "production", "created_at": "99999-06-02T10:00:00Z"}}')$$, false),
+    ('record_github_event: pushed_at of 1e20 epoch seconds', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('push', '{"ref": "refs/heads/main", "before": "aaaaaaa", "after": "bbbbbbb",
+         "repository": {"full_name": "octo/r", "pushed_at": 1e20}, "commits": []}')$$, false),
+    ('record_github_event: a run_attempt beyond integer', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('workflow_run', '{"repository": {"full_name": "octo/r"},
+         "workflow_run": {"id": 1, "run_attempt": 2147483648, "status": "completed", "created_at": "2025-06-01T00:00:00Z", "updated_at": "2025-06-01T00:01:00Z"}}')$$, false),
+    ('record_github_event: 100,000 labels on an issue', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('issues', jsonb_build_object('action', 'opened', 'repository', '{"full_name": "octo/r"}'::jsonb,
+         'issue', jsonb_build_object('number', 1, 'id', 1, 'state', 'open', 'created_at', '2025-06-01T00:00:00Z', 'updated_at', '2025-06-01T00:00:00Z',
+                                     'labels', (SELECT jsonb_agg(jsonb_build_object('name', 'l' || g)) FROM generate_series(1, 100000) AS g))))$$, true),
+    ('record_github_event: a 4 MiB repository name', 'service_role',
+     $$SELECT recorded::text FROM metrics.record_github_event('deployment', jsonb_build_object('repository', jsonb_build_object('full_name', repeat('o', 4 * 1024 * 1024) || '/r'),
+         'deployment', '{"id": 1, "sha": "aaaaaaa", "environment": "production", "created_at": "2025-06-02T10:00:00Z"}'::jsonb))$$, false);
+SELECT CASE WHEN g.legitimate AND o->>'sqlstate' IS NULL
+            THEN ok((o->>'ran')::bigint = 0 AND NOT (o->>'slow')::boolean, g.label || ': a result or a clean refusal')
+            ELSE pg_temp.expect(o, 'refused', g.label || CASE WHEN g.legitimate THEN ': a result or a clean refusal' ELSE ' is refused' END) END
+FROM github_cases AS g
+CROSS JOIN LATERAL pg_temp.outcome(g.api_role, pg_temp.claims_of(g.api_role), 'public', g.statement) AS o
+ORDER BY g.position;
 
 -- Huge and deeply nested JWT claims: is_admin() gives the correct answer or refuses
 -- cleanly. (Malformed claims, in jwt.sql, must never raise.)

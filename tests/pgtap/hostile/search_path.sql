@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(150);
+SELECT plan(180);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -65,7 +65,18 @@ BEGIN
         ('to_jsonb', 'text', 'jsonb', $r$'{"hijacked": true}'$r$),
         ('jsonb_typeof', 'jsonb', 'text', $r$'hijacked'$r$),
         ('jsonb_pretty', 'jsonb', 'text', $r$'hijacked'$r$),
-        ('set_config', 'text, text, boolean', 'text', $r$'hijacked'$r$)
+        ('set_config', 'text, text, boolean', 'text', $r$'hijacked'$r$),
+        -- what recording GitHub events and reading the keys could call
+        ('sha256', 'bytea', 'bytea', $r$'\x00'::bytea$r$),
+        ('convert_to', 'text, name', 'bytea', $r$'\x00'::bytea$r$),
+        ('encode', 'bytea, text', 'text', $r$'hijacked'$r$),
+        ('jsonb_array_length', 'jsonb', 'integer', '-1'),
+        ('hashtext', 'text', 'integer', '1'),
+        ('hashtextextended', 'text, bigint', 'bigint', '1'),
+        ('starts_with', 'text, text', 'boolean', 'true'),
+        ('regexp_replace', 'text, text, text', 'text', $r$'hijacked'$r$),
+        ('date_part', 'text, timestamptz', 'double precision', '-1'),
+        ('to_timestamp', 'double precision', 'timestamptz', $r$'2000-01-01 00:00+00'$r$)
     ) AS v(name, args, ret, val) LOOP
         EXECUTE format('CREATE FUNCTION regress_evil.%I(%s) RETURNS %s LANGUAGE plpgsql AS $f$ BEGIN PERFORM regress_evil.note(%L); RETURN %s; END $f$',
                        f.name, f.args, f.ret, f.name || '(' || f.args || ')', f.val);
@@ -358,6 +369,91 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
      $$SELECT metrics.record_operation_metrics('[{"operation": "hijack_batch_op", "success": true, "duration_ms": 4}]')::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT operation, total_executions, successful, failed, total_duration_ms
                             FROM metrics.operation_metrics WHERE operation = 'hijack_batch_op') AS d$$, NULL);
+-- Development metrics: recording GitHub events (the events, facts and derived rows they
+-- leave), the tiers, and reading the keys of a small history the owner recorded first.
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
+    ('metrics.record_github_event(text,jsonb,text,text)', 'recording a deployment status',
+     $$SELECT pg_catalog.concat_ws('|', recorded, kind, event_key) FROM metrics.record_github_event('deployment_status',
+         '{"action": "created", "repository": {"full_name": "Octo/Hijack"},
+           "deployment": {"id": 7, "sha": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "ref": "main", "environment": "Production",
+                          "created_at": "2025-06-02T10:00:00Z"},
+           "deployment_status": {"id": 70, "state": "success", "created_at": "2025-06-02T10:05:00Z"}}', delivery_id => 'hijack-1')$$,
+     $$SELECT concat_ws(' / ',
+         (SELECT string_agg(concat_ws('|', event_key, event, action, kind, known_action, repository, environment, delivery_id,
+                                      occurred_at, encode(payload_sha256, 'hex'), payload_sha256 = sha256(convert_to(payload::text, 'UTF8'))), ',')
+          FROM metrics.github_events),
+         (SELECT string_agg(d::text, ',') FROM metrics.github_deployments AS d),
+         (SELECT string_agg(s::text, ',') FROM metrics.github_deployment_statuses AS s),
+         (SELECT string_agg(d::text, ',') FROM metrics.dora_deployments AS d))$$, NULL),
+    ('metrics.record_github_event(text,jsonb,text,text)', 'an unknown event',
+     $$SELECT pg_catalog.concat_ws('|', recorded, kind, event_key) FROM metrics.record_github_event('ping', '{"zen": "hijack"}')$$,
+     $$SELECT string_agg(concat_ws('|', event_key, kind, encode(payload_sha256, 'hex')), ',') FROM metrics.github_events$$, NULL),
+    ('metrics.record_github_event(text,jsonb,text,text)', 'a refused payload (no sha)',
+     $$SELECT pg_catalog.concat_ws('|', recorded, kind, event_key) FROM metrics.record_github_event('deployment',
+         '{"repository": {"full_name": "octo/hijack"}, "deployment": {"id": 8, "environment": "production", "created_at": "2025-06-02T10:00:00Z"}}')$$,
+     NULL, NULL),
+    ('metrics.record_github_events(jsonb)', 'recording a batch: a deployment, a push, a merged pull request, a second deployment',
+     $$SELECT pg_catalog.concat_ws('|', events, recorded, duplicates, unknown) FROM metrics.record_github_events('[
+         {"event": "deployment_status", "payload": {"repository": {"full_name": "octo/hijack"},
+           "deployment": {"id": 1, "sha": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "ref": "main", "environment": "production", "created_at": "2025-06-02T10:00:00Z"},
+           "deployment_status": {"id": 11, "state": "success", "created_at": "2025-06-02T10:05:00Z"}}},
+         {"event": "push", "payload": {"ref": "refs/heads/main", "before": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+           "after": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "repository": {"full_name": "octo/hijack", "pushed_at": 1748865660},
+           "commits": [{"id": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "timestamp": "2025-06-02T12:00:00Z"}]}},
+         {"event": "pull_request", "payload": {"action": "closed", "repository": {"full_name": "octo/hijack"},
+           "pull_request": {"number": 5, "id": 5005, "state": "closed", "created_at": "2025-06-02T08:00:00Z", "updated_at": "2025-06-02T12:01:00Z",
+                            "merged": true, "merged_at": "2025-06-02T12:01:00Z", "merge_commit_sha": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
+                            "base": {"ref": "main"}, "labels": [{"name": "Hotfix"}]}}},
+         {"event": "deployment_status", "payload": {"repository": {"full_name": "octo/hijack"},
+           "deployment": {"id": 2, "sha": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "ref": "main", "environment": "production", "created_at": "2025-06-03T09:00:00Z"},
+           "deployment_status": {"id": 21, "state": "failure", "created_at": "2025-06-03T09:10:00Z"}}}]')$$,
+     $$SELECT concat_ws(' / ',
+         (SELECT string_agg(d::text, ',' ORDER BY deployment_id) FROM metrics.dora_deployments AS d),
+         (SELECT string_agg(s::text, ',' ORDER BY sha) FROM metrics.dora_deployed_shas AS s),
+         (SELECT string_agg(c::text, ',' ORDER BY change_key) FROM metrics.dora_changes AS c),
+         (SELECT string_agg(p::text, ',') FROM metrics.github_pull_requests AS p),
+         (SELECT string_agg(p::text, ',') FROM metrics.github_pushes AS p))$$, NULL),
+    ('metrics.set_environment_tier(text,text)', 'setting a tier',
+     $$SELECT pg_catalog.concat_ws('|', name, tier, is_default) FROM metrics.set_environment_tier(' Hijack-Env ', 'Staging')$$,
+     $$SELECT string_agg(concat_ws('|', name, tier, set_by), ',') FROM metrics.environment_settings$$, NULL),
+    ('metrics.set_environment_tier(text,text)', 'removing a tier',
+     $$SELECT pg_catalog.concat_ws('|', name, tier, is_default) FROM metrics.set_environment_tier('hijack-env', NULL)$$,
+     $$SELECT count(*)::text FROM metrics.environment_settings$$,
+     $$INSERT INTO metrics.environment_settings (name, tier, set_by) VALUES ('hijack-env', 'local', 'setup')$$),
+    ('metrics.set_environment_tier(text,text)', 'a refused tier',
+     $$SELECT pg_catalog.concat_ws('|', name, tier, is_default) FROM metrics.set_environment_tier('hijack-env', 'gold')$$, NULL, NULL);
+-- Reading the keys (anon: read level) and explaining a day (service_role), over a history
+-- the owner records first: two deployments, the second shipping a merged pull request, an
+-- incident naming it and closed the next day.
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role)
+SELECT v.fn, v.label, v.statement, NULL, $$SELECT count(*) FROM metrics.record_github_events('[
+         {"event": "deployment_status", "payload": {"repository": {"full_name": "octo/hijack"},
+           "deployment": {"id": 1, "sha": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "ref": "main", "environment": "production", "created_at": "2025-06-02T10:00:00Z"},
+           "deployment_status": {"id": 11, "state": "success", "created_at": "2025-06-02T10:05:00Z"}}},
+         {"event": "push", "payload": {"ref": "refs/heads/main", "before": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+           "after": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "repository": {"full_name": "octo/hijack", "pushed_at": 1748865660},
+           "commits": [{"id": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "timestamp": "2025-06-02T12:00:00Z"}]}},
+         {"event": "pull_request", "payload": {"action": "closed", "repository": {"full_name": "octo/hijack"},
+           "pull_request": {"number": 5, "id": 5005, "state": "closed", "created_at": "2025-06-02T08:00:00Z", "updated_at": "2025-06-02T12:01:00Z",
+                            "merged": true, "merged_at": "2025-06-02T12:01:00Z", "merge_commit_sha": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
+                            "base": {"ref": "main"}, "labels": []}}},
+         {"event": "deployment_status", "payload": {"repository": {"full_name": "octo/hijack"},
+           "deployment": {"id": 2, "sha": "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "ref": "main", "environment": "production", "created_at": "2025-06-03T09:00:00Z"},
+           "deployment_status": {"id": 21, "state": "success", "created_at": "2025-06-03T09:10:00Z"}}},
+         {"event": "issues", "payload": {"action": "closed", "repository": {"full_name": "octo/hijack"},
+           "issue": {"number": 8, "id": 8008, "state": "closed", "body": "since deployment 2", "labels": [{"name": "incident"}],
+                     "created_at": "2025-06-03T10:00:00Z", "updated_at": "2025-06-04T10:00:00Z", "closed_at": "2025-06-04T10:00:00Z"}}}]')$$,
+       v.api_role
+FROM (VALUES
+    ('metrics.get_dora_metrics(date,date,text,text,text)', 'the keys of two weeks', 'anon',
+     $$SELECT pg_catalog.string_agg(r::pg_catalog.text, ',') FROM metrics.get_dora_metrics('2025-06-02', '2025-06-15', 'production', 'week', 'octo/hijack') AS r$$),
+    ('metrics.get_dora_metrics(date,date,text,text,text)', 'the keys of every environment by day', 'anon',
+     $$SELECT pg_catalog.string_agg(r::pg_catalog.text, ',') FROM metrics.get_dora_metrics('2025-06-01', '2025-06-05', 'all', 'day') AS r$$),
+    ('metrics.explain_dora(text,text,date)', 'explaining a day', 'service_role',
+     $$SELECT pg_catalog.string_agg(pg_catalog.concat_ws('|', item, id, at, details, counts_for), ',')
+       FROM metrics.explain_dora('octo/hijack', 'production', '2025-06-03')$$)
+) AS v(fn, label, api_role, statement);
+
 -- The owner-level functions, as the delegate (service_role may not call them at all).
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VALUES
     ('metrics.grant_api_access(name,text)', 'granting manage',
@@ -403,7 +499,9 @@ FROM (VALUES ('a refused definition (did-you-mean hint)', '42P01'),
              ('unscheduling maintenance without pg_cron', '42704'),
              ('a refused grant (no such role)', '42704'),
              ('a refused check (needs arguments)', '42809'),
-             ('a refused check (not boolean)', '42804')) AS v(label, state)
+             ('a refused check (not boolean)', '42804'),
+             ('a refused payload (no sha)', '22023'),
+             ('a refused tier', '22023')) AS v(label, state)
 WHERE c.label = v.label;
 
 SELECT set_eq(
