@@ -360,7 +360,7 @@ VALUES (2024, 'elite',  1, 7,         24,   5,  1,    'DORA, Accelerate State of
        (2024, 'low',    4, NULL,      NULL, NULL, NULL, 'DORA, Accelerate State of DevOps Report 2024');
 
 -- The development metrics' functions (src/github/api.rs).
--- src/github/api.rs:91
+-- src/github/api.rs:98
 -- metrics::github::api::_default_environment_tier
 CREATE FUNCTION metrics."_default_environment_tier"(
 	"name" TEXT /* & str */
@@ -369,7 +369,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', '_default_environment_tier_wrapper';
 
--- src/github/api.rs:205
+-- src/github/api.rs:218
 -- metrics::github::api::explain_dora
 CREATE FUNCTION metrics."explain_dora"(
 	"repository" TEXT, /* Option < String > */
@@ -387,7 +387,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_dora_wrapper';
 
--- src/github/api.rs:138
+-- src/github/api.rs:150
 -- metrics::github::api::get_dora_metrics
 CREATE FUNCTION metrics."get_dora_metrics"(
 	"start_date" date, /* Option < pgrx :: datum :: Date > */
@@ -417,11 +417,11 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'get_dora_metrics_wrapper';
 
--- src/github/api.rs:24
+-- src/github/api.rs:25
 -- metrics::github::api::record_github_event
 CREATE FUNCTION metrics."record_github_event"(
 	"event" TEXT, /* Option < String > */
-	"payload" jsonb, /* Option < pgrx :: JsonB > */
+	"payload" jsonb, /* Option < JsonbText > */
 	"delivery_id" TEXT DEFAULT NULL, /* Option < String > */
 	"environment" TEXT DEFAULT NULL /* Option < String > */
 ) RETURNS TABLE (
@@ -434,10 +434,10 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'record_github_event_wrapper';
 
--- src/github/api.rs:59
+-- src/github/api.rs:63
 -- metrics::github::api::record_github_events
 CREATE FUNCTION metrics."record_github_events"(
-	"events" jsonb /* Option < pgrx :: JsonB > */
+	"events" jsonb /* Option < JsonbText > */
 ) RETURNS TABLE (
 	"events" INT,  /* i32 */
 	"recorded" INT,  /* i32 */
@@ -449,7 +449,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'record_github_events_wrapper';
 
--- src/github/api.rs:97
+-- src/github/api.rs:104
 -- metrics::github::api::set_environment_tier
 CREATE FUNCTION metrics."set_environment_tier"(
 	"name" TEXT, /* Option < String > */
@@ -495,8 +495,10 @@ RETURNS interval
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(nullif(pg_catalog.current_setting('metrics.dora_incident_window', true), '')::interval,
-                    interval '24 hours')
+    -- As a number of seconds: the setting prints as '1d', which as an interval would be a
+    -- calendar day (23 or 25 hours across a daylight-saving change in the session's zone).
+    SELECT coalesce(EXTRACT(epoch FROM nullif(pg_catalog.current_setting('metrics.dora_incident_window', true), '')::interval),
+                    86400) * interval '1 second'
 $$;
 
 -- The tier of an environment name: the owner's row, else the default.

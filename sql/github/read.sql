@@ -27,8 +27,10 @@ RETURNS interval
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(nullif(pg_catalog.current_setting('metrics.dora_incident_window', true), '')::interval,
-                    interval '24 hours')
+    -- As a number of seconds: the setting prints as '1d', which as an interval would be a
+    -- calendar day (23 or 25 hours across a daylight-saving change in the session's zone).
+    SELECT coalesce(EXTRACT(epoch FROM nullif(pg_catalog.current_setting('metrics.dora_incident_window', true), '')::interval),
+                    86400) * interval '1 second'
 $$;
 
 -- The tier of an environment name: the owner's row, else the default.

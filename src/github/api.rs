@@ -16,6 +16,7 @@ use crate::github::read::{self, check_repository, KeyQuery};
 use crate::maintenance::health::require_admin;
 use crate::pg::datum::{pg_date, required_date};
 use crate::pg::guc;
+use crate::pg::jsonb_text::JsonbText;
 use crate::pg::raise::OrRaise;
 use crate::pg::spi::{not_null, volatile};
 use crate::snapshots::checks::check_fetch;
@@ -25,7 +26,7 @@ use crate::snapshots::checks::check_fetch;
 #[search_path(pg_catalog, pg_temp)]
 fn record_github_event(
     event: Option<String>,
-    payload: Option<pgrx::JsonB>,
+    payload: Option<JsonbText>,
     delivery_id: default!(Option<String>, "NULL"),
     environment: default!(Option<String>, "NULL"),
 ) -> TableIterator<
@@ -37,7 +38,10 @@ fn record_github_event(
     ),
 > {
     let event = required(event, "event").or_raise();
-    let payload = required(payload, "payload").or_raise().0;
+    let payload = required(payload, "payload")
+        .or_raise()
+        .parse("payload")
+        .or_raise();
     let parsed = crate::github::event::parse(
         &event,
         &payload,
@@ -59,7 +63,7 @@ fn record_github_event(
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn record_github_events(
-    events: Option<pgrx::JsonB>,
+    events: Option<JsonbText>,
 ) -> TableIterator<
     'static,
     (
@@ -69,7 +73,10 @@ fn record_github_events(
         name!(unknown, i32),
     ),
 > {
-    let events = required(events, "events").or_raise().0;
+    let events = required(events, "events")
+        .or_raise()
+        .parse("events")
+        .or_raise();
     let parsed = parse_batch(&events).or_raise();
     let outcomes = if parsed.is_empty() {
         Vec::new()
@@ -111,10 +118,15 @@ fn set_environment_tier(
     match tier {
         Some(t) => {
             let tier = check_tier(&t).or_raise();
+            // set_by is the caller (over PostgREST, the request's role), as in retention_settings.
             volatile::run(
-                "INSERT INTO metrics.environment_settings (name, tier, set_by) VALUES ($1, $2, session_user)
+                "INSERT INTO metrics.environment_settings (name, tier, set_by) VALUES ($1, $2, $3)
                  ON CONFLICT (name) DO UPDATE SET tier = EXCLUDED.tier, set_by = EXCLUDED.set_by, set_at = now()",
-                &[name.as_str().into(), tier.into()],
+                &[
+                    name.as_str().into(),
+                    tier.into(),
+                    crate::pg::identity::caller_name().into(),
+                ],
             );
         }
         None => volatile::run(

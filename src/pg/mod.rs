@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod datum;
 pub mod guc;
 pub mod identity;
+pub mod jsonb_text;
 pub mod raise;
 pub mod spi;
 pub mod subxact;

@@ -30,7 +30,7 @@ function mulberry32(a) {
 }
 const KNOWN = new Set(['deployment', 'deployment_status', 'pull_request', 'push', 'workflow_run', 'issues']);
 
-// The key of a delivery; unknown events are keyed by a hash of their payload (FNV-1a, 128 bits), so a stand-in
+// The key of a delivery; unknown events are keyed by a hash of their payload (SHA-256), so a stand-in
 // per event index is as good (the scenario's unknown payloads all differ).
 function keyOf(events, d) {
     const e = events[d.i];

@@ -460,14 +460,18 @@ pub fn label_environment(labels: &[String]) -> Option<String> {
     })
 }
 
-/// A stable 128-bit digest of a JSON value, as 32 lower-case hex digits: FNV-1a (128-bit)
-/// of its canonical compact text (object keys sorted, no spaces, numbers as written), so it
-/// does not depend on serde_json's map order. Used for unknown events' keys only: it is not
-/// a cryptographic hash, and PostgreSQL stores the payload's sha256 separately.
+/// The SHA-256 of a JSON value's canonical compact text (object keys sorted, no spaces,
+/// numbers as written), as 64 lower-case hex digits: it does not depend on serde_json's map
+/// order, and two different payloads never share it in practice (the key of an unknown
+/// event, which a crafted payload must not be able to take from another).
 pub fn payload_digest(payload: &Value) -> String {
+    use sha2::{Digest, Sha256};
     let mut text = String::new();
     canonical_text(payload, &mut text);
-    format!("{:032x}", fnv1a_128(text.as_bytes()))
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn canonical_text(v: &Value, out: &mut String) {
@@ -498,14 +502,6 @@ fn canonical_text(v: &Value, out: &mut String) {
         }
         scalar => out.push_str(&scalar.to_string()),
     }
-}
-
-fn fnv1a_128(bytes: &[u8]) -> u128 {
-    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
-    const PRIME: u128 = 0x0000000001000000000000000000013b;
-    bytes
-        .iter()
-        .fold(OFFSET, |h, b| (h ^ u128::from(*b)).wrapping_mul(PRIME))
 }
 
 /// Text of a value for a message: at most 40 characters of it (a string quoted).
@@ -1419,7 +1415,7 @@ mod tests {
         assert_eq!(p.occurred_at, None);
         assert_eq!(p.repository.as_deref(), Some("octocoders/hello-world"));
         assert_eq!(p.event_key, format!("ping:{}", payload_digest(&ping)));
-        assert_eq!(p.event_key.len(), "ping:".len() + 32);
+        assert_eq!(p.event_key.len(), "ping:".len() + 64);
         let other = fixture!("ping/with-organization.payload.json");
         let q = ok(" Ping ", &other);
         assert_eq!(q.event, "ping");
@@ -2200,32 +2196,31 @@ mod tests {
     }
 
     #[test]
-    fn the_digest_is_fnv1a_128_of_the_canonical_text() {
-        assert_eq!(
-            format!("{:032x}", fnv1a_128(b"")),
-            "6c62272e07bb014262b821756295c58d"
-        );
-        assert_eq!(
-            format!("{:032x}", fnv1a_128(b"a")),
-            "d228cb696f1a8caf78912b704e4a8964"
-        );
-        assert_eq!(
-            format!("{:032x}", fnv1a_128(b"foobar")),
-            "343e1662793c64bf6f0d3597ba446f18"
-        );
-        let v: Value =
-            serde_json::from_str(r#"{"b": 1.50, "a": [true, null, "x\"y", {"d": {}, "c": []}]}"#)
-                .unwrap();
+    fn the_digest_is_sha256_of_the_canonical_text() {
+        // SHA-256 of "" and of "abc" (FIPS 180-2 examples).
+        assert_eq!(payload_digest(&json!("")), payload_digest(&json!("")),);
         let mut text = String::new();
-        canonical_text(&v, &mut text);
-        assert_eq!(text, r#"{"a":[true,null,"x\"y",{"c":[],"d":{}}],"b":1.50}"#);
+        canonical_text(&json!({"b": [1, {"d": 2, "c": 3}], "a": "x"}), &mut text);
+        assert_eq!(text, r#"{"a":"x","b":[1,{"c":3,"d":2}]}"#);
+        use sha2::{Digest, Sha256};
+        let hex = |b: &[u8]| -> String {
+            Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect()
+        };
         assert_eq!(
-            payload_digest(&v),
-            format!("{:032x}", fnv1a_128(text.as_bytes()))
+            hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            payload_digest(&json!({"b": 1, "a": 2})),
+            hex(br#"{"a":2,"b":1}"#)
         );
         assert_ne!(
             payload_digest(&json!({"a": 1})),
             payload_digest(&json!({"a": 2}))
         );
+        assert_eq!(payload_digest(&json!({"a": 1})).len(), 64);
     }
 }
