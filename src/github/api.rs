@@ -6,7 +6,6 @@
 //! sealed as daily metrics (`install_preset('dora')`).
 
 use pgrx::prelude::*;
-use serde_json::json;
 
 use crate::common::problem::required;
 use crate::github::archive::parse_batch;
@@ -38,10 +37,8 @@ fn record_github_event(
     ),
 > {
     let event = required(event, "event").or_raise();
-    let payload = required(payload, "payload")
-        .or_raise()
-        .parse("payload")
-        .or_raise();
+    let payload_text = required(payload, "payload").or_raise();
+    let payload = payload_text.parse("payload").or_raise();
     let parsed = crate::github::event::parse(
         &event,
         &payload,
@@ -49,7 +46,7 @@ fn record_github_event(
         environment.as_deref(),
     )
     .or_raise();
-    let payloads = json!([{ "payload": payload }]);
+    let payloads = format!("[{{\"payload\": {}}}]", payload_text.0);
     let outcomes = record(std::slice::from_ref(&parsed), &payloads);
     TableIterator::new(
         outcomes
@@ -73,15 +70,12 @@ fn record_github_events(
         name!(unknown, i32),
     ),
 > {
-    let events = required(events, "events")
-        .or_raise()
-        .parse("events")
-        .or_raise();
-    let parsed = parse_batch(&events).or_raise();
+    let text = required(events, "events").or_raise();
+    let parsed = parse_batch(&text.parse("events").or_raise()).or_raise();
     let outcomes = if parsed.is_empty() {
         Vec::new()
     } else {
-        record(&parsed, &events)
+        record(&parsed, &text.0)
     };
     let recorded = outcomes.iter().filter(|o| o.recorded).count() as i32;
     let unknown = parsed

@@ -16,8 +16,10 @@ use crate::github::chain::{
     self, Baseline, DeploymentIn, EnvWindow, History, MergedPr, PushIn, StatusObs,
 };
 use crate::github::ingest::time_text;
+use crate::pg::datum::unix_micros;
 use crate::pg::spi::{not_null, volatile};
 use metrics_core::github::{Commit, Time};
+use pgrx::datum::TimestampWithTimeZone;
 
 /// A repository (and one environment, or all of them) whose deployments created at or after
 /// `since` may have changed.
@@ -29,15 +31,27 @@ pub struct Dirty {
 
 /// How far before a window's earliest time its pushes are loaded at once (a deployment's
 /// sha was pushed before the deployment was created); older pushes are looked up one by one.
-const PUSH_MARGIN_MICROS: i64 = 86_400_000_000;
+const PUSH_MARGIN_MICROS: i64 = 3_600_000_000;
+
+fn time_of(at: TimestampWithTimeZone) -> Time {
+    chrono::DateTime::from_timestamp_micros(unix_micros(at)).expect("a timestamp PostgreSQL stored")
+}
 
 fn time(micros: i64) -> Time {
     chrono::DateTime::from_timestamp_micros(micros).expect("a timestamp PostgreSQL stored")
 }
 
-/// `x` as microseconds since the epoch (exact: extract returns numeric).
-fn micros_sql(x: &str) -> String {
-    format!("(EXTRACT(epoch FROM {x}) * 1000000)::bigint")
+/// A timestamptz column of a row (never NULL there).
+fn at(row: &SpiHeapTupleData, i: usize) -> pgrx::spi::SpiResult<Time> {
+    Ok(time_of(not_null::<TimestampWithTimeZone>(row, i)?))
+}
+
+/// A timestamptz[] column of a row.
+fn ats(row: &SpiHeapTupleData, i: usize) -> pgrx::spi::SpiResult<Vec<Option<Time>>> {
+    Ok(not_null::<Vec<Option<TimestampWithTimeZone>>>(row, i)?
+        .into_iter()
+        .map(|t| t.map(time_of))
+        .collect())
 }
 
 /// Recomputes what `dirty` says may have changed.
@@ -94,19 +108,16 @@ fn environments_of(repository: &str) -> Vec<String> {
 
 /// The last successful deployment created before `since`, and its creation time.
 fn baseline(repository: &str, env: &str, since: Time) -> (Option<Baseline>, Option<Time>) {
-    let sql = format!(
-        "SELECT deployment_id, sha, {} FROM metrics.dora_deployments
+    let sql = "SELECT deployment_id, sha, created_at FROM metrics.dora_deployments
          WHERE repository = $1 AND environment = $2 AND created_at < $3::timestamptz AND outcome = 'success'
-         ORDER BY created_at DESC, deployment_id DESC LIMIT 1",
-        micros_sql("created_at")
-    );
-    let found = volatile::rows(&sql, &window_args(repository, env, since), |row| {
+         ORDER BY created_at DESC, deployment_id DESC LIMIT 1";
+    let found = volatile::rows(sql, &window_args(repository, env, since), |row| {
         Ok((
             Baseline {
                 id: not_null::<i64>(row, 1)?,
                 sha: not_null::<String>(row, 2)?,
             },
-            time(not_null::<i64>(row, 3)?),
+            at(row, 3)?,
         ))
     });
     match found.into_iter().next() {
@@ -146,35 +157,31 @@ fn clear_window(repository: &str, env: &str, since: Time) {
 
 /// The window's deployments with every status they went through.
 fn deployments(repository: &str, env: &str, since: Time) -> Vec<DeploymentIn> {
-    let sql = format!(
-        "SELECT d.deployment_id, d.sha, d.ref, {created},
-                coalesce(pg_catalog.array_agg(s.status_id ORDER BY s.status_id) FILTER (WHERE s.status_id IS NOT NULL), '{{}}'),
-                coalesce(pg_catalog.array_agg(s.state ORDER BY s.status_id) FILTER (WHERE s.status_id IS NOT NULL), '{{}}'),
-                coalesce(pg_catalog.array_agg({at} ORDER BY s.status_id) FILTER (WHERE s.status_id IS NOT NULL), '{{}}')
+    let sql = "SELECT d.deployment_id, d.sha, d.ref, d.created_at,
+                coalesce(pg_catalog.array_agg(s.status_id ORDER BY s.status_id) FILTER (WHERE s.status_id IS NOT NULL), '{}'),
+                coalesce(pg_catalog.array_agg(s.state ORDER BY s.status_id) FILTER (WHERE s.status_id IS NOT NULL), '{}'),
+                coalesce(pg_catalog.array_agg(s.created_at ORDER BY s.status_id) FILTER (WHERE s.status_id IS NOT NULL), '{}')
          FROM metrics.github_deployments AS d
          LEFT JOIN metrics.github_deployment_statuses AS s
                 ON s.repository = d.repository AND s.deployment_id = d.deployment_id
          WHERE d.repository = $1 AND d.environment = $2 AND d.created_at >= $3::timestamptz
-         GROUP BY d.deployment_id, d.sha, d.ref, d.created_at",
-        created = micros_sql("d.created_at"),
-        at = micros_sql("s.created_at"),
-    );
-    volatile::rows(&sql, &window_args(repository, env, since), deployment_in)
+         GROUP BY d.deployment_id, d.sha, d.ref, d.created_at";
+    volatile::rows(sql, &window_args(repository, env, since), deployment_in)
 }
 
 fn deployment_in(row: &SpiHeapTupleData) -> pgrx::spi::SpiResult<DeploymentIn> {
     let ids = not_null::<Vec<Option<i64>>>(row, 5)?;
     let states = not_null::<Vec<Option<String>>>(row, 6)?;
-    let ats = not_null::<Vec<Option<i64>>>(row, 7)?;
+    let times = ats(row, 7)?;
     let statuses = ids
         .into_iter()
         .zip(states)
-        .zip(ats)
+        .zip(times)
         .filter_map(|((id, state), at)| {
             Some(StatusObs {
                 id: id?,
                 state: state?,
-                at: time(at?),
+                at: at?,
             })
         })
         .collect();
@@ -182,7 +189,7 @@ fn deployment_in(row: &SpiHeapTupleData) -> pgrx::spi::SpiResult<DeploymentIn> {
         id: not_null::<i64>(row, 1)?,
         sha: not_null::<String>(row, 2)?,
         git_ref: row.get::<String>(3)?,
-        created_at: time(not_null::<i64>(row, 4)?),
+        created_at: at(row, 4)?,
         statuses,
     })
 }
@@ -235,13 +242,10 @@ impl SpiHistory {
 
     fn query_pushes(&self, condition: &str, value: &str) -> Vec<PushIn> {
         let sql = format!(
-            "SELECT ref, before_sha, after_sha, {pushed}, commit_shas,
-                    ARRAY(SELECT {t} FROM pg_catalog.unnest(commit_times) WITH ORDINALITY AS u (t, n) ORDER BY u.n)
+            "SELECT ref, before_sha, after_sha, pushed_at, commit_shas, commit_times
              FROM metrics.github_pushes
              WHERE repository = $1 AND NOT deleted AND {condition}
-             ORDER BY pushed_at DESC, ref DESC",
-            pushed = micros_sql("pushed_at"),
-            t = micros_sql("t"),
+             ORDER BY pushed_at DESC, ref DESC"
         );
         volatile::rows(
             &sql,
@@ -251,21 +255,16 @@ impl SpiHistory {
             ],
             |row| {
                 let shas = not_null::<Vec<Option<String>>>(row, 5)?;
-                let times = not_null::<Vec<Option<i64>>>(row, 6)?;
+                let times = ats(row, 6)?;
                 Ok(PushIn {
                     git_ref: not_null::<String>(row, 1)?,
                     before: not_null::<String>(row, 2)?,
                     after: not_null::<String>(row, 3)?,
-                    pushed_at: time(not_null::<i64>(row, 4)?),
+                    pushed_at: at(row, 4)?,
                     commits: shas
                         .into_iter()
                         .zip(times)
-                        .filter_map(|(sha, at)| {
-                            Some(Commit {
-                                sha: sha?,
-                                at: time(at?),
-                            })
-                        })
+                        .filter_map(|(sha, at)| Some(Commit { sha: sha?, at: at? }))
                         .collect(),
                 })
             },
@@ -279,23 +278,21 @@ impl SpiHistory {
     }
 
     fn learn_merges(&mut self, shas: &[String]) {
-        let sql = format!(
-            "SELECT DISTINCT ON (merge_commit_sha) merge_commit_sha, number, {merged}, base_ref
+        let sql =
+            "SELECT DISTINCT ON (merge_commit_sha) merge_commit_sha, number, merged_at, base_ref
              FROM metrics.github_pull_requests
              WHERE repository = $1 AND merge_commit_sha = ANY ($2::text[])
-             ORDER BY merge_commit_sha, merged_at, number",
-            merged = micros_sql("merged_at")
-        );
+             ORDER BY merge_commit_sha, merged_at, number";
         let args = [
             DatumWithOid::from(self.repository.as_str()),
             DatumWithOid::from(shas.to_vec()),
         ];
-        let found = volatile::rows(&sql, &args, |row| {
+        let found = volatile::rows(sql, &args, |row| {
             Ok((
                 not_null::<String>(row, 1)?,
                 MergedPr {
                     number: not_null::<i64>(row, 2)?,
-                    merged_at: time(not_null::<i64>(row, 3)?),
+                    merged_at: at(row, 3)?,
                     base_ref: not_null::<String>(row, 4)?,
                 },
             ))

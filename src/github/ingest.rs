@@ -24,9 +24,10 @@ pub struct Outcome {
     pub event_key: String,
 }
 
-/// Records checked events. `payloads` is a JSON array with one object per event whose
-/// `payload` is the event's payload as received (stored raw, and hashed, by SQL).
-pub fn record(events: &[Parsed], payloads: &Value) -> Vec<Outcome> {
+/// Records checked events. `payloads` is the text of a JSON array with one object per event
+/// whose `payload` is the event's payload as received (stored raw, and hashed, by SQL; passed
+/// as the text PostgreSQL printed, so it is not serialised again).
+pub fn record(events: &[Parsed], payloads: &str) -> Vec<Outcome> {
     lock_repositories(events);
     let inserted = insert_raw(events, payloads);
     let mut claimed: HashSet<&str> = HashSet::new();
@@ -80,7 +81,7 @@ const INSERT_RAW: &str = "
                                   environment, delivery_id, occurred_at, n)
     ),
     e AS (SELECT e.value -> 'payload' AS payload, e.n
-          FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e (value, n))
+          FROM pg_catalog.jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (value, n))
     INSERT INTO metrics.github_events AS g (event_key, event, action, kind, known_action, repository,
                                             environment, delivery_id, occurred_at, payload, payload_sha256)
     SELECT k.event_key, k.event, k.action, k.kind, k.known_action, k.repository, k.environment,
@@ -92,12 +93,12 @@ const INSERT_RAW: &str = "
     RETURNING g.event_key";
 
 /// Inserts the raw rows; returns the keys that were new.
-fn insert_raw(events: &[Parsed], payloads: &Value) -> HashSet<String> {
+fn insert_raw(events: &[Parsed], payloads: &str) -> HashSet<String> {
     let texts = |f: &dyn Fn(&Parsed) -> Option<String>| -> Vec<Option<String>> {
         events.iter().map(f).collect()
     };
     let args = [
-        DatumWithOid::from(pgrx::JsonB(payloads.clone())),
+        DatumWithOid::from(payloads),
         DatumWithOid::from(texts(&|e| Some(e.event_key.clone()))),
         DatumWithOid::from(texts(&|e| Some(e.event.clone()))),
         DatumWithOid::from(texts(&|e| e.action.clone())),
