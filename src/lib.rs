@@ -1,7 +1,8 @@
 //! `metrics`: sealed daily snapshots of any metric over any table, and hourly request and
 //! operation metrics, collected and queried inside PostgreSQL.
 //!
-//! This file only wires. One folder per subsystem: `snapshots`, `requests`, `jobs`, `maintenance`, and `pg`,
+//! This file only wires. One folder per subsystem: `snapshots`, `requests`, `jobs`, `maintenance`, `github`
+//! (development metrics: GitHub events and the DORA keys), and `pg`,
 //! the PostgreSQL glue they all stand on. The pure logic of every subsystem lives in the
 //! `metrics-core` crate (`crates/metrics-core`), which has no pgrx dependency; each folder
 //! here re-exports its part of it, so `crate::snapshots::definition` is the pure model and
@@ -14,6 +15,7 @@ use pgrx::prelude::*;
 
 pub use metrics_core::common;
 
+mod github;
 mod jobs;
 mod maintenance;
 mod pg;
@@ -86,6 +88,16 @@ extension_sql_file!(
     ]
 );
 extension_sql_file!(
+    "../sql/github/tables.sql",
+    name = "github_tables",
+    requires = ["maintenance_tables"]
+);
+extension_sql_file!(
+    "../sql/github/read.sql",
+    name = "github_read",
+    requires = ["github_tables", github::api::_default_environment_tier]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
     requires = [
@@ -93,7 +105,9 @@ extension_sql_file!(
         "request_tables",
         "maintenance_tables",
         "alert_tables",
-        "maintenance_run"
+        "maintenance_run",
+        "github_tables",
+        "github_read"
     ]
 );
 extension_sql_file!(
@@ -117,6 +131,7 @@ pub extern "C-unwind" fn _PG_init() {
     pg::raise::keep_backtraces_out_of_reports();
     pg::guc::register();
     maintenance::settings::register();
+    github::settings::register();
     requests::buffer::init();
 }
 

@@ -74,6 +74,31 @@ AS $$
         -- but the policies return rows only to administrators. Only check_alerts() writes.
         ('table',     'metrics.alert_state',           'SELECT',  'read'),
         ('table',     'metrics.alert_log',             'SELECT',  'read'),
+        -- Development metrics (tables): the raw GitHub events, the facts and what is derived
+        -- from them are readable, but the policies return rows only to administrators (the
+        -- payloads name people and commits); the DORA clusters are public reference data.
+        ('table',     'metrics.github_events',              'SELECT', 'read'),
+        ('table',     'metrics.github_deployments',         'SELECT', 'read'),
+        ('table',     'metrics.github_deployment_statuses', 'SELECT', 'read'),
+        ('table',     'metrics.github_pull_requests',       'SELECT', 'read'),
+        ('table',     'metrics.github_pushes',              'SELECT', 'read'),
+        ('table',     'metrics.github_workflow_runs',       'SELECT', 'read'),
+        ('table',     'metrics.github_issues',              'SELECT', 'read'),
+        ('table',     'metrics.github_repositories',        'SELECT', 'read'),
+        ('table',     'metrics.github_environments',        'SELECT', 'read'),
+        ('table',     'metrics.dora_deployments',           'SELECT', 'read'),
+        ('table',     'metrics.dora_deployed_shas',         'SELECT', 'read'),
+        ('table',     'metrics.dora_changes',               'SELECT', 'read'),
+        ('table',     'metrics.dora_levels',                'SELECT', 'read'),
+        -- The environment tiers are configuration, and the views over the facts the
+        -- operators' detail (they run as their reader, who needs the tiers): manage level.
+        -- Dashboards read the keys through get_dora_metrics.
+        ('table',     'metrics.environment_settings',       'SELECT', 'manage'),
+        ('table',     'metrics.environments',               'SELECT', 'manage'),
+        ('table',     'metrics.dora_incidents',             'SELECT', 'manage'),
+        ('table',     'metrics.dora_deployment_facts',      'SELECT', 'manage'),
+        ('table',     'metrics.dora_change_facts',          'SELECT', 'manage'),
+        ('table',     'metrics.dora_recovery_facts',        'SELECT', 'manage'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
@@ -90,7 +115,7 @@ AS $$
         ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
         ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
         ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
-        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
         ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),
         ('function',  'metrics.install_preset(text,text)',                  'EXECUTE', 'manage'),
@@ -129,6 +154,22 @@ AS $$
         ('function',  'metrics.health()',                                   'EXECUTE', 'manage'),
         ('function',  'metrics.check_alerts()',                             'EXECUTE', 'manage'),
 
+        -- Development metrics (functions). The keys are aggregates for dashboards, like the
+        -- sealed metrics: read level, SECURITY DEFINER over the admin-only facts.
+        ('function',  'metrics.get_dora_metrics(date,date,text,text,text)', 'EXECUTE', 'read'),
+        -- Recording and the tiers write with the owner's rights: server-side callers only
+        -- (service_role, a workflow's service key), never a browser's anon key. explain_dora
+        -- lists the facts themselves, and also refuses non-administrators.
+        ('function',  'metrics.record_github_event(text,jsonb,text,text)',  'EXECUTE', 'manage'),
+        ('function',  'metrics.record_github_events(jsonb)',                'EXECUTE', 'manage'),
+        ('function',  'metrics.set_environment_tier(text,text)',            'EXECUTE', 'manage'),
+        ('function',  'metrics.explain_dora(text,text,date)',               'EXECUTE', 'manage'),
+        -- Called by the views above as their reader.
+        ('function',  'metrics.environment_tier(text)',                     'EXECUTE', 'manage'),
+        ('function',  'metrics._default_environment_tier(text)',            'EXECUTE', 'manage'),
+        ('function',  'metrics._dora_incident_label()',                     'EXECUTE', 'manage'),
+        ('function',  'metrics._dora_hotfix_label()',                       'EXECUTE', 'manage'),
+        ('function',  'metrics._dora_incident_window()',                    'EXECUTE', 'manage'),
         ('function',  'metrics.access_rules()',                             'EXECUTE', 'manage'),
         ('function',  'metrics.api_roles()',                                'EXECUTE', 'manage'),
         ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),

@@ -18,6 +18,20 @@ ALTER TABLE metrics.compacted_periods ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.maintenance_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.alert_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.alert_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_deployments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_deployment_statuses ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_pull_requests ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_pushes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_workflow_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_issues ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_repositories ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.github_environments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.dora_deployments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.dora_deployed_shas ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.dora_changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.dora_levels ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.environment_settings ENABLE ROW LEVEL SECURITY;
 
 -- Sealed metrics and their definitions are public analytics for whoever has read access.
 CREATE POLICY "Anyone can view metrics" ON metrics.daily_metrics
@@ -46,6 +60,38 @@ CREATE POLICY "Admins can view the alert state" ON metrics.alert_state
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Admins can view the alert log" ON metrics.alert_log
     FOR SELECT USING ((SELECT metrics.is_admin()));
+-- Development metrics: GitHub's events, the facts and what is derived from them are
+-- operational data naming people and commits, like the request metrics: administrators only.
+CREATE POLICY "Admins can view GitHub events" ON metrics.github_events
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub deployments" ON metrics.github_deployments
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub deployment statuses" ON metrics.github_deployment_statuses
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub pull requests" ON metrics.github_pull_requests
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub pushes" ON metrics.github_pushes
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub workflow runs" ON metrics.github_workflow_runs
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub issues" ON metrics.github_issues
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub repositories" ON metrics.github_repositories
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view GitHub environments" ON metrics.github_environments
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view DORA deployments" ON metrics.dora_deployments
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view DORA deployed commits" ON metrics.dora_deployed_shas
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view DORA changes" ON metrics.dora_changes
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+-- The DORA clusters are public reference data; the environment tiers are configuration,
+-- for the manage level that alone holds SELECT on them (access_rules).
+CREATE POLICY "Anyone can view the DORA levels" ON metrics.dora_levels
+    FOR SELECT USING (true);
+CREATE POLICY "Managers can view environment settings" ON metrics.environment_settings
+    FOR SELECT USING (true);
 -- Readable by the roles that hold SELECT on them (access_rules: admin_check for read, since
 -- is_admin() runs as the caller; api_access for manage).
 CREATE POLICY "Readers can view the admin check" ON metrics.admin_check

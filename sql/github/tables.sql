@@ -86,6 +86,7 @@ CREATE TABLE metrics.github_pull_requests (
     base_ref         text NOT NULL,
     head_ref         text,
     head_sha         text,
+    -- Lower-cased, as GitHub compares label names.
     labels           text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (repository, number),
     CHECK ((merged_at IS NULL) = (merge_commit_sha IS NULL))
@@ -96,6 +97,8 @@ CREATE INDEX idx_github_pull_requests_merge_sha ON metrics.github_pull_requests 
     WHERE merge_commit_sha IS NOT NULL;
 CREATE INDEX idx_github_pull_requests_merged ON metrics.github_pull_requests (repository, base_ref, merged_at)
     WHERE merged_at IS NOT NULL;
+-- The hotfix label (metrics.dora_hotfix_label) of the rework rate.
+CREATE INDEX idx_github_pull_requests_labels ON metrics.github_pull_requests USING gin (labels);
 SELECT pg_catalog.pg_extension_config_dump('metrics.github_pull_requests', '');
 
 -- A push: the ref moved from before to after, adding commits (GitHub lists at most 20).
@@ -143,7 +146,7 @@ CREATE TABLE metrics.github_issues (
     title       text,
     body        text,
     state       text NOT NULL,
-    labels      text[] NOT NULL DEFAULT '{}',
+    labels      text[] NOT NULL DEFAULT '{}',   -- lower-cased, as GitHub compares label names
     created_at  timestamptz NOT NULL,
     updated_at  timestamptz NOT NULL,
     closed_at   timestamptz,
@@ -177,6 +180,9 @@ COMMENT ON TABLE metrics.dora_deployments IS
 CREATE INDEX idx_dora_deployments_env ON metrics.dora_deployments (repository, environment, created_at, deployment_id);
 CREATE INDEX idx_dora_deployments_finished ON metrics.dora_deployments (environment, finished_at)
     WHERE outcome IS NOT NULL;
+-- The next successful deployment after a failure (recovery).
+CREATE INDEX idx_dora_deployments_successes ON metrics.dora_deployments (repository, environment, finished_at)
+    WHERE outcome = 'success';
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_deployments', '');
 
 CREATE TABLE metrics.dora_deployed_shas (
@@ -209,6 +215,7 @@ COMMENT ON TABLE metrics.dora_changes IS
     'Each change (merged pull request, or pushed commit of no PR) with the deployment that first shipped it to the environment.';
 CREATE INDEX idx_dora_changes_deployed ON metrics.dora_changes (environment, deployed_at);
 CREATE INDEX idx_dora_changes_deployment ON metrics.dora_changes (repository, deployment_id);
+CREATE INDEX idx_dora_changes_pr ON metrics.dora_changes (repository, pr_number) WHERE pr_number IS NOT NULL;
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_changes', '');
 
 -- The DORA performance clusters, as data with the year of their source (the extension's
@@ -228,3 +235,31 @@ CREATE TABLE metrics.dora_levels (
 );
 COMMENT ON TABLE metrics.dora_levels IS
     'DORA performance clusters per source year: the best rank whose every threshold a period meets is its level.';
+
+-- The repositories and environments seen, so that reading never scans the facts to list
+-- them. Written with the facts.
+CREATE TABLE metrics.github_repositories (
+    repository    text PRIMARY KEY,
+    first_seen_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metrics.github_repositories IS 'Repositories that have GitHub facts.';
+SELECT pg_catalog.pg_extension_config_dump('metrics.github_repositories', '');
+
+CREATE TABLE metrics.github_environments (
+    repository    text NOT NULL,
+    environment   text NOT NULL,
+    first_seen_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (repository, environment)
+);
+COMMENT ON TABLE metrics.github_environments IS 'Environments each repository has deployed to.';
+SELECT pg_catalog.pg_extension_config_dump('metrics.github_environments', '');
+
+-- DORA's 2024 clusters (Accelerate State of DevOps Report 2024, "software delivery
+-- performance levels"). Deployment frequency as deployments per week (on demand: several a
+-- day, taken as 7 a week; monthly: 12 in 52 weeks); Low is the catch-all.
+INSERT INTO metrics.dora_levels (source_year, level, rank, min_deploys_per_week, max_lead_time_hours,
+                                 max_change_failure_rate, max_recovery_hours, source)
+VALUES (2024, 'elite',  1, 7,         24,   5,  1,    'DORA, Accelerate State of DevOps Report 2024'),
+       (2024, 'high',   2, 1,         168,  20, 24,   'DORA, Accelerate State of DevOps Report 2024'),
+       (2024, 'medium', 3, 12.0 / 52, 728,  10, 24,   'DORA, Accelerate State of DevOps Report 2024'),
+       (2024, 'low',    4, NULL,      NULL, NULL, NULL, 'DORA, Accelerate State of DevOps Report 2024');

@@ -28,7 +28,9 @@ AS $$
            ('operation_metrics',    'rollup', interval '90 days', interval '365 days', NULL::interval),
            ('collection_log',       'log',    NULL::interval,     NULL::interval,      interval '365 days'),
            ('maintenance_log',      'log',    NULL::interval,     NULL::interval,      interval '365 days'),
-           ('cron_job_run_details', 'log',    NULL::interval,     NULL::interval,      interval '30 days')
+           ('cron_job_run_details', 'log',    NULL::interval,     NULL::interval,      interval '30 days'),
+           -- The raw GitHub payloads (metrics.github_events); their facts are kept.
+           ('github_events',        'log',    NULL::interval,     NULL::interval,      interval '365 days')
 $$;
 COMMENT ON FUNCTION metrics._retention_defaults() IS
     'The retention families, their kind (rollup or log) and their default policy.';

@@ -43,14 +43,14 @@ $$;
 -- optional normalised filter; never code.
 CREATE TABLE metrics.metric_definitions (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    metric_type     text NOT NULL CHECK (metric_type IN ('count', 'average', 'percentage', 'aggregate')),
+    metric_type     text NOT NULL CHECK (metric_type IN ('count', 'average', 'percentage', 'aggregate', 'percentile')),
     metric_category text NOT NULL CHECK (metric_category ~ '^[a-z][a-z0-9_]{0,62}$'),
     display_name    text NOT NULL,
     description     text,
     unit            text,
     format_pattern  text,
     is_active       boolean NOT NULL DEFAULT true,
-    kind            text NOT NULL CHECK (kind IN ('created', 'total', 'distinct', 'average', 'percentage', 'breakdown')),
+    kind            text NOT NULL CHECK (kind IN ('created', 'total', 'distinct', 'average', 'percentage', 'breakdown', 'percentile')),
     source_schema   text,
     source_table    text,
     time_column     text,
@@ -66,16 +66,19 @@ CREATE TABLE metrics.metric_definitions (
     -- source, columns, filter, parts, top_n); the earlier versions are kept, newest last.
     definition_version   integer NOT NULL DEFAULT 1 CHECK (definition_version >= 1),
     previous_definitions jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(previous_definitions) = 'array'),
+    -- Percentiles: the fraction p of percentile_cont(p), for percentile metrics only.
+    percentile      double precision CHECK (percentile >= 0 AND percentile <= 1),
     CONSTRAINT unique_metric_definition UNIQUE (metric_type, metric_category),
     CONSTRAINT unique_metric_category UNIQUE (metric_category),
     CONSTRAINT metric_type_follows_kind CHECK (metric_type = CASE kind
         WHEN 'average' THEN 'average' WHEN 'percentage' THEN 'percentage'
-        WHEN 'breakdown' THEN 'aggregate' ELSE 'count' END),
+        WHEN 'breakdown' THEN 'aggregate' WHEN 'percentile' THEN 'percentile' ELSE 'count' END),
     CONSTRAINT source_or_ratio CHECK (CASE WHEN kind = 'percentage'
         THEN numerator IS NOT NULL AND denominator IS NOT NULL AND source_table IS NULL
         ELSE source_schema IS NOT NULL AND source_table IS NOT NULL AND time_column IS NOT NULL
              AND numerator IS NULL AND denominator IS NULL END),
-    CONSTRAINT value_column_when_needed CHECK ((kind IN ('distinct', 'average', 'breakdown')) = (value_column IS NOT NULL))
+    CONSTRAINT value_column_when_needed CHECK ((kind IN ('distinct', 'average', 'breakdown', 'percentile')) = (value_column IS NOT NULL)),
+    CONSTRAINT percentile_when_needed CHECK ((kind = 'percentile') = (percentile IS NOT NULL))
 );
 COMMENT ON TABLE metrics.metric_definitions IS
     'What each metric computes. Change through metrics.define_metric, activate_metric, deactivate_metric.';
@@ -84,7 +87,7 @@ COMMENT ON TABLE metrics.metric_definitions IS
 CREATE TABLE metrics.daily_metrics (
     id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     metric_date          date NOT NULL,
-    metric_type          text NOT NULL CHECK (metric_type IN ('count', 'average', 'percentage', 'aggregate')),
+    metric_type          text NOT NULL CHECK (metric_type IN ('count', 'average', 'percentage', 'aggregate', 'percentile')),
     metric_category      text NOT NULL,
     value                numeric NOT NULL,
     metadata             jsonb NOT NULL DEFAULT '{}',
@@ -93,7 +96,8 @@ CREATE TABLE metrics.daily_metrics (
     -- The definition version that computed the value (NULL: sealed before 0.3.0, unknown).
     definition_version   integer,
     -- Distinct counts and breakdowns: the day's distinct-count sketch (of the values, or of
-    -- the group keys), which periods merge; NULL for the other kinds and before 0.3.0.
+    -- the group keys), which periods merge; percentiles: the day's values, sorted, which
+    -- periods rank together (at most 10,000 a day); NULL for the other kinds and before 0.3.0.
     distinct_sketch      bytea,
     CONSTRAINT unique_daily_metric UNIQUE (metric_date, metric_type, metric_category),
     CONSTRAINT daily_metric_is_defined FOREIGN KEY (metric_type, metric_category)

@@ -137,6 +137,15 @@ const PRUNE_MAINTENANCE_LOG: &str = "
     gone AS (DELETE FROM metrics.maintenance_log AS l USING doomed AS d WHERE l.id = d.id RETURNING 1)
     SELECT count(*) FROM gone";
 
+// The raw payloads only: the facts normalised from them are kept.
+const PRUNE_GITHUB_EVENTS: &str = "
+    WITH doomed AS (
+        SELECT g.event_key FROM metrics.github_events AS g
+        WHERE g.received_at < $1
+        ORDER BY g.received_at LIMIT $2 FOR UPDATE OF g SKIP LOCKED),
+    gone AS (DELETE FROM metrics.github_events AS g USING doomed AS d WHERE g.event_key = d.event_key RETURNING 1)
+    SELECT count(*) FROM gone";
+
 const PRUNE_CRON: &str = "
     WITH doomed AS (
         SELECT d.runid FROM cron.job_run_details AS d
@@ -163,6 +172,9 @@ fn prune_batch(family: &str, batch: i32, run_id: Uuid) -> Batch {
             PRUNE_MAINTENANCE_LOG,
             &[before.into(), (batch as i64).into(), run_id.into()],
         ),
+        "github_events" => {
+            spi::value::<i64>(PRUNE_GITHUB_EVENTS, &[before.into(), (batch as i64).into()])
+        }
         _ if !pg_cron_installed() => return Batch::Kept("pg_cron is not installed"),
         _ => spi::value::<i64>(
             PRUNE_CRON,

@@ -143,6 +143,8 @@ fn retention_sql(with_cron: bool) -> String {
                  (SELECT min(started_at) FROM metrics.metric_collection_log)
              UNION ALL SELECT 'maintenance_log', 'entries', 'drop_after', interval '1 day',
                  (SELECT min(started_at) FROM metrics.maintenance_log)
+             UNION ALL SELECT 'github_events', 'GitHub events', 'drop_after', interval '1 day',
+                 (SELECT min(received_at) FROM metrics.github_events)
              {cron}),
          judged AS (
              SELECT o.family, o.what, o.rule, o.slack, o.at,

@@ -7,6 +7,7 @@ use pgrx::pg_sys;
 use crate::common::ident::{is_readable_relkind, qualified, READABLE_RELKINDS};
 use crate::common::problem::{Outcome, Problem, SqlState};
 use crate::pg::spi::{not_null, volatile as spi};
+use crate::snapshots::kind::Kind;
 use crate::snapshots::statements::{TimeType, ValueHash};
 
 /// A relation a metric may read: a table, partitioned table, view, materialized view or
@@ -190,8 +191,9 @@ pub fn time_type(rel: &Relation, col: &Column) -> Outcome<TimeType> {
     }
 }
 
-/// Averages need a number.
-pub fn check_numeric(rel: &Relation, col: &Column) -> Outcome<()> {
+/// Averages and percentiles need a number (a percentile ranks it as a double precision, as
+/// `percentile_cont` does).
+pub fn check_numeric(rel: &Relation, col: &Column, kind: Kind) -> Outcome<()> {
     const NUMERIC_TYPES: [pg_sys::Oid; 6] = [
         pg_sys::INT2OID,
         pg_sys::INT4OID,
@@ -205,9 +207,22 @@ pub fn check_numeric(rel: &Relation, col: &Column) -> Outcome<()> {
     }
     Err(Problem::new(
         SqlState::DatatypeMismatch,
-        format!("value column \"{}\" of {} has type {}, which cannot be averaged", col.name, rel.display(), col.type_name),
+        format!(
+            "value column \"{}\" of {} has type {}, which cannot be {}",
+            col.name,
+            rel.display(),
+            col.type_name,
+            if kind == Kind::Percentile {
+                "ranked as a number"
+            } else {
+                "averaged"
+            }
+        ),
     )
-    .hint("average metrics need a smallint, integer, bigint, real, double precision or numeric column"))
+    .hint(format!(
+        "{} metrics need a smallint, integer, bigint, real, double precision or numeric column",
+        kind.as_str()
+    )))
 }
 
 /// Counting distinct values needs an ordering on the type (as `count(DISTINCT ...)` sorts).

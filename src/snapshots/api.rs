@@ -25,9 +25,9 @@ use crate::snapshots::revise;
 /// Defines a metric: what to count, over which relation, by which time column.
 #[allow(clippy::type_complexity)]
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(security_definer, volatile)]
+#[pg_extern(name = "define_metric", security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]
-fn define_metric(
+fn define(
     category: Option<String>,
     kind: Option<String>,
     source_table: default!(Option<String>, "NULL"),
@@ -43,6 +43,7 @@ fn define_metric(
     format_pattern: default!(Option<String>, "NULL"),
     top_n: default!(Option<i32>, "5"),
     replace: default!(Option<bool>, "false"),
+    percentile: default!(Option<f64>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -69,6 +70,7 @@ fn define_metric(
         unit,
         format_pattern,
         top_n,
+        percentile,
     };
     let def = registry::define(&args, replace.unwrap_or(false)).or_raise();
     TableIterator::once((
@@ -79,6 +81,63 @@ fn define_metric(
         def.filter().map(str::to_string),
         true,
     ))
+}
+
+/// `define_metric` as the install scripts before the percentile kind declare it (without
+/// `percentile`), which they bind to this symbol: a database that has the new library but
+/// has not run `ALTER EXTENSION metrics UPDATE` yet keeps calling it. No SQL of this version.
+mod before_percentile {
+    use super::*;
+
+    #[allow(clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
+    #[pg_extern(security_definer, volatile, sql = false)]
+    fn define_metric(
+        category: Option<String>,
+        kind: Option<String>,
+        source_table: Option<String>,
+        value_column: Option<String>,
+        time_column: Option<String>,
+        filter: Option<String>,
+        numerator: Option<String>,
+        denominator: Option<String>,
+        source_schema: Option<String>,
+        display_name: Option<String>,
+        description: Option<String>,
+        unit: Option<String>,
+        format_pattern: Option<String>,
+        top_n: Option<i32>,
+        replace: Option<bool>,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(metric_category, String),
+            name!(metric_type, String),
+            name!(kind, String),
+            name!(source, Option<String>),
+            name!(filter, Option<String>),
+            name!(is_active, bool),
+        ),
+    > {
+        define(
+            category,
+            kind,
+            source_table,
+            value_column,
+            time_column,
+            filter,
+            numerator,
+            denominator,
+            source_schema,
+            display_name,
+            description,
+            unit,
+            format_pattern,
+            top_n,
+            replace,
+            None,
+        )
+    }
 }
 
 /// Stops collecting a metric; its sealed values stay. Returns false if it was already inactive.

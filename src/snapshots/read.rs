@@ -71,15 +71,23 @@ fn series_to_fetch(
     start: NaiveDate,
     end: NaiveDate,
 ) -> Vec<Series> {
+    // Tables without the percentile column hold no percentile metric.
+    let percentile = if layout().has_percentiles() {
+        "d.percentile"
+    } else {
+        "NULL::float8"
+    };
     spi::rows(
-        "SELECT d.metric_category, d.metric_type, d.kind, coalesce(d.top_n, 5)
+        &format!(
+            "SELECT d.metric_category, d.metric_type, d.kind, coalesce(d.top_n, 5), {percentile}
          FROM metrics.metric_definitions d
          WHERE ($1::text[] IS NULL OR d.metric_category = ANY($1))
            AND ($2::text[] IS NULL OR d.metric_type = ANY($2))
            AND ($1::text[] IS NOT NULL OR d.is_active OR EXISTS (
                  SELECT 1 FROM metrics.daily_metrics m
                  WHERE m.metric_category = d.metric_category AND m.metric_date BETWEEN $3 AND $4))
-         ORDER BY d.metric_category",
+         ORDER BY d.metric_category"
+        ),
         &[
             categories.clone().into(),
             types.clone().into(),
@@ -94,6 +102,7 @@ fn series_to_fetch(
                 metric_type: not_null(row, 2)?,
                 kind,
                 top_n: not_null::<i32>(row, 4)?.max(1) as usize,
+                percentile: row.get::<f64>(5)?,
                 days: Vec::new(),
             })
         },

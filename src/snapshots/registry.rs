@@ -18,7 +18,7 @@ use crate::snapshots::definition::{
 };
 use crate::snapshots::filter;
 use crate::snapshots::kind::Kind;
-use crate::snapshots::layout::layout;
+use crate::snapshots::layout::{layout, Layout};
 use crate::snapshots::presets;
 use crate::snapshots::statements::{self, Measure, Source, ValueHash};
 
@@ -60,6 +60,7 @@ fn stored_definition(row: &SpiHeapTupleData) -> SpiResult<StoredDefinition> {
         numerator: row.get(8)?,
         denominator: row.get(9)?,
         top_n: row.get(10)?,
+        percentile: row.get(11)?,
     })
 }
 
@@ -72,13 +73,21 @@ fn stored_definition(row: &SpiHeapTupleData) -> SpiResult<StoredDefinition> {
 /// redefinition that starts later waits for the run's transaction to end.
 pub fn load_versioned(categories: Option<&[String]>) -> Vec<(Definition, i32)> {
     let versioned =
-        |row: &SpiHeapTupleData| Ok((stored_definition(row)?, not_null::<i32>(row, 11)?));
-    // Tables before 0.3.0 have no versions: every definition counts as version 1.
-    let version = if layout().has_provenance() {
+        |row: &SpiHeapTupleData| Ok((stored_definition(row)?, not_null::<i32>(row, 12)?));
+    // Tables before 0.3.0 have no versions: every definition counts as version 1; tables
+    // without the percentile column have no percentile metric.
+    let layout = layout();
+    let percentile = if layout.has_percentiles() {
+        "percentile"
+    } else {
+        "NULL::float8"
+    };
+    let version = if layout.has_provenance() {
         "definition_version"
     } else {
         "1"
     };
+    let version = format!("{percentile}, {version}");
     let rows = match categories {
         None => spi::rows(
             &format!("SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category FOR SHARE"),
@@ -121,7 +130,7 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
     if let Some(value_column) = &d.value_column {
         let col = catalog::column(&relation, value_column)?;
         match d.kind {
-            Kind::Average => catalog::check_numeric(&relation, &col)?,
+            Kind::Average | Kind::Percentile => catalog::check_numeric(&relation, &col, d.kind)?,
             Kind::Distinct => {
                 catalog::check_sortable(&relation, &col)?;
                 hash = catalog::value_hash(&col);
@@ -147,6 +156,7 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
             filter,
             top_n: d.top_n,
             hash,
+            percentile: d.percentile,
         },
         relation,
     }))
@@ -337,26 +347,42 @@ pub fn define(args: &MetricArgs, replace: bool) -> Outcome<Definition> {
 
 /// Whether an upsert changes what the definition computes (not only its labels): then its
 /// version goes up and the replaced form is kept in `previous_definitions`.
-const CHANGED_COMPUTATION: &str = "(d.kind, d.source_schema, d.source_table, d.time_column, d.value_column, d.\"filter\", d.numerator, d.denominator, d.top_n) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.source_schema, EXCLUDED.source_table, EXCLUDED.time_column, EXCLUDED.value_column, EXCLUDED.\"filter\", EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.top_n)";
+/// (`PERCENTILE` is the percentile column, or nothing on tables without it.)
+const CHANGED_COMPUTATION: &str = "(d.kind, d.source_schema, d.source_table, d.time_column, d.value_column, d.\"filter\", d.numerator, d.denominator, d.top_nPERCENTILE) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.source_schema, EXCLUDED.source_table, EXCLUDED.time_column, EXCLUDED.value_column, EXCLUDED.\"filter\", EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.top_nEXCLUDED_PERCENTILE)";
 
-/// The upsert's assignments that keep a definition's versions (none before 0.3.0).
-fn versioning() -> String {
-    if !layout().has_provenance() {
+/// The upsert's assignments that keep a definition's versions (none before 0.3.0); a
+/// previous form names its percentile when the table has the column.
+fn versioning(layout: Layout) -> String {
+    if !layout.has_provenance() {
         return String::new();
     }
+    let (percentile, excluded, previous) = if layout.has_percentiles() {
+        (
+            ", d.percentile",
+            ", EXCLUDED.percentile",
+            " 'percentile', d.percentile,",
+        )
+    } else {
+        ("", "", "")
+    };
+    let changed = CHANGED_COMPUTATION
+        .replace("EXCLUDED_PERCENTILE", excluded)
+        .replace("PERCENTILE", percentile);
     ",
              definition_version = d.definition_version + CASE WHEN (COMPUTED) THEN 1 ELSE 0 END,
              previous_definitions = CASE WHEN (COMPUTED) THEN d.previous_definitions || pg_catalog.jsonb_build_object(
                  'definition_version', d.definition_version, 'kind', d.kind, 'source_schema', d.source_schema,
                  'source_table', d.source_table, 'time_column', d.time_column, 'value_column', d.value_column,
-                 'filter', d.\"filter\", 'numerator', d.numerator, 'denominator', d.denominator, 'top_n', d.top_n,
+                 'filter', d.\"filter\", 'numerator', d.numerator, 'denominator', d.denominator, 'top_n', d.top_n,PREVIOUS
                  'defined_by', d.defined_by, 'replaced_at', pg_catalog.now()) ELSE d.previous_definitions END"
-        .replace("COMPUTED", CHANGED_COMPUTATION)
+        .replace("COMPUTED", &changed)
+        .replace("PREVIOUS", previous)
 }
 
 fn store(def: &Definition, labels: &Labels) {
     let (mut schema, mut table, mut time, mut value_column, mut top_n) =
         (None, None, None, None, None);
+    let mut percentile = None;
     let (mut numerator, mut denominator) = (None, None);
     match def {
         Definition::Sourced(d) => {
@@ -365,6 +391,7 @@ fn store(def: &Definition, labels: &Labels) {
             time = Some(d.source.time_column.clone());
             value_column = d.value_column.clone();
             top_n = d.top_n;
+            percentile = d.percentile;
         }
         Definition::Ratio(r) => {
             numerator = Some(r.numerator.clone());
@@ -372,18 +399,7 @@ fn store(def: &Definition, labels: &Labels) {
         }
     }
     spi::run(
-        &"INSERT INTO metrics.metric_definitions AS d
-             (metric_category, metric_type, kind, display_name, description, unit, format_pattern,
-              source_schema, source_table, time_column, value_column, \"filter\", numerator, denominator, top_n,
-              is_active, defined_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, true, $16)
-         ON CONFLICT (metric_category) DO UPDATE SET
-             metric_type = EXCLUDED.metric_type, kind = EXCLUDED.kind, display_name = EXCLUDED.display_name,
-             description = EXCLUDED.description, unit = EXCLUDED.unit, format_pattern = EXCLUDED.format_pattern,
-             source_schema = EXCLUDED.source_schema, source_table = EXCLUDED.source_table,
-             time_column = EXCLUDED.time_column, value_column = EXCLUDED.value_column, \"filter\" = EXCLUDED.\"filter\",
-             numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, top_n = EXCLUDED.top_n,
-             is_active = true, defined_by = EXCLUDED.defined_by, updated_at = pg_catalog.now()VERSIONING".replace("VERSIONING", &versioning()),
+        &store_sql(layout()),
         &[
             def.category().into(),
             def.kind().metric_type().into(),
@@ -401,8 +417,39 @@ fn store(def: &Definition, labels: &Labels) {
             denominator.into(),
             top_n.into(),
             identity::caller_name().into(),
+            percentile.into(),
         ],
     );
+}
+
+/// The upsert of a definition: `$1..$16`, and `$17` its percentile, which tables without
+/// the column do not hold (nor a percentile metric: their kind check refuses one); the
+/// parameter is passed all the same, its type given.
+fn store_sql(layout: Layout) -> String {
+    let (column, value, assign) = if layout.has_percentiles() {
+        (
+            ", percentile",
+            ", $17",
+            ", percentile = EXCLUDED.percentile",
+        )
+    } else {
+        ("", "", "")
+    };
+    format!(
+        "INSERT INTO metrics.metric_definitions AS d
+             (metric_category, metric_type, kind, display_name, description, unit, format_pattern,
+              source_schema, source_table, time_column, value_column, \"filter\", numerator, denominator, top_n,
+              is_active, defined_by{column})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, true, $16{value})
+         ON CONFLICT (metric_category) DO UPDATE SET
+             metric_type = EXCLUDED.metric_type, kind = EXCLUDED.kind, display_name = EXCLUDED.display_name,
+             description = EXCLUDED.description, unit = EXCLUDED.unit, format_pattern = EXCLUDED.format_pattern,
+             source_schema = EXCLUDED.source_schema, source_table = EXCLUDED.source_table,
+             time_column = EXCLUDED.time_column, value_column = EXCLUDED.value_column, \"filter\" = EXCLUDED.\"filter\",
+             numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, top_n = EXCLUDED.top_n{assign},
+             is_active = true, defined_by = EXCLUDED.defined_by, updated_at = pg_catalog.now(){}",
+        versioning(layout)
+    )
 }
 
 /// Active percentages that read `category`.
@@ -491,20 +538,24 @@ pub struct Installed {
     pub status: String,
 }
 
-/// Defines the metrics of a preset over the tables that exist in `schema`: a missing core
-/// table is an error, a missing optional table or column skips its metric.
+/// Defines the metrics of a preset over the tables that exist in its schema (`schema` for
+/// `social`, schema metrics for `dora`): a missing core table is an error, a missing
+/// optional table or column skips its metric.
 pub fn install_preset(preset: &str, schema: &str) -> Outcome<Vec<Installed>> {
-    let metrics = presets::preset(preset, schema)?;
+    let presets::Preset {
+        schema,
+        metrics,
+        needs,
+    } = presets::preset(preset, schema)?;
+    let schema = schema.as_str();
     if !catalog::schema_exists(schema) {
         return Err(catalog::no_such_schema(schema)
             .hint("pass the schema that holds profiles, posts and comments as source_schema"));
     }
     for m in metrics.iter().filter(|m| m.core) {
-        let table = m
-            .args
-            .source_table
-            .as_deref()
-            .expect("core metrics read a table");
+        let Some(table) = m.args.source_table.as_deref() else {
+            continue;
+        };
         if !catalog::readable_relation_exists(schema, table) {
             return Err(Problem::new(
                 SqlState::UndefinedTable,
@@ -513,7 +564,7 @@ pub fn install_preset(preset: &str, schema: &str) -> Outcome<Vec<Installed>> {
                     crate::common::ident::qualified(schema, table)
                 ),
             )
-            .hint("the social preset reads profiles, posts and comments, each with a created_at column"));
+            .hint(needs));
         }
     }
     let mut out = Vec::new();

@@ -96,7 +96,7 @@ INSERT INTO function_cases VALUES
     ('metrics.is_admin()',
      $$SELECT metrics.is_admin()::text$$, true,
      '{ok:false,ok:false,ok:true,ok:true,ok:true}'),
-    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean)',
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)',
      $$SELECT metric_category FROM metrics.define_metric('matrix_posts', 'created', source_table => 'posts', source_schema => 'regress_src')$$, false,
      '{42501,42501,42501,ok:matrix_posts,ok:matrix_posts}'),
     ('metrics.activate_metric(text)',

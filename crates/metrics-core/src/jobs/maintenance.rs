@@ -5,8 +5,12 @@
 pub const STEPS: [&str; 4] = ["catch_up", "compact", "prune", "alerts"];
 
 /// The families pruning deletes old rows of, in the order it does them.
-pub const PRUNED_FAMILIES: [&str; 3] =
-    ["collection_log", "maintenance_log", "cron_job_run_details"];
+pub const PRUNED_FAMILIES: [&str; 4] = [
+    "collection_log",
+    "maintenance_log",
+    "github_events",
+    "cron_job_run_details",
+];
 
 /// The pg_cron job names of the extension, and their commands.
 pub const DAILY_JOB: (&str, &str) = (
@@ -88,6 +92,6 @@ mod tests {
     fn steps_and_families_are_those_of_the_ledger() {
         assert_eq!(STEPS, ["catch_up", "compact", "prune", "alerts"]);
         assert!(MAINTENANCE_JOB.1.starts_with("CALL "));
-        assert_eq!(PRUNED_FAMILIES.len(), 3);
+        assert_eq!(PRUNED_FAMILIES.len(), 4);
     }
 }

@@ -42,12 +42,13 @@ pub enum Kind {
 }
 
 /// The families, their kind and their default policy.
-pub const FAMILIES: [(&str, Kind); 5] = [
+pub const FAMILIES: [(&str, Kind); 6] = [
     ("route_metrics", Kind::Rollup),
     ("operation_metrics", Kind::Rollup),
     ("collection_log", Kind::Log),
     ("maintenance_log", Kind::Log),
     ("cron_job_run_details", Kind::Log),
+    ("github_events", Kind::Log),
 ];
 
 /// The shortest time hour rows are kept: compaction folds whole days, and an hour of the

@@ -9,6 +9,7 @@
 use crate::common::ident::{qualified, quote_ident};
 use crate::common::problem::{check_length, Outcome, Problem, SqlState};
 use crate::snapshots::kind::Kind;
+use crate::snapshots::percentile::is_fraction;
 
 /// Longest accepted free text (display name, description, unit, format pattern).
 pub const MAX_LABEL_LEN: usize = 1000;
@@ -38,6 +39,8 @@ pub struct MetricArgs {
     pub unit: Option<String>,
     pub format_pattern: Option<String>,
     pub top_n: Option<i32>,
+    /// Percentiles: the fraction `p` of `percentile_cont(p)`, in [0, 1].
+    pub percentile: Option<f64>,
 }
 
 /// Where a metric's rows come from: a relation and the column that dates them.
@@ -54,12 +57,14 @@ pub struct SourcedDefinition {
     pub category: String,
     pub kind: Kind,
     pub source: SourceRef,
-    /// The column distinct, average and breakdown metrics read.
+    /// The column distinct, average, breakdown and percentile metrics read.
     pub value_column: Option<String>,
     /// A boolean expression over the source's columns (normalised once checked).
     pub filter: Option<String>,
     /// Breakdowns: how many of the largest groups go into `top_items`.
     pub top_n: Option<i32>,
+    /// Percentiles: the fraction of `percentile_cont`, in [0, 1].
+    pub percentile: Option<f64>,
 }
 
 /// A percentage of two other metrics of the same day.
@@ -126,6 +131,7 @@ pub struct StoredDefinition {
     pub numerator: Option<String>,
     pub denominator: Option<String>,
     pub top_n: Option<i32>,
+    pub percentile: Option<f64>,
 }
 
 /// The error for a stored definition the table's constraints should have refused.
@@ -169,6 +175,13 @@ impl StoredDefinition {
                 kind.as_str()
             )));
         };
+        if (kind == Kind::Percentile) != self.percentile.is_some_and(is_fraction) {
+            return Err(corrupt(format!(
+                "a {} metric with percentile {:?}",
+                kind.as_str(),
+                self.percentile
+            )));
+        }
         Ok(Definition::Sourced(SourcedDefinition {
             source: SourceRef {
                 schema: schema.clone(),
@@ -180,6 +193,7 @@ impl StoredDefinition {
             value_column: self.value_column,
             filter: self.filter,
             top_n: self.top_n,
+            percentile: self.percentile,
         }))
     }
 }
@@ -290,6 +304,7 @@ fn check_sourced(kind: Kind, args: &MetricArgs) -> Outcome<SourcedDefinition> {
         value_column,
         filter,
         top_n: check_top_n(kind, args.top_n)?,
+        percentile: check_percentile(kind, args.percentile)?,
     })
 }
 
@@ -306,6 +321,9 @@ fn check_value_column(kind: Kind, value_column: Option<String>) -> Outcome<Optio
             }
             Kind::Average => {
                 "pass the numeric column to average, e.g. value_column => 'duration_ms'"
+            }
+            Kind::Percentile => {
+                "pass the numeric column to rank, e.g. value_column => 'lead_time_hours'"
             }
             _ => "pass the column to group by, e.g. value_column => 'genre'",
         })),
@@ -338,16 +356,42 @@ fn check_top_n(kind: Kind, top_n: Option<i32>) -> Outcome<Option<i32>> {
     Ok(Some(n))
 }
 
+/// A percentile's fraction (required, in [0, 1]); other kinds refuse one.
+fn check_percentile(kind: Kind, percentile: Option<f64>) -> Outcome<Option<f64>> {
+    match (kind == Kind::Percentile, percentile) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(not_used(
+            kind,
+            "percentile",
+            "only percentile metrics take a percentile; drop it",
+        )),
+        (true, None) => Err(Problem::new(
+            SqlState::NullValueNotAllowed,
+            "percentile metrics need a percentile",
+        )
+        .hint(
+            "pass the fraction of percentile_cont, e.g. percentile => 0.5 for the median or 0.9",
+        )),
+        (true, Some(p)) if is_fraction(p) => Ok(Some(p)),
+        (true, Some(p)) => Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            format!("percentile must be between 0 and 1, not {p}"),
+        )
+        .hint("pass a fraction: 0.5 for the median, 0.9 for the 90th percentile")),
+    }
+}
+
 /// The arguments of a percentage: two other categories, and no source.
 fn check_ratio(args: &MetricArgs) -> Outcome<Ratio> {
     let kind = Kind::Percentage;
     if [&args.source_table, &args.value_column, &args.filter]
         .into_iter()
         .any(|a| non_blank(a).is_some())
+        || args.percentile.is_some()
     {
         return Err(not_used(
             kind,
-            "a source (source_table, value_column, filter)",
+            "a source (source_table, value_column, filter, percentile)",
             "a percentage is computed from two other metrics: pass numerator and denominator categories",
         ));
     }
@@ -566,6 +610,47 @@ mod tests {
     }
 
     #[test]
+    fn percentiles_need_a_fraction_that_others_refuse() {
+        let mut a = args("lead_p90", "percentile");
+        a.source_table = Some("changes".into());
+        let e = check_shape(&a).unwrap_err();
+        assert_eq!(e.state, SqlState::NullValueNotAllowed);
+        assert!(e.message.contains("value_column"), "{}", e.message);
+        a.value_column = Some("lead_time_hours".into());
+        let e = check_shape(&a).unwrap_err();
+        assert_eq!(e.state, SqlState::NullValueNotAllowed);
+        assert!(e.hint.unwrap().contains("percentile => 0.5"));
+        for bad in [-0.01, 1.5, f64::NAN, f64::INFINITY] {
+            a.percentile = Some(bad);
+            let e = check_shape(&a).unwrap_err();
+            assert_eq!(e.state, SqlState::InvalidParameterValue, "{bad}");
+            assert!(e.hint.is_some());
+        }
+        a.percentile = Some(0.9);
+        let (d, labels) = check_shape(&a).unwrap();
+        assert_eq!(d.kind().metric_type(), "percentile");
+        let s = sourced(d);
+        assert_eq!((s.percentile, s.top_n), (Some(0.9), None));
+        assert_eq!(labels.unit, None);
+        assert_eq!(labels.format_pattern, "0,0.00");
+
+        let mut c = args("x", "created");
+        c.source_table = Some("posts".into());
+        c.percentile = Some(0.5);
+        let e = check_shape(&c).unwrap_err();
+        assert_eq!(e.state, SqlState::InvalidParameterValue);
+        assert_eq!(e.message, "percentile is not used by created metrics");
+        let mut r = args("x", "percentage");
+        r.numerator = Some("a".into());
+        r.denominator = Some("b".into());
+        r.percentile = Some(0.5);
+        assert_eq!(
+            check_shape(&r).unwrap_err().state,
+            SqlState::InvalidParameterValue
+        );
+    }
+
+    #[test]
     fn long_text_is_refused() {
         let mut a = args("x", "created");
         a.source_table = Some("posts".into());
@@ -622,6 +707,17 @@ mod tests {
         row.numerator = Some("a".into());
         row.denominator = Some("b".into());
         assert_eq!(row.definition().unwrap().kind(), Kind::Percentage);
+
+        let mut row = stored("p90", "percentile");
+        row.source_schema = Some("metrics".into());
+        row.source_table = Some("changes".into());
+        row.time_column = Some("deployed_at".into());
+        row.value_column = Some("hours".into());
+        row.percentile = Some(0.9);
+        let Definition::Sourced(d) = row.definition().unwrap() else {
+            panic!("a percentile reads a source")
+        };
+        assert_eq!(d.percentile, Some(0.9));
     }
 
     #[test]
@@ -630,6 +726,25 @@ mod tests {
             (stored("m", "sum"), "unknown kind \"sum\""),
             (stored("m", "percentage"), "without its numerator"),
             (stored("m", "total"), "a total metric without its source"),
+            (
+                StoredDefinition {
+                    source_schema: Some("s".into()),
+                    source_table: Some("t".into()),
+                    time_column: Some("at".into()),
+                    ..stored("m", "percentile")
+                },
+                "a percentile metric with percentile None",
+            ),
+            (
+                StoredDefinition {
+                    source_schema: Some("s".into()),
+                    source_table: Some("t".into()),
+                    time_column: Some("at".into()),
+                    percentile: Some(0.5),
+                    ..stored("m", "created")
+                },
+                "a created metric with percentile Some(0.5)",
+            ),
         ] {
             let p = row.definition().unwrap_err();
             assert_eq!(p.state, SqlState::DataCorrupted);

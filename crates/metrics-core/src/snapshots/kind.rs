@@ -19,15 +19,18 @@ pub enum Kind {
     Percentage,
     /// Counts of the day's rows grouped by a column.
     Breakdown,
+    /// The exact `percentile_cont(p)` of a numeric column over the day's rows.
+    Percentile,
 }
 
-pub const KINDS: [Kind; 6] = [
+pub const KINDS: [Kind; 7] = [
     Kind::Created,
     Kind::Total,
     Kind::Distinct,
     Kind::Average,
     Kind::Percentage,
     Kind::Breakdown,
+    Kind::Percentile,
 ];
 
 impl Kind {
@@ -55,6 +58,7 @@ impl Kind {
             Kind::Average => "average",
             Kind::Percentage => "percentage",
             Kind::Breakdown => "breakdown",
+            Kind::Percentile => "percentile",
         }
     }
 
@@ -65,6 +69,7 @@ impl Kind {
             Kind::Average => "average",
             Kind::Percentage => "percentage",
             Kind::Breakdown => "aggregate",
+            Kind::Percentile => "percentile",
         }
     }
 
@@ -75,7 +80,15 @@ impl Kind {
 
     /// Kinds that need `value_column`.
     pub fn needs_value_column(self) -> bool {
-        matches!(self, Kind::Distinct | Kind::Average | Kind::Breakdown)
+        matches!(
+            self,
+            Kind::Distinct | Kind::Average | Kind::Breakdown | Kind::Percentile
+        )
+    }
+
+    /// Kinds whose value column must be numeric (averaged, or ranked as a double precision).
+    pub fn needs_numeric_value(self) -> bool {
+        matches!(self, Kind::Average | Kind::Percentile)
     }
 
     /// Kinds whose daily values may be a percentage's numerator or denominator.
@@ -84,7 +97,9 @@ impl Kind {
     }
 
     /// Kinds whose days keep a distinct-count sketch (of their values, or of their groups),
-    /// so a period's count is the merge of its days.
+    /// so a period's count is the merge of its days. (Percentiles keep their day's sorted
+    /// values in the same column, `daily_metrics.distinct_sketch`, but need no aggregate of
+    /// the extension to make them: see `snapshots::percentile`.)
     pub fn has_sketch(self) -> bool {
         matches!(self, Kind::Distinct | Kind::Breakdown)
     }
@@ -94,7 +109,7 @@ impl Kind {
             Kind::Created | Kind::Total | Kind::Distinct => Some("count"),
             Kind::Percentage => Some("percent"),
             Kind::Breakdown => Some("groups"),
-            Kind::Average => None,
+            Kind::Average | Kind::Percentile => None,
         }
     }
 
@@ -102,12 +117,12 @@ impl Kind {
         match self {
             Kind::Created | Kind::Total | Kind::Distinct | Kind::Breakdown => "0,0",
             Kind::Percentage => "0.0",
-            Kind::Average => "0,0.00",
+            Kind::Average | Kind::Percentile => "0,0.00",
         }
     }
 }
 
-pub const TYPES: [&str; 4] = ["count", "average", "percentage", "aggregate"];
+pub const TYPES: [&str; 5] = ["count", "average", "percentage", "aggregate", "percentile"];
 
 /// Checks a `metric_type` filter value of the query API.
 pub fn check_metric_type(text: &str) -> Outcome<()> {
@@ -134,9 +149,12 @@ mod tests {
         }
         assert_eq!(Kind::parse(" Created ").unwrap(), Kind::Created);
         assert_eq!(Kind::Breakdown.metric_type(), "aggregate");
+        assert_eq!(Kind::Percentile.metric_type(), "percentile");
+        assert!(Kind::Percentile.needs_value_column() && Kind::Percentile.needs_numeric_value());
+        assert!(!Kind::Percentile.is_countable() && !Kind::Percentile.has_sketch());
         let e = Kind::parse("sum").unwrap_err();
         assert_eq!(e.state, SqlState::InvalidParameterValue);
-        assert!(e.hint.unwrap().contains("breakdown"));
+        assert!(e.hint.unwrap().contains("breakdown, percentile"));
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //! (`statements`), what a run did (`tally`), the roll-up of sealed days into weeks and months
 //! (`rollup`), the argument checks of the read and correction functions (`checks`), and the
 //! mergeable distinct-count sketch that weeks and months of distinct metrics are counted
-//! with (`distinct_sketch`).
+//! with (`distinct_sketch`), and the day's sorted values that weeks and months of percentiles
+//! are computed from exactly (`percentile`).
 
 pub mod checks;
 pub mod definition;
 pub mod distinct_sketch;
 pub mod filter_policy;
 pub mod kind;
+pub mod percentile;
 pub mod presets;
 pub mod rollup;
 pub mod statements;

@@ -6,7 +6,9 @@
 //! distinct counts, which do not add up, are the distinct count of the whole period: the
 //! merge of the days' distinct-count sketches (exact up to `distinct_sketch::EXACT_LIMIT`
 //! values, within its stated error beyond). A breakdown's group count is the same merge over
-//! its group keys. A period value is never below any of its days' values; when it can only
+//! its group keys. Percentiles are `percentile_cont` over the union of the days' values,
+//! which each day keeps (`percentile`): exact, or no value at all when a day kept none. A
+//! period value is never below any of its days' values; when it can only
 //! be a bound (days sealed without a sketch) its metadata says so. Each row names the
 //! definition versions that computed its days. Days without a snapshot are reported as
 //! missing, never silently skipped.
@@ -20,6 +22,7 @@ use crate::common::calendar::{days, Period};
 use crate::common::problem::{Outcome, Problem};
 use crate::snapshots::distinct_sketch::{DistinctSketch, RELATIVE_STANDARD_ERROR};
 use crate::snapshots::kind::Kind;
+use crate::snapshots::percentile;
 
 /// One sealed daily value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -28,7 +31,8 @@ pub struct Day {
     /// The numeric value as PostgreSQL printed it (kept verbatim for one-day periods).
     pub value: String,
     pub metadata: Value,
-    /// Distinct counts and breakdowns: the day's distinct-count sketch (none before 0.3.0).
+    /// Distinct counts and breakdowns: the day's distinct-count sketch (none before 0.3.0);
+    /// percentiles: the day's sorted values (none when it had more than the limit).
     pub sketch: Option<Vec<u8>>,
     /// The definition version that computed it (none before 0.3.0).
     pub version: Option<i32>,
@@ -42,6 +46,8 @@ pub struct Series {
     pub kind: Kind,
     /// How many groups a merged breakdown lists in `top_items`.
     pub top_n: usize,
+    /// Percentiles: the fraction of the definition, which its periods are computed at.
+    pub percentile: Option<f64>,
     pub days: Vec<Day>,
 }
 
@@ -160,6 +166,12 @@ impl Sealed<'_> {
             .collect()
     }
 
+    /// A percentile day's values, when it kept them; the error names the row.
+    fn values(&self) -> Option<Outcome<Vec<f64>>> {
+        let bytes = self.day.sketch.as_deref()?;
+        Some(percentile::decode(bytes).map_err(|what| self.corrupt(what)))
+    }
+
     fn truncated(&self) -> Outcome<bool> {
         self.day
             .metadata
@@ -189,10 +201,7 @@ pub fn roll_up(series: &Series, periods: &[Period]) -> Outcome<Vec<Row>> {
             let (value, mut metadata) = match inside.as_slice() {
                 [] => (None, json!({})),
                 [only] if period.days() == 1 => (Some(only.value.clone()), only.metadata.clone()),
-                several => {
-                    let (v, m) = combine(series, several)?;
-                    (Some(v), m)
-                }
+                several => combine(series, several)?,
             };
             note_versions(&mut metadata, &inside, period.days() == 1);
             Ok(Row {
@@ -234,8 +243,9 @@ fn note_versions(metadata: &mut Value, days: &[&Day], one_day: bool) {
     }
 }
 
-/// Combines the recorded days of one period (at least one) into a value and its metadata.
-fn combine(series: &Series, days: &[&Day]) -> Outcome<(String, Value)> {
+/// Combines the recorded days of one period (at least one) into a value (none when it
+/// cannot be exact: a percentile day that kept no values) and its metadata.
+fn combine(series: &Series, days: &[&Day]) -> Outcome<(Option<String>, Value)> {
     let sealed: Vec<Sealed> = days
         .iter()
         .map(|day| Sealed {
@@ -243,6 +253,15 @@ fn combine(series: &Series, days: &[&Day]) -> Outcome<(String, Value)> {
             day,
         })
         .collect();
+    if series.kind == Kind::Percentile {
+        return merged_percentile(series, &sealed);
+    }
+    let (value, metadata) = combine_numbers(series, days, &sealed)?;
+    Ok((Some(value), metadata))
+}
+
+/// The period value of the kinds that always have one.
+fn combine_numbers(series: &Series, days: &[&Day], sealed: &[Sealed]) -> Outcome<(String, Value)> {
     let values = || {
         sealed
             .iter()
@@ -261,11 +280,11 @@ fn combine(series: &Series, days: &[&Day]) -> Outcome<(String, Value)> {
                 json!({"aggregation": "last", "as_of": last.date.to_string()}),
             )
         }
-        Kind::Distinct => distinct_union(&sealed, &values()?)?,
-        Kind::Average => weighted_average(&sealed)?,
+        Kind::Distinct => distinct_union(sealed, &values()?)?,
+        Kind::Average => weighted_average(sealed)?,
         Kind::Percentage => {
             let (mut num, mut den) = (0.0, 0.0);
-            for d in &sealed {
+            for d in sealed {
                 num += d.meta("numerator")?;
                 den += d.meta("denominator")?;
             }
@@ -275,8 +294,55 @@ fn combine(series: &Series, days: &[&Day]) -> Outcome<(String, Value)> {
                 json!({"aggregation": "ratio_of_sums", "numerator": json_number(num), "denominator": json_number(den)}),
             )
         }
-        Kind::Breakdown => merge_breakdowns(&sealed, series.top_n)?,
+        Kind::Breakdown => merge_breakdowns(sealed, series.top_n)?,
+        Kind::Percentile => unreachable!("percentiles are merged by merged_percentile"),
     })
+}
+
+/// A percentile over a period: `percentile_cont(p)` of all its days' values together, as
+/// PostgreSQL computes it over the source rows of the period (0 without values, like an
+/// average). A day that kept no values (it had more than `percentile::VALUES_LIMIT`) leaves
+/// the period without a value: `exact: false`, and the days are named.
+fn merged_percentile(series: &Series, days: &[Sealed]) -> Outcome<(Option<String>, Value)> {
+    let p = series.percentile.ok_or_else(|| {
+        Problem::corrupt_row(
+            "metric_definitions",
+            &format!("\"{}\"", series.category),
+            "a percentile metric without its percentile",
+            "redefine the metric with metrics.define_metric(..., replace => true)",
+        )
+    })?;
+    let (mut all, mut sample_size, mut without) = (Vec::new(), 0.0, Vec::new());
+    for d in days {
+        let n = d.meta("sample_size")?;
+        sample_size += n;
+        match d.values() {
+            Some(values) => {
+                let values = values?;
+                if values.len() as f64 != n {
+                    return Err(d.corrupt(format!(
+                        "it keeps {} values for a sample size of {n}",
+                        values.len()
+                    )));
+                }
+                all.extend(values);
+            }
+            None if n == 0.0 => {}
+            None => without.push(d.day.date.to_string()),
+        }
+    }
+    let mut metadata = json!({
+        "aggregation": "merged_values",
+        "percentile": p,
+        "sample_size": json_number(sample_size),
+        "exact": without.is_empty(),
+    });
+    if !without.is_empty() {
+        metadata["days_without_values"] = json!(without);
+        return Ok((None, metadata));
+    }
+    let value = percentile::percentile_cont(&mut all, p).unwrap_or(0.0);
+    Ok((Some(percentile::exact_text(value)), metadata))
 }
 
 /// The mean of all the days' samples, each day weighted by its sample size, with the pooled
@@ -439,6 +505,7 @@ mod tests {
             metric_type: kind.metric_type().into(),
             kind,
             top_n: 2,
+            percentile: None,
             days: days
                 .into_iter()
                 .map(|(date, v, m)| Day {
@@ -737,6 +804,141 @@ mod tests {
             json!([{"key": "jazz", "value": 6}, {"key": "rock", "value": 3}])
         );
         assert_eq!(m["rows"], 11);
+    }
+
+    /// A percentile day as the computing statement seals it: its own `percentile_cont`, and
+    /// its sorted values when it kept them.
+    fn percentile_day(date: &str, values: &[f64], p: f64, kept: bool) -> Day {
+        let mut sorted = values.to_vec();
+        let value = percentile::percentile_cont(&mut sorted, p).unwrap_or(0.0);
+        Day {
+            date: d(date),
+            value: percentile::exact_text(value),
+            metadata: json!({"percentile": p, "sample_size": values.len(), "values_kept": kept}),
+            sketch: kept.then(|| percentile::encode(values)),
+            version: Some(1),
+        }
+    }
+
+    fn percentile_series(p: f64, days: Vec<Day>) -> Series {
+        Series {
+            percentile: Some(p),
+            days,
+            ..series(Kind::Percentile, vec![])
+        }
+    }
+
+    #[test]
+    fn percentile_periods_rank_the_union_of_their_days_not_the_days_medians() {
+        // Medians of the days: 2 and 100, a median of medians would be 51. The week's values
+        // {1, 2, 3, 100}: percentile_cont(0.5) = 2.5.
+        let s = percentile_series(
+            0.5,
+            vec![
+                percentile_day("2025-01-06", &[3.0, 1.0, 2.0], 0.5, true),
+                percentile_day("2025-01-08", &[100.0], 0.5, true),
+                percentile_day("2025-01-09", &[], 0.5, true),
+            ],
+        );
+        let rows = roll_up(&s, &week()).unwrap();
+        assert_eq!(rows[0].value.as_deref(), Some("2.5"));
+        let m = &rows[0].metadata;
+        assert_eq!(m["aggregation"], "merged_values");
+        assert_eq!(m["sample_size"], 4);
+        assert_eq!(m["exact"], true);
+        assert_eq!(m["percentile"], 0.5);
+        // A day passes through as sealed.
+        let day = roll_up(&s, &periods(d("2025-01-06"), d("2025-01-06"), Grain::Daily)).unwrap();
+        assert_eq!(day[0].value.as_deref(), Some("2"));
+        // p90 of {1, 2, 3, 100}: rank 2.7, 3 + 0.7 * 97 in doubles.
+        let s90 = Series {
+            percentile: Some(0.9),
+            ..s.clone()
+        };
+        let expected = percentile::exact_text(3.0 + 0.7000000000000002 * 97.0);
+        assert_eq!(roll_up(&s90, &week()).unwrap()[0].value, Some(expected));
+    }
+
+    #[test]
+    fn a_month_of_percentile_days_is_the_percentile_of_all_their_values() {
+        let mut all = Vec::new();
+        let mut days = Vec::new();
+        for day in 1..=31u32 {
+            let values: Vec<f64> = (0..day * 3)
+                .map(|k| ((k * 37 + day * 11) % 97) as f64 / 4.0)
+                .collect();
+            all.extend(values.iter().copied());
+            days.push(percentile_day(
+                &format!("2025-01-{day:02}"),
+                &values,
+                0.9,
+                true,
+            ));
+        }
+        let s = percentile_series(0.9, days);
+        let month = periods(d("2025-01-01"), d("2025-01-31"), Grain::Monthly);
+        let rows = roll_up(&s, &month).unwrap();
+        let expected = percentile::percentile_cont(&mut all, 0.9).unwrap();
+        assert_eq!(rows[0].value, Some(percentile::exact_text(expected)));
+        assert_eq!(rows[0].metadata["sample_size"], all.len());
+    }
+
+    #[test]
+    fn a_percentile_period_with_a_day_without_values_has_no_value() {
+        let s = percentile_series(
+            0.5,
+            vec![
+                percentile_day("2025-01-06", &[1.0, 2.0], 0.5, true),
+                percentile_day("2025-01-07", &[5.0, 6.0, 7.0], 0.5, false),
+            ],
+        );
+        let rows = roll_up(&s, &week()).unwrap();
+        assert_eq!(rows[0].value, None);
+        assert_eq!(rows[0].days_recorded, 2);
+        assert_eq!(rows[0].metadata["exact"], false);
+        assert_eq!(
+            rows[0].metadata["days_without_values"],
+            json!(["2025-01-07"])
+        );
+        assert_eq!(rows[0].metadata["sample_size"], 5);
+    }
+
+    #[test]
+    fn corrupt_percentile_days_are_errors_with_their_key() {
+        let mut bad_count = percentile_day("2025-01-07", &[1.0, 2.0], 0.5, true);
+        bad_count.metadata["sample_size"] = json!(3);
+        let mut bad_bytes = percentile_day("2025-01-07", &[1.0], 0.5, true);
+        bad_bytes.sketch = Some(vec![0x70, 1, 2]);
+        let mut no_size = percentile_day("2025-01-07", &[1.0], 0.5, true);
+        no_size.metadata = json!({});
+        for (day, what) in [
+            (bad_count, "keeps 2 values for a sample size of 3"),
+            (bad_bytes, "not a multiple of 8"),
+            (no_size, "no number \"sample_size\""),
+        ] {
+            let s = percentile_series(
+                0.5,
+                vec![percentile_day("2025-01-06", &[1.0], 0.5, true), day],
+            );
+            let p = roll_up(&s, &week()).unwrap_err();
+            assert_eq!(p.state, crate::common::problem::SqlState::DataCorrupted);
+            assert!(p.message.contains("row (2025-01-07, m)"), "{}", p.message);
+            assert!(p.message.contains(what), "{}", p.message);
+        }
+        let s = Series {
+            percentile: None,
+            ..percentile_series(
+                0.5,
+                vec![
+                    percentile_day("2025-01-06", &[1.0], 0.5, true),
+                    percentile_day("2025-01-07", &[1.0], 0.5, true),
+                ],
+            )
+        };
+        assert!(roll_up(&s, &week())
+            .unwrap_err()
+            .message
+            .contains("without its percentile"));
     }
 
     #[test]

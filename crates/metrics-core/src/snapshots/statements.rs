@@ -4,8 +4,8 @@
 //!
 //! Every statement returns rows `(metric_date date, metric_type text, metric_category text,
 //! value text, metadata text, distinct_sketch bytea)` ordered by date and category (the
-//! sketch of the day's distinct values, or of a breakdown's group keys; NULL for the other
-//! kinds), so concurrent runs over
+//! sketch of the day's distinct values, or of a breakdown's group keys, or a percentile's
+//! sorted values (`percentile`); NULL for the other kinds), so concurrent runs over
 //! overlapping ranges insert in the same order and wait for each other instead of
 //! deadlocking; the collection engine inserts them. Identifiers are always quoted here;
 //! categories travel as parameters, never as SQL text; filters arrive already normalised by
@@ -17,6 +17,7 @@
 
 use crate::common::ident::{qualified, quote_ident};
 use crate::snapshots::kind::Kind;
+use crate::snapshots::percentile::{exact_text, VALUES_LIMIT, VALUES_TAG};
 
 /// The type of a source's time column, which decides how a day maps onto it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub struct Source {
 }
 
 /// One scalar or breakdown metric over a source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Measure {
     pub category: String,
     pub kind: Kind,
@@ -50,6 +51,8 @@ pub struct Measure {
     pub top_n: Option<i32>,
     /// Distinct counts: how a value is hashed into the day's sketch.
     pub hash: ValueHash,
+    /// Percentiles: the fraction of `percentile_cont`, in [0, 1].
+    pub percentile: Option<f64>,
 }
 
 /// How the values of a distinct count are hashed (64 bits, the same value alike on every day,
@@ -195,6 +198,13 @@ fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>, sketches: bool) -
             distinct_parts(i, &category, &value_column(), &in_range_filter, sketch)
         }
         Kind::Average => average_parts(i, &category, &value_column(), &in_range_filter),
+        Kind::Percentile => {
+            let p = m
+                .percentile
+                .unwrap_or_else(|| panic!("percentile metrics need a percentile"));
+            let column = format!("{}::float8", value_column());
+            percentile_parts(i, &category, &column, &in_range_filter, p, sketches)
+        }
         Kind::Percentage | Kind::Breakdown => {
             panic!("{} metrics are not planned by scalar_sql", m.kind.as_str())
         }
@@ -249,7 +259,58 @@ fn average_parts(i: usize, category: &str, col: &str, filter: &[String]) -> Part
     }
 }
 
-/// One statement for all scalar measures (created, total, distinct, average) over `source`;
+/// A percentile: `percentile_cont(p)` of the day's values of `col` (a double precision
+/// expression), their number, and with `values` the day's values sorted (`percentile`), kept
+/// when there are at most `VALUES_LIMIT` of them. A day without values is 0 with sample size
+/// 0, as an average's; a day whose values include NaN or an infinity is NaN, which is not
+/// sealed (the day fails with 22003, as an average's does). The value is printed as
+/// PostgreSQL prints a double (the engine pins `extra_float_digits = 1`), so it is exact.
+fn percentile_parts(
+    i: usize,
+    category: &str,
+    col: &str,
+    filter: &[String],
+    p: f64,
+    values: bool,
+) -> Parts {
+    let f = filter_clause(filter);
+    let mut non_finite = filter.to_vec();
+    non_finite.push(format!("NOT ({col} > '-Infinity' AND {col} < 'Infinity')"));
+    let p = exact_text(p);
+    let mut aggregates = vec![
+        format!("pg_catalog.percentile_cont({p}::float8) WITHIN GROUP (ORDER BY {col}){f} AS q{i}"),
+        format!("pg_catalog.count({col}){f} AS n{i}"),
+        format!(
+            "pg_catalog.count({col}){} AS x{i}",
+            filter_clause(&non_finite)
+        ),
+    ];
+    let kept = format!("s.n{i} <= {VALUES_LIMIT}");
+    let (series, sketch) = if values {
+        aggregates.push(format!(
+            "pg_catalog.string_agg(pg_catalog.float8send({col}), ''::bytea ORDER BY {col}){f} AS k{i}"
+        ));
+        (
+            format!(", p.k{i} AS k{i}"),
+            format!("CASE WHEN {kept} THEN pg_catalog.decode('{VALUES_TAG:02x}', 'hex') || coalesce(s.k{i}, ''::bytea) END"),
+        )
+    } else {
+        (String::new(), "NULL::bytea".to_string())
+    };
+    let kept = if values { kept } else { "false".into() };
+    Parts {
+        aggregates,
+        series: format!(
+            "p.q{i} AS q{i}, coalesce(p.n{i}, 0) AS n{i}, coalesce(p.x{i}, 0) AS x{i}{series}"
+        ),
+        value: format!(
+            "('percentile', {category}, CASE WHEN s.x{i} > 0 THEN 'NaN'::numeric ELSE coalesce(s.q{i}::text::numeric, 0) END, \
+             pg_catalog.jsonb_build_object('percentile', {p}::numeric, 'sample_size', s.n{i}, 'values_kept', {kept}), {sketch})"
+        ),
+    }
+}
+
+/// One statement for all scalar measures (created, total, distinct, average, percentile) over `source`;
 /// with `sketches`, distinct measures also return the day's distinct-count sketch (tables
 /// before 0.3.0 have no column for it, nor the aggregate).
 ///
@@ -459,7 +520,34 @@ mod tests {
             filter: None,
             top_n: None,
             hash: ValueHash::Record,
+            percentile: None,
         }
+    }
+
+    #[test]
+    fn percentiles_rank_the_day_and_keep_its_sorted_values() {
+        let mut lead = measure("lead_p90", Kind::Percentile);
+        lead.value_column = Some("hours".into());
+        lead.percentile = Some(0.9);
+        lead.filter = Some("(tier = 'production'::text)".into());
+        let sql = scalar_sql_t(
+            &posts(),
+            &[measure("posts_total", Kind::Total), lead.clone()],
+        );
+        assert!(sql.contains("pg_catalog.percentile_cont(0.9::float8) WITHIN GROUP (ORDER BY src.\"hours\"::float8) FILTER (WHERE src.\"created_at\" >= ($1::date::timestamp AT TIME ZONE $3) AND ((tier = 'production'::text))) AS q1"), "{sql}");
+        assert!(sql.contains(
+            "pg_catalog.count(src.\"hours\"::float8) FILTER (WHERE src.\"created_at\" >="
+        ));
+        assert!(sql.contains("NOT (src.\"hours\"::float8 > '-Infinity' AND src.\"hours\"::float8 < 'Infinity')) AS x1"));
+        assert!(sql.contains("pg_catalog.string_agg(pg_catalog.float8send(src.\"hours\"::float8), ''::bytea ORDER BY src.\"hours\"::float8)"));
+        assert!(sql.contains(&format!("CASE WHEN s.n1 <= {VALUES_LIMIT} THEN pg_catalog.decode('70', 'hex') || coalesce(s.k1, ''::bytea) END")));
+        assert!(sql.contains("('percentile', $4[2], CASE WHEN s.x1 > 0 THEN 'NaN'::numeric ELSE coalesce(s.q1::text::numeric, 0) END"));
+        assert!(sql.contains(
+            "'percentile', 0.9::numeric, 'sample_size', s.n1, 'values_kept', s.n1 <= 10000"
+        ));
+        let without = scalar_sql(&posts(), &[lead], false);
+        assert!(!without.contains("string_agg"));
+        assert!(without.contains("'values_kept', false), NULL::bytea)"));
     }
 
     #[test]
