@@ -9,7 +9,8 @@
 -- CALL bench.ingest_files(kind, files)
 --     reads each file (pg_read_file, not timed), runs the kind's statement on its text as a
 --     parameter ($1::jsonb, as a client's bind parameter would arrive) and COMMITs, file by
---     file; logs each file's statement and commit times into bench.ingest_log.
+--     file; logs each file's statement and commit times into bench.ingest_log. Kinds: ours
+--     (record_github_events), naive, parse (only $1::jsonb: a floor for any ingest).
 -- bench.time_ms(statement)   one statement's time by the server's clock, in ms.
 -- bench.compare(start, end, environment, grain, time_zone)
 --     get_dora_metrics against bench.dora_baseline (bench/github/baseline.sql), column by column.
@@ -78,6 +79,8 @@ DECLARE
     stmt text := CASE p_kind
         WHEN 'ours' THEN 'SELECT events, recorded FROM metrics.record_github_events($1::jsonb)'
         WHEN 'naive' THEN 'SELECT events, recorded FROM bench.naive_ingest($1::jsonb)'
+        -- only the parse of the batch (text to jsonb): a floor for any ingest (diagnostic)
+        WHEN 'parse' THEN 'SELECT jsonb_array_length($1::jsonb), 0'
     END;
     content text;
     t0 timestamptz; t1 timestamptz; t2 timestamptz;
