@@ -12,6 +12,7 @@
 --     file; logs each file's statement and commit times into bench.ingest_log. Kinds: ours
 --     (record_github_events), naive, parse (only $1::jsonb: a floor for any ingest).
 -- bench.time_ms(statement)   one statement's time by the server's clock, in ms.
+-- bench.time_runs(statement, runs)  an untimed run, then the timed runs (3 if it is slow).
 -- bench.compare(start, end, environment, grain, time_zone)
 --     get_dora_metrics against bench.dora_baseline (bench/github/baseline.sql), column by column.
 -- bench.loaded_library_inode()  which metrics.so this backend has loaded.
@@ -120,6 +121,23 @@ BEGIN
     t0 := clock_timestamp();
     EXECUTE statement;
     RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END
+$$;
+
+-- An untimed run, then `runs` timed runs of a statement in this session; only `slow_runs`
+-- when the untimed run took longer than slow_ms (a statement of seconds need not run 20 times).
+CREATE OR REPLACE FUNCTION bench.time_runs(statement text, runs integer, slow_ms double precision DEFAULT 1000,
+                                           slow_runs integer DEFAULT 3)
+RETURNS SETOF double precision
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF bench.time_ms(statement) > slow_ms THEN
+        runs := least(runs, slow_runs);
+    END IF;
+    FOR i IN 1 .. runs LOOP
+        RETURN NEXT bench.time_ms(statement);
+    END LOOP;
 END
 $$;
 
