@@ -111,7 +111,7 @@ function check(planFile, outFile, seenFile) {
             seen.add(key);
             const [tag, recorded, kind, ekey] = got.split('|');
             const wantKind = KNOWN.has(e.event) ? (e.event === 'issues' ? 'issue' : e.event) : 'unknown';
-            const keyOk = key.startsWith('unknown:') ? new RegExp(`^${e.event}:[0-9a-f]{32}$`).test(ekey) : ekey === key;
+            const keyOk = key.startsWith('unknown:') ? new RegExp(`^${e.event}:[0-9a-f]{64}$`).test(ekey) : ekey === key;
             if (tag !== 'S' || recorded !== (fresh ? 't' : 'f') || kind !== wantKind || !keyOk) {
                 problems.push(`call ${n} (event ${d.i}, ${e.event}${d.strip ? ', without delivery id' : ''}): expected S|${fresh ? 't' : 'f'}|${wantKind}|${key}, got ${got}`);
             }
