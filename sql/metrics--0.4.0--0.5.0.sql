@@ -209,6 +209,8 @@ CREATE TABLE metrics.github_pushes (
 );
 COMMENT ON TABLE metrics.github_pushes IS 'Pushes: a ref moved from before_sha to after_sha with these commits.';
 CREATE INDEX idx_github_pushes_after ON metrics.github_pushes (repository, after_sha, pushed_at);
+-- The pushes of a window, which deriving loads at once.
+CREATE INDEX idx_github_pushes_time ON metrics.github_pushes (repository, pushed_at);
 SELECT pg_catalog.pg_extension_config_dump('metrics.github_pushes', '');
 
 CREATE TABLE metrics.github_workflow_runs (
@@ -246,6 +248,8 @@ CREATE TABLE metrics.github_issues (
 );
 COMMENT ON TABLE metrics.github_issues IS
     'Issues as their latest event describes them; those labelled metrics.dora_incident_label are incidents.';
+-- The incidents among them (labels @> the incident label).
+CREATE INDEX idx_github_issues_labels ON metrics.github_issues USING gin (labels);
 SELECT pg_catalog.pg_extension_config_dump('metrics.github_issues', '');
 
 -- Derived, per environment (see docs/development-metrics.md, "Derived tables"). Recomputed
@@ -274,7 +278,7 @@ CREATE INDEX idx_dora_deployments_finished ON metrics.dora_deployments (environm
 -- A deployment by (a prefix of) its sha: incidents naming one in their body.
 CREATE INDEX idx_dora_deployments_sha ON metrics.dora_deployments (repository, sha);
 -- The next successful deployment after a failure (recovery).
-CREATE INDEX idx_dora_deployments_successes ON metrics.dora_deployments (repository, environment, finished_at)
+CREATE INDEX idx_dora_deployments_successes ON metrics.dora_deployments (repository, environment, finished_at, deployment_id)
     WHERE outcome = 'success';
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_deployments', '');
 
@@ -306,7 +310,9 @@ CREATE TABLE metrics.dora_changes (
 );
 COMMENT ON TABLE metrics.dora_changes IS
     'Each change (merged pull request, or pushed commit of no PR) with the deployment that first shipped it to the environment.';
-CREATE INDEX idx_dora_changes_deployed ON metrics.dora_changes (environment, deployed_at);
+-- The keys read a range of one environment's changes by this index alone.
+CREATE INDEX idx_dora_changes_deployed ON metrics.dora_changes (environment, deployed_at)
+    INCLUDE (repository, merged_at, first_commit_at, kind, base_ref);
 CREATE INDEX idx_dora_changes_deployment ON metrics.dora_changes (repository, deployment_id);
 CREATE INDEX idx_dora_changes_pr ON metrics.dora_changes (repository, pr_number) WHERE pr_number IS NOT NULL;
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_changes', '');
@@ -536,13 +542,19 @@ COMMENT ON VIEW metrics.environments IS
 -- Its environment is the linked deployment's, else the one it was recorded with; with
 -- neither, none, and its tier is production.
 CREATE VIEW metrics.dora_incidents WITH (security_invoker = true) AS
+    -- The settings once per query (the functions pin search_path, so they are not inlined and
+    -- would run per row).
+    WITH s AS MATERIALIZED (
+        SELECT metrics._dora_incident_label() AS label, metrics._dora_incident_window() AS window_length
+    )
     SELECT i.repository, i.number,
            coalesce(l.environment, i.environment) AS environment,
            CASE WHEN coalesce(l.environment, i.environment) IS NULL THEN 'production'
                 ELSE metrics.environment_tier(coalesce(l.environment, i.environment)) END AS tier,
            i.created_at AS opened_at, i.closed_at, i.title,
            l.deployment_id, l.link
-    FROM metrics.github_issues AS i
+    FROM s
+    JOIN metrics.github_issues AS i ON i.labels @> ARRAY[s.label]
     LEFT JOIN LATERAL (
         SELECT c.deployment_id, c.environment, c.link
         FROM (
@@ -557,25 +569,27 @@ CREATE VIEW metrics.dora_incidents WITH (security_invoker = true) AS
             -- as a range of the (repository, sha) index ('g' follows every hex digit).
             SELECT 2, d.deployment_id, d.environment, 'body_sha', d.created_at
             FROM pg_catalog.regexp_matches(i.body, '\m([0-9a-fA-F]{7,40})\M', 'g') AS m
-            JOIN metrics.dora_deployments AS d
-              ON d.repository = i.repository
-             AND d.sha >= pg_catalog.lower(m[1]) AND d.sha < pg_catalog.lower(m[1]) || 'g'
+            CROSS JOIN LATERAL (
+                SELECT x.deployment_id, x.environment, x.created_at
+                FROM metrics.dora_deployments AS x
+                WHERE x.repository = i.repository
+                  AND x.sha >= pg_catalog.lower(m[1]) AND x.sha < pg_catalog.lower(m[1]) || 'g'
+                  AND x.outcome IS NOT NULL AND x.created_at <= i.created_at
+                OFFSET 0) AS d
             JOIN metrics.environments AS e ON e.name = d.environment
-            WHERE d.outcome IS NOT NULL AND d.created_at <= i.created_at
-              AND (d.environment = i.environment OR (i.environment IS NULL AND e.tier = 'production'))
+            WHERE d.environment = i.environment OR (i.environment IS NULL AND e.tier = 'production')
             UNION ALL
             SELECT 3, d.deployment_id, d.environment, 'window', d.finished_at
             FROM metrics.environments AS e
             JOIN metrics.dora_deployments AS d
               ON d.repository = i.repository AND d.environment = e.name AND d.outcome = 'success'
              AND d.finished_at <= i.created_at
-             AND d.finished_at >= i.created_at - metrics._dora_incident_window()
+             AND d.finished_at >= i.created_at - s.window_length
             WHERE e.name = i.environment OR (i.environment IS NULL AND e.tier = 'production')
         ) AS c
         ORDER BY c.priority, c.created_at DESC, c.deployment_id DESC
         LIMIT 1
-    ) AS l ON true
-    WHERE metrics._dora_incident_label() = ANY (i.labels);
+    ) AS l ON true;
 COMMENT ON VIEW metrics.dora_incidents IS
     'Issues labelled as incidents (metrics.dora_incident_label), with the deployment each is linked to and how.';
 
@@ -600,11 +614,12 @@ CREATE VIEW metrics.dora_deployment_facts WITH (security_invoker = true) AS
         ) AS f
         WHERE i.deployment_id IS NOT NULL
     ),
+    hotfix_label AS MATERIALIZED (SELECT metrics._dora_hotfix_label() AS label),
     hotfix AS (
         SELECT DISTINCT c.repository, c.environment, c.deployment_id
-        FROM metrics.github_pull_requests AS p
+        FROM hotfix_label AS h
+        JOIN metrics.github_pull_requests AS p ON p.labels @> ARRAY[h.label]
         JOIN metrics.dora_changes AS c ON c.repository = p.repository AND c.pr_number = p.number
-        WHERE p.labels @> ARRAY[metrics._dora_hotfix_label()]
     )
     SELECT d.repository, d.environment, e.tier, d.deployment_id, d.sha,
            d.created_at, d.finished_at, d.outcome,

@@ -118,6 +118,8 @@ CREATE TABLE metrics.github_pushes (
 );
 COMMENT ON TABLE metrics.github_pushes IS 'Pushes: a ref moved from before_sha to after_sha with these commits.';
 CREATE INDEX idx_github_pushes_after ON metrics.github_pushes (repository, after_sha, pushed_at);
+-- The pushes of a window, which deriving loads at once.
+CREATE INDEX idx_github_pushes_time ON metrics.github_pushes (repository, pushed_at);
 SELECT pg_catalog.pg_extension_config_dump('metrics.github_pushes', '');
 
 CREATE TABLE metrics.github_workflow_runs (
@@ -155,6 +157,8 @@ CREATE TABLE metrics.github_issues (
 );
 COMMENT ON TABLE metrics.github_issues IS
     'Issues as their latest event describes them; those labelled metrics.dora_incident_label are incidents.';
+-- The incidents among them (labels @> the incident label).
+CREATE INDEX idx_github_issues_labels ON metrics.github_issues USING gin (labels);
 SELECT pg_catalog.pg_extension_config_dump('metrics.github_issues', '');
 
 -- Derived, per environment (see docs/development-metrics.md, "Derived tables"). Recomputed
@@ -183,7 +187,7 @@ CREATE INDEX idx_dora_deployments_finished ON metrics.dora_deployments (environm
 -- A deployment by (a prefix of) its sha: incidents naming one in their body.
 CREATE INDEX idx_dora_deployments_sha ON metrics.dora_deployments (repository, sha);
 -- The next successful deployment after a failure (recovery).
-CREATE INDEX idx_dora_deployments_successes ON metrics.dora_deployments (repository, environment, finished_at)
+CREATE INDEX idx_dora_deployments_successes ON metrics.dora_deployments (repository, environment, finished_at, deployment_id)
     WHERE outcome = 'success';
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_deployments', '');
 
@@ -215,7 +219,9 @@ CREATE TABLE metrics.dora_changes (
 );
 COMMENT ON TABLE metrics.dora_changes IS
     'Each change (merged pull request, or pushed commit of no PR) with the deployment that first shipped it to the environment.';
-CREATE INDEX idx_dora_changes_deployed ON metrics.dora_changes (environment, deployed_at);
+-- The keys read a range of one environment's changes by this index alone.
+CREATE INDEX idx_dora_changes_deployed ON metrics.dora_changes (environment, deployed_at)
+    INCLUDE (repository, merged_at, first_commit_at, kind, base_ref);
 CREATE INDEX idx_dora_changes_deployment ON metrics.dora_changes (repository, deployment_id);
 CREATE INDEX idx_dora_changes_pr ON metrics.dora_changes (repository, pr_number) WHERE pr_number IS NOT NULL;
 SELECT pg_catalog.pg_extension_config_dump('metrics.dora_changes', '');

@@ -10,7 +10,7 @@ use pgrx::prelude::*;
 use crate::common::problem::required;
 use crate::github::archive::parse_batch;
 use crate::github::environment::{check_environment_name, check_tier};
-use crate::github::ingest::record;
+use crate::github::ingest::{record, Payloads};
 use crate::github::read::{self, check_repository, KeyQuery};
 use crate::maintenance::health::require_admin;
 use crate::pg::datum::{pg_date, required_date};
@@ -46,8 +46,10 @@ fn record_github_event(
         environment.as_deref(),
     )
     .or_raise();
-    let payloads = format!("[{{\"payload\": {}}}]", payload_text.0);
-    let outcomes = record(std::slice::from_ref(&parsed), &payloads);
+    let outcomes = record(
+        std::slice::from_ref(&parsed),
+        Payloads::One(payload_text.argument()),
+    );
     TableIterator::new(
         outcomes
             .into_iter()
@@ -75,7 +77,7 @@ fn record_github_events(
     let outcomes = if parsed.is_empty() {
         Vec::new()
     } else {
-        record(&parsed, &text.0)
+        record(&parsed, Payloads::Batch(text.argument()))
     };
     let recorded = outcomes.iter().filter(|o| o.recorded).count() as i32;
     let unknown = parsed

@@ -134,25 +134,32 @@ fn window_args<'a>(repository: &'a str, env: &'a str, since: Time) -> [DatumWith
     ]
 }
 
-/// Deletes what the window's deployments derived; it is derived again.
+/// Deletes what the window's deployments derived (their rows, the commits and changes they
+/// shipped, found by deployment through the (repository, deployment_id) indexes); it is
+/// derived again.
 fn clear_window(repository: &str, env: &str, since: Time) {
-    let args = window_args(repository, env, since);
+    let ids: Vec<i64> = volatile::rows(
+        "DELETE FROM metrics.dora_deployments
+         WHERE repository = $1 AND environment = $2 AND created_at >= $3::timestamptz
+         RETURNING deployment_id",
+        &window_args(repository, env, since),
+        |row| not_null::<i64>(row, 1),
+    );
+    if ids.is_empty() {
+        return;
+    }
     for table in ["dora_changes", "dora_deployed_shas"] {
         volatile::run(
             &format!(
-                "DELETE FROM metrics.{table} AS c USING metrics.dora_deployments AS d
-                 WHERE d.repository = $1 AND d.environment = $2 AND d.created_at >= $3::timestamptz
-                   AND c.repository = d.repository AND c.environment = d.environment
-                   AND c.deployment_id = d.deployment_id"
+                "DELETE FROM metrics.{table}
+                 WHERE repository = $1 AND deployment_id = ANY ($2::bigint[])"
             ),
-            &args,
+            &[
+                DatumWithOid::from(repository),
+                DatumWithOid::from(ids.clone()),
+            ],
         );
     }
-    volatile::run(
-        "DELETE FROM metrics.dora_deployments
-         WHERE repository = $1 AND environment = $2 AND created_at >= $3::timestamptz",
-        &args,
-    );
 }
 
 /// The window's deployments with every status they went through.

@@ -24,10 +24,15 @@ pub struct Outcome {
     pub event_key: String,
 }
 
-/// Records checked events. `payloads` is the text of a JSON array with one object per event
-/// whose `payload` is the event's payload as received (stored raw, and hashed, by SQL; passed
-/// as the text PostgreSQL printed, so it is not serialised again).
-pub fn record(events: &[Parsed], payloads: &str) -> Vec<Outcome> {
+/// The payloads as received, stored raw (and hashed) by SQL from the caller's own jsonb
+/// argument: a batch (an array of objects with `payload`), or one event's payload.
+pub enum Payloads<'a> {
+    Batch(DatumWithOid<'a>),
+    One(DatumWithOid<'a>),
+}
+
+/// Records checked events, in the order of `payloads`.
+pub fn record(events: &[Parsed], payloads: Payloads) -> Vec<Outcome> {
     lock_repositories(events);
     let inserted = insert_raw(events, payloads);
     let mut claimed: HashSet<&str> = HashSet::new();
@@ -81,7 +86,9 @@ const INSERT_RAW: &str = "
                                   environment, delivery_id, occurred_at, n)
     ),
     e AS (SELECT e.value -> 'payload' AS payload, e.n
-          FROM pg_catalog.jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (value, n))
+          FROM pg_catalog.jsonb_array_elements(CASE WHEN $11 THEN pg_catalog.jsonb_build_array(
+                   pg_catalog.jsonb_build_object('payload', $1::jsonb)) ELSE $1::jsonb END)
+               WITH ORDINALITY AS e (value, n))
     INSERT INTO metrics.github_events AS g (event_key, event, action, kind, known_action, repository,
                                             environment, delivery_id, occurred_at, payload, payload_sha256)
     SELECT k.event_key, k.event, k.action, k.kind, k.known_action, k.repository, k.environment,
@@ -93,12 +100,16 @@ const INSERT_RAW: &str = "
     RETURNING g.event_key";
 
 /// Inserts the raw rows; returns the keys that were new.
-fn insert_raw(events: &[Parsed], payloads: &str) -> HashSet<String> {
+fn insert_raw(events: &[Parsed], payloads: Payloads) -> HashSet<String> {
+    let (payload_arg, one) = match payloads {
+        Payloads::Batch(d) => (d, false),
+        Payloads::One(d) => (d, true),
+    };
     let texts = |f: &dyn Fn(&Parsed) -> Option<String>| -> Vec<Option<String>> {
         events.iter().map(f).collect()
     };
     let args = [
-        DatumWithOid::from(payloads),
+        payload_arg,
         DatumWithOid::from(texts(&|e| Some(e.event_key.clone()))),
         DatumWithOid::from(texts(&|e| Some(e.event.clone()))),
         DatumWithOid::from(texts(&|e| e.action.clone())),
@@ -113,6 +124,7 @@ fn insert_raw(events: &[Parsed], payloads: &str) -> HashSet<String> {
         DatumWithOid::from(texts(&|e| e.environment.clone())),
         DatumWithOid::from(texts(&|e| e.delivery_id.clone())),
         DatumWithOid::from(texts(&|e| e.occurred_at.as_ref().map(time_text))),
+        DatumWithOid::from(one),
     ];
     volatile::rows(INSERT_RAW, &args, |row| {
         crate::pg::spi::not_null::<String>(row, 1)

@@ -113,13 +113,16 @@ fn keys_sql(grain: Grain) -> String {
              WHERE f.environment = ANY ($5) AND f.finished_at >= b.lo AND f.finished_at < b.hi
                AND f.repository IN (SELECT repository FROM repos)
              GROUP BY 1, 2),
+         -- The changes' lead times as metrics.dora_change_facts defines them, read from the
+         -- table by its (environment, deployed_at) index.
          lead AS (
              SELECT c.repository, {lead_p} AS ps,
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_hours) AS p50,
-                    percentile_cont(0.9) WITHIN GROUP (ORDER BY c.lead_time_hours) AS p90,
+                    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
+                        ORDER BY pg_catalog.date_part('epoch', c.deployed_at - c.merged_at) / 3600) AS p,
                     count(*) AS n,
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY c.lead_time_first_commit_hours) AS fc50
-             FROM metrics.dora_change_facts AS c, b
+                    percentile_cont(0.5) WITHIN GROUP (
+                        ORDER BY pg_catalog.date_part('epoch', c.deployed_at - c.first_commit_at) / 3600) AS fc50
+             FROM metrics.dora_changes AS c, b
              WHERE c.environment = ANY ($5) AND c.deployed_at >= b.lo AND c.deployed_at < b.hi
                AND c.repository IN (SELECT repository FROM repos)
              GROUP BY 1, 2),
@@ -131,24 +134,30 @@ fn keys_sql(grain: Grain) -> String {
                AND r.started_at >= b.lo AND r.started_at < b.hi
                AND r.repository IN (SELECT repository FROM repos)
              GROUP BY 1, 2),
-         {pending}
+         {pending},
+         -- Running sums: what was merged minus what was shipped, up to each period.
+         flows AS MATERIALIZED (SELECT repository, ps, n FROM merged
+                                UNION ALL SELECT repository, ps, -n FROM shipped),
+         pend AS (
+             SELECT p.period_start, f.repository, sum(f.n) AS n
+             FROM pg_catalog.unnest($3::date[]) AS p (period_start)
+             JOIN flows AS f ON f.ps IS NULL OR f.ps <= p.period_start
+             GROUP BY 1, 2)
          SELECT ps.period_start, r.repository,
                 coalesce(d.deployments, 0)::int, coalesce(d.deploy_days, 0)::int,
-                l.p50::numeric::text, l.p90::numeric::text, coalesce(l.n, 0)::int,
-                (coalesce((SELECT sum(m.n) FROM merged AS m WHERE m.repository = r.repository
-                                AND (m.ps IS NULL OR m.ps <= ps.period_start)), 0)
-                 - coalesce((SELECT sum(s.n) FROM shipped AS s WHERE s.repository = r.repository
-                                AND (s.ps IS NULL OR s.ps <= ps.period_start)), 0))::int,
+                l.p[1]::numeric::text, l.p[2]::numeric::text, coalesce(l.n, 0)::int,
+                coalesce(pd.n, 0)::int,
                 CASE WHEN d.finished > 0 THEN pg_catalog.round(d.failed * 100.0 / d.finished, 4)::text END,
                 e.p50::numeric::text, coalesce(e.n, 0)::int,
                 CASE WHEN d.finished > 0 THEN pg_catalog.round(d.rework * 100.0 / d.finished, 4)::text END,
                 l.fc50::numeric::text,
-                l.p50, e.p50, CASE WHEN d.finished > 0 THEN d.failed * 100.0 / d.finished END::float8
+                l.p[1], e.p50, CASE WHEN d.finished > 0 THEN d.failed * 100.0 / d.finished END::float8
          FROM pg_catalog.unnest($3::date[]) AS ps (period_start)
          CROSS JOIN repos AS r
          LEFT JOIN dep AS d ON d.repository = r.repository AND d.ps = ps.period_start
          LEFT JOIN lead AS l ON l.repository = r.repository AND l.ps = ps.period_start
          LEFT JOIN rec AS e ON e.repository = r.repository AND e.ps = ps.period_start
+         LEFT JOIN pend AS pd ON pd.repository = r.repository AND pd.period_start = ps.period_start
          ORDER BY r.repository, ps.period_start",
         dep_p = p("f.finished_at"),
         dep_day = local_day("f.finished_at"),
@@ -162,7 +171,8 @@ fn keys_sql(grain: Grain) -> String {
 /// after its first successful deployment, minus those shipped by then; counted per
 /// environment, as running sums (`ps` NULL: before the range).
 fn pending_sql(grain: Grain) -> String {
-    let p = |ts: &str| period_of(&local_day(ts), grain);
+    // Counted per local day first, then per period (a few hundred days, not every change).
+    let p = |d: &str| period_of(d, grain);
     format!(
         "cov AS (
              SELECT d.repository, d.environment, min(d.created_at) AS since,
@@ -171,23 +181,30 @@ fn pending_sql(grain: Grain) -> String {
              WHERE d.environment = ANY ($5) AND d.outcome = 'success'
                AND d.repository IN (SELECT repository FROM repos)
              GROUP BY 1, 2),
-         merged AS (
-             SELECT c.repository, CASE WHEN pr.merged_at >= b.lo THEN {merged_p} END AS ps, count(*) AS n
+         merged_days AS (
+             SELECT c.repository, {merged_day} AS day, count(*) AS n
              FROM cov AS c CROSS JOIN b
              JOIN metrics.github_pull_requests AS pr
                ON pr.repository = c.repository AND pr.base_ref = ANY (c.refs)
               AND pr.merged_at > c.since AND pr.merged_at < b.hi
              GROUP BY 1, 2),
-         shipped AS (
-             SELECT c.repository, CASE WHEN ch.deployed_at >= b.lo THEN {shipped_p} END AS ps, count(*) AS n
+         merged AS MATERIALIZED (
+             SELECT m.repository, CASE WHEN m.day >= $1 THEN {merged_p} END AS ps, sum(m.n) AS n
+             FROM merged_days AS m GROUP BY 1, 2),
+         shipped_days AS (
+             SELECT c.repository, {shipped_day} AS day, count(*) AS n
              FROM cov AS c CROSS JOIN b
              JOIN metrics.dora_changes AS ch
-               ON ch.repository = c.repository AND ch.environment = c.environment
-              AND ch.kind = 'pull_request' AND ch.base_ref = ANY (c.refs)
-              AND ch.merged_at > c.since AND ch.deployed_at < b.hi
-             GROUP BY 1, 2)",
-        merged_p = p("pr.merged_at"),
-        shipped_p = p("ch.deployed_at"),
+               ON ch.environment = c.environment AND ch.deployed_at < b.hi AND ch.repository = c.repository
+              AND ch.kind = 'pull_request' AND ch.base_ref = ANY (c.refs) AND ch.merged_at > c.since
+             GROUP BY 1, 2),
+         shipped AS MATERIALIZED (
+             SELECT s.repository, CASE WHEN s.day >= $1 THEN {shipped_p} END AS ps, sum(s.n) AS n
+             FROM shipped_days AS s GROUP BY 1, 2)",
+        merged_day = local_day("pr.merged_at"),
+        shipped_day = local_day("ch.deployed_at"),
+        merged_p = p("m.day"),
+        shipped_p = p("s.day"),
     )
 }
 

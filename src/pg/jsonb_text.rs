@@ -15,8 +15,13 @@ use pgrx::FromDatum;
 
 use crate::common::problem::{Outcome, Problem, SqlState};
 
-/// The text of a `jsonb` value (always valid JSON: PostgreSQL printed it).
-pub struct JsonbText(pub String);
+/// The text of a `jsonb` value (always valid JSON: PostgreSQL printed it), and the argument's
+/// datum itself, valid for the function call, to hand the value to SPI without printing and
+/// parsing it again.
+pub struct JsonbText {
+    pub text: String,
+    pub datum: pg_sys::Datum,
+}
 
 impl FromDatum for JsonbText {
     unsafe fn from_polymorphic_datum(
@@ -30,7 +35,10 @@ impl FromDatum for JsonbText {
         let text =
             unsafe { pgrx::direct_function_call::<&CStr>(pg_sys::jsonb_out, &[Some(datum)]) }
                 .expect("jsonb_out returns text for a jsonb");
-        Some(JsonbText(text.to_string_lossy().into_owned()))
+        Some(JsonbText {
+            text: text.to_string_lossy().into_owned(),
+            datum,
+        })
     }
 }
 
@@ -55,9 +63,16 @@ unsafe impl SqlTranslatable for JsonbText {
 }
 
 impl JsonbText {
+    /// The value as an SPI argument of type jsonb.
+    pub fn argument(&self) -> pgrx::datum::DatumWithOid<'_> {
+        // SAFETY: the datum is this call's jsonb argument, which outlives the statements run
+        // with it.
+        unsafe { pgrx::datum::DatumWithOid::new(self.datum, pg_sys::JSONBOID) }
+    }
+
     /// The value, or why it cannot be read (`what` names the argument).
     pub fn parse(&self, what: &str) -> Outcome<serde_json::Value> {
-        serde_json::from_str(&self.0).map_err(|e| {
+        serde_json::from_str(&self.text).map_err(|e| {
             Problem::new(
                 SqlState::InvalidParameterValue,
                 format!("{what} cannot be read: {e}"),
