@@ -96,6 +96,8 @@ fn local_day(ts: &str) -> String {
 
 /// $1 start, $2 end, $3 period starts, $4 time zone, $5 environment names, $6 repository,
 /// $7 the tiers whose incidents of no environment count.
+/// One statement, kept whole (longer than a function should be) so that it reads as the SQL
+/// it is: each key is a CTE over the views, joined per period and repository.
 fn keys_sql(grain: Grain) -> String {
     let p = |ts: &str| period_of(&local_day(ts), grain);
     format!(
