@@ -595,14 +595,18 @@ COMMENT ON VIEW metrics.dora_incidents IS
 
 -- Deployments with a final outcome, and what the keys count them as.
 CREATE VIEW metrics.dora_deployment_facts WITH (security_invoker = true) AS
-    WITH linked AS (
-        SELECT DISTINCT i.repository, i.deployment_id
+    -- The linked incidents once (both parts below read them).
+    WITH incidents AS MATERIALIZED (
+        SELECT i.repository, i.deployment_id, i.environment, i.opened_at, i.closed_at
         FROM metrics.dora_incidents AS i WHERE i.deployment_id IS NOT NULL
+    ),
+    linked AS (
+        SELECT DISTINCT i.repository, i.deployment_id FROM incidents AS i
     ),
     -- The first successful deployment of the incident's environment after it opened, while open.
     addressing AS (
         SELECT DISTINCT f.repository, f.deployment_id
-        FROM metrics.dora_incidents AS i
+        FROM incidents AS i
         CROSS JOIN LATERAL (
             SELECT d.repository, d.deployment_id
             FROM metrics.dora_deployments AS d
@@ -612,7 +616,6 @@ CREATE VIEW metrics.dora_deployment_facts WITH (security_invoker = true) AS
             ORDER BY d.finished_at, d.deployment_id
             LIMIT 1
         ) AS f
-        WHERE i.deployment_id IS NOT NULL
     ),
     hotfix_label AS MATERIALIZED (SELECT metrics._dora_hotfix_label() AS label),
     hotfix AS (

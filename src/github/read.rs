@@ -26,22 +26,19 @@ pub struct Environments {
 
 pub fn environments(argument: &str) -> Outcome<Environments> {
     let shown = argument.trim().to_lowercase();
-    let names: Vec<String> = if shown == "all" || shown == "*" {
+    let every = shown == "all" || shown == "*";
+    let names: Vec<String> = if every || TIERS.contains(&shown.as_str()) {
+        // Every environment, or those of one tier ($1 NULL: every one).
+        let tier = (!every).then_some(shown.as_str());
         stable::rows(
-            "SELECT name FROM metrics.environments ORDER BY 1",
-            &[],
-            |r| not_null::<String>(r, 1),
-        )
-    } else if TIERS.contains(&shown.as_str()) {
-        stable::rows(
-            "SELECT name FROM metrics.environments WHERE tier = $1 ORDER BY 1",
-            &[DatumWithOid::from(shown.as_str())],
+            "SELECT name FROM metrics.environments WHERE $1::text IS NULL OR tier = $1 ORDER BY 1",
+            &[DatumWithOid::from(tier)],
             |r| not_null::<String>(r, 1),
         )
     } else {
         vec![check_environment_name(&shown)?]
     };
-    let tiers = if shown == "all" || shown == "*" || shown == "production" {
+    let tiers = if every || shown == "production" {
         vec!["production".to_string()]
     } else {
         Vec::new()
