@@ -9,6 +9,7 @@ use pgrx::datum::DatumWithOid;
 use crate::common::calendar::{periods, Grain};
 use crate::common::problem::{Outcome, Problem, SqlState};
 use crate::github::environment::{check_environment_name, TIERS};
+use crate::github::event::MAX_REPOSITORY;
 use crate::github::levels::{classify, LevelRow, PeriodKeys};
 use crate::pg::datum::pg_date;
 use crate::pg::spi::{not_null, stable};
@@ -276,13 +277,14 @@ pub fn keys(q: &KeyQuery) -> Vec<KeyRow> {
     })
 }
 
-/// The repository argument: lower-cased like the stored names, at most 200 characters.
+/// The repository argument: lower-cased like the stored names, at most as long as a recorded
+/// one (`event::MAX_REPOSITORY`).
 pub fn check_repository(text: Option<String>) -> Outcome<Option<String>> {
     match text {
         None => Ok(None),
-        Some(t) if t.trim().is_empty() || t.chars().count() > 200 => Err(Problem::new(
+        Some(t) if t.trim().is_empty() || t.chars().count() > MAX_REPOSITORY => Err(Problem::new(
             SqlState::InvalidParameterValue,
-            "repository must be an owner/name of 1 to 200 characters",
+            format!("repository must be an owner/name of 1 to {MAX_REPOSITORY} characters"),
         )
         .hint("give the repository as GitHub names it, for example 'octo-org/octo-repo', or NULL for every repository")),
         Some(t) => Ok(Some(t.trim().to_lowercase())),
