@@ -30,6 +30,16 @@ extension_sql_file!(
     bootstrap
 );
 extension_sql_file!(
+    "../sql/projects/tables.sql",
+    name = "project_tables",
+    requires = ["snapshot_tables", "request_tables"]
+);
+extension_sql_file!(
+    "../sql/projects/membership.sql",
+    name = "project_membership",
+    requires = ["project_tables"]
+);
+extension_sql_file!(
     "../sql/snapshots/sealing.sql",
     name = "sealing",
     requires = [snapshots::seal::sealed_rows_guard]
@@ -98,6 +108,11 @@ extension_sql_file!(
     requires = ["github_tables", github::api::_default_environment_tier]
 );
 extension_sql_file!(
+    "../sql/readmodel/tables.sql",
+    name = "readmodel_tables",
+    requires = ["project_tables"]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
     requires = [
@@ -107,7 +122,9 @@ extension_sql_file!(
         "alert_tables",
         "maintenance_run",
         "github_tables",
-        "github_read"
+        "github_read",
+        "project_membership",
+        "readmodel_tables"
     ]
 );
 extension_sql_file!(

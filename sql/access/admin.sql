@@ -60,9 +60,13 @@ $$;
 COMMENT ON FUNCTION metrics.is_admin() IS
     'True for roles that may run collections, and for requests the admin check accepts (default: JWT app_metadata.role = admin).';
 
-CREATE FUNCTION metrics.set_admin_check(check_function text)
-RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- A check function named by the owner (set_admin_check, set_project_check), validated: it
+-- exists, returns one boolean, takes no argument or exactly one of type `argument`, lives in a
+-- permanent schema, and every API role with a level can execute it (the checks run as the
+-- caller). Returns it as a regprocedure.
+CREATE FUNCTION metrics._resolve_check_function(check_function text, argument regtype, example text)
+RETURNS regprocedure
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -70,13 +74,9 @@ DECLARE
     p       record;
     missing text;
 BEGIN
-    IF check_function IS NULL THEN
-        DELETE FROM metrics.admin_check;
-        RETURN NULL;
-    END IF;
     IF length(check_function) > 1000 THEN
         RAISE EXCEPTION 'check_function is too long (% characters)', length(check_function)
-            USING ERRCODE = '22001', HINT = 'give a schema-qualified function name such as public.is_admin_user()';
+            USING ERRCODE = '22001', HINT = pg_catalog.format('give a schema-qualified name of %s', example);
     END IF;
     BEGIN
         fn := CASE WHEN strpos(check_function, '(') > 0
@@ -87,11 +87,10 @@ BEGIN
     END;
     IF fn IS NULL THEN
         RAISE EXCEPTION 'function % does not exist', pg_catalog.quote_literal(check_function)
-            USING ERRCODE = '42883',
-                  HINT = 'give a schema-qualified name of an existing function without arguments, such as public.is_admin_user()';
+            USING ERRCODE = '42883', HINT = pg_catalog.format('give a schema-qualified name of an existing function: %s', example);
     END IF;
     SELECT pr.prokind, pr.prorettype, pr.proretset, pr.pronargs, pr.pronargdefaults,
-           pr.pronamespace, pr.oid::regproc::text AS name
+           pr.proargtypes, pr.pronamespace
     INTO p FROM pg_catalog.pg_proc AS pr WHERE pr.oid = fn;
     IF p.prokind <> 'f' OR p.proretset THEN
         RAISE EXCEPTION '% is not a function returning one value', fn
@@ -99,11 +98,15 @@ BEGIN
     END IF;
     IF p.prorettype <> 'boolean'::regtype THEN
         RAISE EXCEPTION '% returns %, not boolean', fn, p.prorettype::regtype
-            USING ERRCODE = '42804', HINT = 'the check must return true for administrators and false otherwise';
+            USING ERRCODE = '42804', HINT = 'the check must return true when the request passes and false otherwise';
     END IF;
-    IF p.pronargs > p.pronargdefaults THEN
+    IF argument IS NULL AND p.pronargs > p.pronargdefaults THEN
         RAISE EXCEPTION '% needs arguments', fn
             USING ERRCODE = '42809', HINT = 'the check is called without arguments; read the request from request.jwt.claims or auth.uid()';
+    END IF;
+    IF argument IS NOT NULL AND (p.pronargs = 0 OR p.proargtypes[0] <> argument OR p.pronargs - p.pronargdefaults > 1) THEN
+        RAISE EXCEPTION '% does not take one argument of type %', fn, argument
+            USING ERRCODE = '42809', HINT = pg_catalog.format('the check is called with the %s; write %s', argument, example);
     END IF;
     IF p.pronamespace = pg_catalog.pg_my_temp_schema() OR pg_catalog.pg_is_other_temp_schema(p.pronamespace) THEN
         RAISE EXCEPTION '% is a temporary function', fn
@@ -118,6 +121,26 @@ BEGIN
             USING ERRCODE = '42501',
                   HINT = pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fn, missing);
     END IF;
+    RETURN fn;
+END
+$$;
+COMMENT ON FUNCTION metrics._resolve_check_function(text, regtype, text) IS
+    'Part of set_admin_check and set_project_check: the named boolean check function, validated.';
+
+CREATE FUNCTION metrics.set_admin_check(check_function text)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn regprocedure;
+BEGIN
+    IF check_function IS NULL THEN
+        DELETE FROM metrics.admin_check;
+        RETURN NULL;
+    END IF;
+    fn := metrics._resolve_check_function(check_function, NULL,
+        'a function without arguments that returns boolean, such as public.is_admin_user()');
     INSERT INTO metrics.admin_check AS c (singleton, check_function)
     VALUES (true, fn::text)
     ON CONFLICT ON CONSTRAINT admin_check_pkey

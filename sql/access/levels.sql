@@ -99,6 +99,25 @@ AS $$
         ('table',     'metrics.dora_deployment_facts',      'SELECT', 'read'),
         ('table',     'metrics.dora_change_facts',          'SELECT', 'read'),
         ('table',     'metrics.dora_recovery_facts',        'SELECT', 'read'),
+        -- Projects: readable, but the policies show a reader only the projects they are a
+        -- member of (administrators: all), and the rows of those projects; is_project_member()
+        -- runs as the caller and reads the configured check, like is_admin() the admin check.
+        ('table',     'metrics.projects',                   'SELECT', 'read'),
+        ('table',     'metrics.project_check',              'SELECT', 'read'),
+        ('table',     'metrics.project_repositories',       'SELECT', 'read'),
+        ('function',  'metrics.is_project_member(uuid,text)',               'EXECUTE', 'read'),
+        ('function',  'metrics.member_projects()',                          'EXECUTE', 'read'),
+        ('function',  'metrics.project_id(text)',                           'EXECUTE', 'read'),
+        -- The read model: readable, but the policies show a reader only their projects' rows.
+        ('table',     'metrics.metrics_summary',            'SELECT', 'read'),
+        ('table',     'metrics.metrics_trend_point',        'SELECT', 'read'),
+        ('table',     'metrics.metrics_breakdown_point',    'SELECT', 'read'),
+        ('table',     'metrics.metrics_drilldown',          'SELECT', 'read'),
+        -- Creating and changing projects writes with the owner's rights: the manage level.
+        ('function',  'metrics.create_project(text,text,text,boolean)',     'EXECUTE', 'manage'),
+        ('function',  'metrics.update_project(text,text,text,text)',        'EXECUTE', 'manage'),
+        ('function',  'metrics.drop_project(text)',                         'EXECUTE', 'manage'),
+        ('function',  'metrics.set_project_repository(text,text)',          'EXECUTE', 'manage'),
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
@@ -175,6 +194,8 @@ AS $$
         ('function',  'metrics.grant_api_access(name,text)',                'EXECUTE', 'owner'),
         ('function',  'metrics.revoke_api_access(name)',                    'EXECUTE', 'owner'),
         ('function',  'metrics.set_admin_check(text)',                      'EXECUTE', 'owner'),
+        -- Who is a member of a project decides what every reader sees, like the admin check.
+        ('function',  'metrics.set_project_check(text)',                    'EXECUTE', 'owner'),
         ('function',  'metrics.apply_api_access(name,text)',                'EXECUTE', 'owner'),
         ('function',  'metrics.sealed_rows_guard()',                        'EXECUTE', 'internal'),
         ('function',  'metrics._protect_history()',                         'EXECUTE', 'internal'),
@@ -185,6 +206,9 @@ AS $$
         ('function',  'metrics.distinct_sketch_agg_distinct_sketch_agg_finalize(internal)',     'EXECUTE', 'internal'),
         -- The level order and the parts of verify_security: called only by the owner's code
         -- (apply_api_access under grant_api_access, and verify_security, SECURITY DEFINER).
+        -- Parts of the owner's functions that validate (set_*_check, create_project, update_project).
+        ('function',  'metrics._resolve_check_function(text,regtype,text)', 'EXECUTE', 'internal'),
+        ('function',  'metrics._check_project_fields(text,text,text)',      'EXECUTE', 'internal'),
         ('function',  'metrics._access_levels()',                           'EXECUTE', 'internal'),
         ('function',  'metrics._security_rules()',                          'EXECUTE', 'internal'),
         ('function',  'metrics._security_roles()',                          'EXECUTE', 'internal'),

@@ -32,10 +32,20 @@ ALTER TABLE metrics.dora_deployed_shas ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.dora_changes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.dora_levels ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.environment_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.projects ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.project_check ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.project_repositories ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.metrics_summary ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.metrics_trend_point ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.metrics_breakdown_point ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.metrics_drilldown ENABLE ROW LEVEL SECURITY;
 
--- Sealed metrics and their definitions are public analytics for whoever has read access.
+-- Sealed metrics and their definitions are public analytics for whoever has read access;
+-- a project's values only for its members (and administrators). The sub-selects are
+-- InitPlans: evaluated once per query, not once per row.
 CREATE POLICY "Anyone can view metrics" ON metrics.daily_metrics
-    FOR SELECT USING (true);
+    FOR SELECT USING (project_id IS NULL OR (SELECT metrics.is_admin())
+                      OR project_id = ANY ((SELECT metrics.member_projects())::uuid[]));
 CREATE POLICY "Anyone can view metric definitions" ON metrics.metric_definitions
     FOR SELECT USING (true);
 -- The log and the revisions only for administrators. The sub-select makes is_admin() an
@@ -91,6 +101,24 @@ CREATE POLICY "Admins can view DORA changes" ON metrics.dora_changes
 CREATE POLICY "Anyone can view the DORA levels" ON metrics.dora_levels
     FOR SELECT USING (true);
 CREATE POLICY "Readers can view environment settings" ON metrics.environment_settings
+    FOR SELECT USING (true);
+-- Projects: a reader sees the projects they are a member of (is_project_member reads no
+-- table, so the policy never recurses), administrators all; a project's repositories go with it.
+CREATE POLICY "Members can view their projects" ON metrics.projects
+    FOR SELECT USING ((SELECT metrics.is_admin()) OR metrics.is_project_member(id, slug));
+CREATE POLICY "Members can view their projects' repositories" ON metrics.project_repositories
+    FOR SELECT USING ((SELECT metrics.is_admin()) OR project_id = ANY ((SELECT metrics.member_projects())::uuid[]));
+-- The read model: every row belongs to a project, and shows to its members and administrators.
+CREATE POLICY "Members can view their projects' summaries" ON metrics.metrics_summary
+    FOR SELECT USING ((SELECT metrics.is_admin()) OR project_id = ANY ((SELECT metrics.member_projects())::uuid[]));
+CREATE POLICY "Members can view their projects' trend points" ON metrics.metrics_trend_point
+    FOR SELECT USING ((SELECT metrics.is_admin()) OR project_id = ANY ((SELECT metrics.member_projects())::uuid[]));
+CREATE POLICY "Members can view their projects' breakdown points" ON metrics.metrics_breakdown_point
+    FOR SELECT USING ((SELECT metrics.is_admin()) OR project_id = ANY ((SELECT metrics.member_projects())::uuid[]));
+CREATE POLICY "Members can view their projects' drill-downs" ON metrics.metrics_drilldown
+    FOR SELECT USING ((SELECT metrics.is_admin()) OR project_id = ANY ((SELECT metrics.member_projects())::uuid[]));
+-- is_project_member() runs as the caller and reads the configured check (access_rules).
+CREATE POLICY "Readers can view the project check" ON metrics.project_check
     FOR SELECT USING (true);
 -- Readable by the roles that hold SELECT on them (access_rules: admin_check for read, since
 -- is_admin() runs as the caller; api_access for manage).

@@ -18,10 +18,13 @@ SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metri
                                   'github_deployment_statuses', 'github_pull_requests', 'github_pushes',
                                   'github_workflow_runs', 'github_issues', 'dora_deployments',
                                   'dora_deployed_shas', 'dora_changes', 'dora_levels',
-                                  'github_repositories', 'github_environments']);
+                                  'github_repositories', 'github_environments',
+                                  'projects', 'project_check', 'project_repositories',
+                                  'metrics_summary', 'metrics_trend_point', 'metrics_breakdown_point',
+                                  'metrics_drilldown']);
 SELECT columns_are('metrics', 'daily_metrics',
     ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at',
-          'definition_version', 'distinct_sketch']);
+          'definition_version', 'distinct_sketch', 'project_id']);
 SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_type', 'metric_category']);
 SELECT indexes_are('metrics', 'daily_metrics', ARRAY['daily_metrics_pkey', 'unique_daily_metric',
     'idx_daily_metrics_date_type', 'idx_daily_metrics_category', 'idx_daily_metrics_collection']);
