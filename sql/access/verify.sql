@@ -207,6 +207,12 @@ AS $$
         WHERE ro.role_oid <> 0 AND ro.rank > 0
           AND NOT pg_catalog.has_function_privilege(ro.role_oid, pg_catalog.to_regprocedure(c.check_function), 'EXECUTE')
         GROUP BY c.check_function
+    ), project_roles_without_it AS (
+        SELECT c.check_function, string_agg(ro.role_name, ', ' ORDER BY ro.role_name) AS names
+        FROM metrics.project_check AS c, metrics._security_roles() AS ro
+        WHERE ro.role_oid <> 0 AND ro.rank > 0
+          AND NOT pg_catalog.has_function_privilege(ro.role_oid, pg_catalog.to_regprocedure(c.check_function), 'EXECUTE')
+        GROUP BY c.check_function
     )
     SELECT 'access rule for a missing object', ru.object_type, ru.object_name,
            'metrics.access_rules() names an object that does not exist.',
@@ -221,6 +227,17 @@ AS $$
            'call metrics.set_admin_check again with an existing function, or with NULL for the default'
     FROM metrics.admin_check AS c
     LEFT JOIN roles_without_it AS w ON w.check_function = c.check_function
+    WHERE pg_catalog.to_regprocedure(c.check_function) IS NULL OR w.names IS NOT NULL
+    UNION ALL
+    -- The membership check likewise: gone, nobody is a member of any project; not executable
+    -- by an API role, every read of a project's rows fails for that role.
+    SELECT 'project check unavailable', 'function', c.check_function,
+           CASE WHEN pg_catalog.to_regprocedure(c.check_function) IS NULL
+                THEN 'The configured project membership check no longer exists, so nobody but administrators reads a project.'
+                ELSE pg_catalog.format('%s cannot execute it, so reading a project''s rows fails for them.', w.names) END,
+           'call metrics.set_project_check again with an existing function, or with NULL for the default'
+    FROM metrics.project_check AS c
+    LEFT JOIN project_roles_without_it AS w ON w.check_function = c.check_function
     WHERE pg_catalog.to_regprocedure(c.check_function) IS NULL OR w.names IS NOT NULL
     UNION ALL
     -- The seal: its triggers exist and fire always (also under session_replication_role =
@@ -244,7 +261,7 @@ AS $$
                         AND e.evttags @> ARRAY['DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED'])
 $$;
 COMMENT ON FUNCTION metrics._security_findings_ledger() IS
-    'Part of verify_security: access rules for missing objects, an admin check that is gone or not executable by an API role, and a seal that no longer holds.';
+    'Part of verify_security: access rules for missing objects, an admin or project check that is gone or not executable by an API role, and a seal that no longer holds.';
 
 CREATE FUNCTION metrics.verify_security()
 RETURNS TABLE (finding text, object_type text, object_name text, detail text, hint text)
