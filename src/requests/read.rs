@@ -115,27 +115,26 @@ fn resolution_rank(text: &str) -> usize {
     RESOLUTIONS.iter().position(|r| *r == text).unwrap_or(0)
 }
 
-/// Whether the tables have 0.4.0's `resolution` column: before `ALTER EXTENSION metrics
-/// UPDATE`, the new library reads the old tables, whose rows are all hours.
-pub fn has_resolution() -> bool {
+/// Whether `metrics.route_metrics` has a column (the operation table has the same ones).
+fn has_column(column: &str) -> bool {
     spi::value::<bool>(
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute
                         WHERE attrelid = 'metrics.route_metrics'::pg_catalog.regclass
-                          AND attname = 'resolution' AND NOT attisdropped)",
-        &[],
+                          AND attname = $1 AND NOT attisdropped)",
+        &[column.into()],
     )
     .unwrap_or(false)
 }
 
+/// Whether the tables have 0.4.0's `resolution` column: before `ALTER EXTENSION metrics
+/// UPDATE`, the new library reads the old tables, whose rows are all hours.
+pub fn has_resolution() -> bool {
+    has_column("resolution")
+}
+
 /// Whether the tables have 0.6.0's `project_id` column (see `has_resolution`).
 pub fn has_projects() -> bool {
-    spi::value::<bool>(
-        "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute
-                        WHERE attrelid = 'metrics.route_metrics'::pg_catalog.regclass
-                          AND attname = 'project_id' AND NOT attisdropped)",
-        &[],
-    )
-    .unwrap_or(false)
+    has_column("project_id")
 }
 
 /// The period a row goes into: the grain's that holds it whole (an hour row by its start,
