@@ -4,7 +4,7 @@
 -- report of every project together (project NULL) equals, column for column, the report of
 -- the same events recorded without projects; compaction folds each project apart, exactly.
 BEGIN;
-SELECT plan(35);
+SELECT plan(39);
 \ir ../../fixtures/setup.sql
 SET LOCAL metrics.max_event_age = '4000d';
 
@@ -141,6 +141,22 @@ SELECT results_eq(
       FROM unnest(ARRAY['beta', 'acme', NULL]) AS p, metrics.get_operation_metrics('send', project => p) ORDER BY 1$$,
     $$VALUES ('acme', 1::bigint, 0::bigint, 10::float8), ('all', 4::bigint, 1::bigint, 10::float8), ('beta', 2::bigint, 1::bigint, 6::float8)$$,
     'get_operation_metrics per project and all together');
+
+-- Who names a project: the recorder (service_role, a member of no project) records for any
+-- project, with the owner's rights; a reader names only the projects it may read, as itself.
+SELECT is(pg_temp.error_of($$SET LOCAL ROLE service_role; SELECT metrics.record_route_metric('/api/role', 'GET', true, 3, 'beta')$$),
+          NULL, 'service_role, a member of no project, records an event of beta');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM metrics.route_metrics AS r JOIN ids AS i ON i.id = r.project_id WHERE r.route = '/api/role' AND i.slug = 'beta'),
+          1::bigint, 'into beta''s row');
+SELECT set_config('request.jwt.claims', '{"role": "authenticated", "app_metadata": {"projects": ["acme"]}}', true);
+SET LOCAL ROLE authenticated;
+SELECT is((SELECT count(*) FROM metrics.get_route_metrics(project => 'acme')), 0::bigint,
+          'a member of acme names it (the rows stay for administrators: RLS)');
+RESET ROLE;
+SELECT is(pg_temp.error_of($$SET LOCAL ROLE authenticated; SELECT * FROM metrics.get_route_metrics(project => 'beta')$$) ->> 'sqlstate',
+          '42704', 'a project the caller may not read does not exist for them');
+SELECT set_config('request.jwt.claims', '', true);
 
 -- Compaction folds the days older than keep_hourly (90 days) per (route, method, project):
 -- the reports of each project and of all together read the same after, every column but
