@@ -258,10 +258,10 @@ INSERT INTO function_cases VALUES
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
-    ('metrics.record_route_metric(text,text,boolean,double precision)',
+    ('metrics.record_route_metric(text,text,boolean,double precision,text)',
      $$SELECT metrics.record_route_metric('/matrix', 'GET', true, 5)::text$$, false,
      '{42501,42501,42501,ok:,ok:}'),
-    ('metrics.record_operation_metric(text,boolean,double precision)',
+    ('metrics.record_operation_metric(text,boolean,double precision,text)',
      $$SELECT metrics.record_operation_metric('matrix_op', true, 5)::text$$, false,
      '{42501,42501,42501,ok:,ok:}'),
     ('metrics.record_route_metrics(jsonb)',
@@ -270,10 +270,10 @@ INSERT INTO function_cases VALUES
     ('metrics.record_operation_metrics(jsonb)',
      $$SELECT metrics.record_operation_metrics('[{"operation": "matrix_op", "success": true, "duration_ms": 5}]')::text$$, false,
      '{42501,42501,42501,ok:1,ok:1}'),
-    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)',
+    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean,text)',
      $$SELECT coalesce(sum(total_requests), 0)::text FROM metrics.get_route_metrics(start_at => '2025-06-02', end_at => '2025-06-03')$$, true,
      '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
-    ('metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)',
+    ('metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean,text)',
      $$SELECT coalesce(sum(total_executions), 0)::text FROM metrics.get_operation_metrics(start_at => '2025-06-02', end_at => '2025-06-03')$$, true,
      '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
     ('metrics.merge_latency_sketch(bytea,bytea)',

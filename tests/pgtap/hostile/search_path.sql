@@ -350,12 +350,12 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
        FROM metrics.alert_log$$, NULL);
 -- Recording requests and operations: what the hour's rows hold afterwards.
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
-    ('metrics.record_route_metric(text,text,boolean,double precision)', 'recording a request',
+    ('metrics.record_route_metric(text,text,boolean,double precision,text)', 'recording a request',
      $$SELECT metrics.record_route_metric('/hijack', 'get', true, 12.5)::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT route, method, period_end - period_start, total_requests, successful, failed,
                                    total_duration_ms, min_duration_ms, max_duration_ms, length(latency_sketch) > 0
                             FROM metrics.route_metrics WHERE route = '/hijack') AS d$$, NULL),
-    ('metrics.record_operation_metric(text,boolean,double precision)', 'recording an operation',
+    ('metrics.record_operation_metric(text,boolean,double precision,text)', 'recording an operation',
      $$SELECT metrics.record_operation_metric('hijack_op', false, 80)::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT operation, period_end - period_start, total_executions, successful, failed,
                                    total_duration_ms, min_duration_ms, max_duration_ms
