@@ -27,7 +27,7 @@ use crate::snapshots::revise;
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(name = "define_metric", security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]
-fn define(
+fn define_in_projects(
     category: Option<String>,
     kind: Option<String>,
     source_table: default!(Option<String>, "NULL"),
@@ -44,6 +44,7 @@ fn define(
     top_n: default!(Option<i32>, "5"),
     replace: default!(Option<bool>, "false"),
     percentile: default!(Option<f64>, "NULL"),
+    project_column: default!(Option<String>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -71,6 +72,7 @@ fn define(
         format_pattern,
         top_n,
         percentile,
+        project_column,
     };
     let def = registry::define(&args, replace.unwrap_or(false)).or_raise();
     TableIterator::once((
@@ -119,7 +121,7 @@ mod before_percentile {
             name!(is_active, bool),
         ),
     > {
-        define(
+        define_in_projects(
             category,
             kind,
             source_table,
@@ -135,6 +137,67 @@ mod before_percentile {
             format_pattern,
             top_n,
             replace,
+            None,
+            None,
+        )
+    }
+}
+
+/// `define_metric` as the install scripts of 0.4.0 and 0.5.0 declare it (without
+/// `project_column`), bound to this symbol (`define_wrapper`): kept for a database that has
+/// the new library but has not run `ALTER EXTENSION metrics UPDATE` yet. No SQL of this
+/// version.
+mod before_projects {
+    use super::*;
+
+    #[allow(clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
+    #[pg_extern(security_definer, volatile, sql = false)]
+    fn define(
+        category: Option<String>,
+        kind: Option<String>,
+        source_table: Option<String>,
+        value_column: Option<String>,
+        time_column: Option<String>,
+        filter: Option<String>,
+        numerator: Option<String>,
+        denominator: Option<String>,
+        source_schema: Option<String>,
+        display_name: Option<String>,
+        description: Option<String>,
+        unit: Option<String>,
+        format_pattern: Option<String>,
+        top_n: Option<i32>,
+        replace: Option<bool>,
+        percentile: Option<f64>,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(metric_category, String),
+            name!(metric_type, String),
+            name!(kind, String),
+            name!(source, Option<String>),
+            name!(filter, Option<String>),
+            name!(is_active, bool),
+        ),
+    > {
+        define_in_projects(
+            category,
+            kind,
+            source_table,
+            value_column,
+            time_column,
+            filter,
+            numerator,
+            denominator,
+            source_schema,
+            display_name,
+            description,
+            unit,
+            format_pattern,
+            top_n,
+            replace,
+            percentile,
             None,
         )
     }
