@@ -388,13 +388,89 @@ pub fn define(args: &MetricArgs, replace: bool) -> Outcome<Definition> {
             check_computable(&metric)?;
             d.filter = metric.measure.filter;
         }
-        (Resolved::Ratio(ratio), _) => check_ratio_parts(&ratio)?,
+        (Resolved::Ratio(ratio), _) => {
+            check_ratio_parts(&ratio)?;
+            check_ratio_scope(&ratio.category, &ratio.numerator, &ratio.denominator, None)?;
+        }
         (Resolved::Sourced(_), Definition::Ratio(_)) => {
             unreachable!("a ratio resolves to a ratio")
         }
     }
+    check_percentages_keep_their_scope(&definition)?;
     store(&definition, &labels);
     Ok(definition)
+}
+
+/// Whether a category is a per-project metric (`changed`: as it is being redefined).
+fn is_scoped(category: &str, changed: Option<(&str, bool)>) -> bool {
+    match changed {
+        Some((c, scoped)) if c == category => scoped,
+        _ => {
+            layout().has_projects()
+                && spi::exists(
+                    "SELECT project_column IS NOT NULL FROM metrics.metric_definitions WHERE metric_category = $1",
+                    &[category.into()],
+                )
+        }
+    }
+}
+
+/// A percentage is per project when both its parts are, of the whole database only when
+/// neither is: one of each has no value per project to divide.
+fn check_ratio_scope(
+    category: &str,
+    numerator: &str,
+    denominator: &str,
+    changed: Option<(&str, bool)>,
+) -> Outcome<()> {
+    let (n, d) = (
+        is_scoped(numerator, changed),
+        is_scoped(denominator, changed),
+    );
+    if n == d {
+        return Ok(());
+    }
+    let (scoped, whole) = if n {
+        (numerator, denominator)
+    } else {
+        (denominator, numerator)
+    };
+    Err(Problem::new(
+        SqlState::InvalidParameterValue,
+        format!(
+            "percentage \"{category}\" would divide per-project metric \"{scoped}\" by \"{whole}\", a metric of the whole database only"
+        ),
+    )
+    .hint("give both parts a project_column, or neither (metrics.define_metric(..., replace => true))"))
+}
+
+/// A metric that percentages read may not change its scope alone: their parts must agree
+/// (`check_ratio_scope`); projects need the 0.6.0 tables.
+fn check_percentages_keep_their_scope(definition: &Definition) -> Outcome<()> {
+    let Definition::Sourced(d) = definition else {
+        return Ok(());
+    };
+    if d.project_column.is_some() && !layout().has_projects() {
+        return Err(Problem::new(
+            SqlState::FeatureNotSupported,
+            "per-project metrics need the tables of metrics 0.6.0",
+        )
+        .hint("run ALTER EXTENSION metrics UPDATE first"));
+    }
+    if !layout().has_projects() {
+        return Ok(());
+    }
+    let users: Vec<(String, String, String)> = spi::rows(
+        "SELECT metric_category, numerator, denominator FROM metrics.metric_definitions
+         WHERE kind = 'percentage' AND (numerator = $1 OR denominator = $1) ORDER BY 1",
+        &[d.category.as_str().into()],
+        |row| Ok((not_null(row, 1)?, not_null(row, 2)?, not_null(row, 3)?)),
+    );
+    let changed = Some((d.category.as_str(), d.project_column.is_some()));
+    for (category, numerator, denominator) in users {
+        check_ratio_scope(&category, &numerator, &denominator, changed)?;
+    }
+    Ok(())
 }
 
 /// Whether an upsert changes what the definition computes (not only its labels): then its
