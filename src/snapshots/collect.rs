@@ -431,7 +431,7 @@ impl RunDays {
     }
 }
 
-/// The steps of a run: one per source (and time column, and window of days) for the scalar
+/// The steps of a run: one per source (and time column, project column and window of days) for the scalar
 /// kinds, one per breakdown, then the percentages, each with its range.
 struct Steps<'a> {
     sourced: Vec<(Vec<&'a Sourced>, Range)>,
@@ -439,7 +439,9 @@ struct Steps<'a> {
 }
 
 fn steps<'a>(resolved: &'a [Resolved], days: &RunDays) -> Steps<'a> {
-    type Key = (u32, String, NaiveDate, NaiveDate);
+    // A source, its time column and its project column (per-project metrics are grouped
+    // by project too, the others not), and a window of days.
+    type Key = (u32, String, Option<String>, NaiveDate, NaiveDate);
     let mut by_source: BTreeMap<Key, (Vec<&Sourced>, Range)> = BTreeMap::new();
     let mut breakdowns = Vec::new();
     let mut ratios = Vec::new();
@@ -453,6 +455,7 @@ fn steps<'a>(resolved: &'a [Resolved], days: &RunDays) -> Steps<'a> {
                 let key = (
                     m.relation.oid.to_u32(),
                     m.source.time_column.clone(),
+                    m.source.project_column.clone(),
                     range.start,
                     range.end,
                 );

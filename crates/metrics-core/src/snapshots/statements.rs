@@ -469,7 +469,7 @@ fn unscoped_frame(f: &Frame) -> String {
 
 /// The projects a per-project statement knows: `$6` the keys a row's project column may hold
 /// (ids as text, slugs), `$7` the project id of each (so a value is one project's or none).
-const KEYS_CTE: &str = "keys AS (\n    SELECT k.key, k.id FROM pg_catalog.unnest($6::text[], $7::uuid[]) AS k(key, id)\n)";
+const KEYS_CTE: &str = "keys AS (\n    SELECT k.key, k.id FROM ROWS FROM (pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::uuid[])) AS k(key, id)\n)";
 
 /// The scopes of a per-project statement: the whole database (NULL), then every project.
 const SCOPES_CTE: &str = "scopes AS (\n    SELECT NULL::uuid AS project\n    UNION ALL (SELECT DISTINCT k.id FROM keys AS k)\n)";
@@ -893,7 +893,7 @@ mod tests {
         );
         assert_eq!(sql.matches("FROM \"public\".\"posts\"").count(), 1, "{sql}");
         assert!(sql.contains("LEFT JOIN keys AS pk ON pk.key = src.\"org_id\"::text"));
-        assert!(sql.contains("pg_catalog.unnest($6::text[], $7::uuid[]) AS k(key, id)"));
+        assert!(sql.contains("ROWS FROM (pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::uuid[])) AS k(key, id)"));
         assert!(sql.contains("GROUP BY GROUPING SETS ((CASE WHEN"));
         assert!(sql.contains("GROUPING(pk.id) AS whole"));
         // Totals run per scope, from the "before" group of the same scope.
