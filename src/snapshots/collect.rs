@@ -240,7 +240,7 @@ pub fn compute_sourced(metrics: &[&Sourced], start: NaiveDate, end: NaiveDate) -
     let keys = scoped.then(|| project_keys(metrics[0].project_is_uuid, None));
     let rows = compute_over(metrics, start, end, sketches, keys);
     if scoped {
-        report_unassigned(&rows);
+        report_unassigned(&rows, metrics);
     }
     rows
 }
@@ -299,31 +299,37 @@ pub fn project_keys(uuid_column: bool, only: Option<Uuid>) -> ProjectKeys {
 
 /// Tells the caller, with a NOTICE per metric, how many of its rows belonged to no known
 /// project (their project column NULL, or naming no project): they are counted in the
-/// whole-database value only (its `metadata.unassigned_rows`, day by day).
-fn report_unassigned(rows: &Rows) {
+/// whole-database value only (its `metadata.unassigned_rows`, day by day; a total's is a
+/// running count, so its last day's is reported).
+fn report_unassigned(rows: &Rows, metrics: &[&Sourced]) {
     let mut per_metric: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
-    for ((category, metadata), project) in rows
+    let rows_of_whole = rows
         .categories
         .iter()
         .zip(&rows.metadata)
         .zip(&rows.projects)
-    {
-        if project.is_some() {
-            continue;
-        }
+        .filter(|(_, project)| project.is_none());
+    for ((category, metadata), _) in rows_of_whole {
         let unassigned = serde_json::from_str::<serde_json::Value>(metadata)
             .ok()
             .and_then(|m| m.get("unassigned_rows").and_then(serde_json::Value::as_i64))
             .unwrap_or(0);
         if unassigned > 0 {
+            let total = metrics
+                .iter()
+                .any(|m| m.measure.category == *category && m.measure.kind == Kind::Total);
             let entry = per_metric.entry(category).or_default();
-            entry.0 += unassigned;
+            entry.0 = if total {
+                entry.0.max(unassigned)
+            } else {
+                entry.0 + unassigned
+            };
             entry.1 += 1;
         }
     }
     for (category, (count, days)) in per_metric {
         notice!(
-            "metrics: metric \"{category}\": {count} rows on {days} days belong to no known project (their project column is NULL or names no project); they are counted in the whole-database value only (metadata.unassigned_rows)"
+            "metrics: metric \"{category}\": {count} rows (on {days} days) belong to no known project (their project column is NULL or names no project); they are counted in the whole-database value only (metadata.unassigned_rows)"
         );
     }
 }
