@@ -53,6 +53,8 @@ pub struct Rows {
     pub sketches: Vec<Option<Vec<u8>>>,
     /// The project of each row (None: the whole database).
     pub projects: Vec<Option<Uuid>>,
+    /// Per-project metrics: how many of each metric's rows belong to no known project.
+    pub unassigned: Vec<(String, i64)>,
 }
 
 /// One computed row, as the statements return it.
@@ -238,9 +240,9 @@ pub fn compute_sourced(metrics: &[&Sourced], start: NaiveDate, end: NaiveDate) -
     }
     let scoped = metrics[0].source.project_column.is_some();
     let keys = scoped.then(|| project_keys(metrics[0].project_is_uuid, None));
-    let rows = compute_over(metrics, start, end, sketches, keys);
+    let mut rows = compute_over(metrics, start, end, sketches, keys);
     if scoped {
-        report_unassigned(&rows, metrics);
+        rows.unassigned = report_unassigned(&rows, metrics);
     }
     rows
 }
@@ -301,7 +303,7 @@ pub fn project_keys(uuid_column: bool, only: Option<Uuid>) -> ProjectKeys {
 /// project (their project column NULL, or naming no project): they are counted in the
 /// whole-database value only (its `metadata.unassigned_rows`, day by day; a total's is a
 /// running count, so its last day's is reported).
-fn report_unassigned(rows: &Rows, metrics: &[&Sourced]) {
+fn report_unassigned(rows: &Rows, metrics: &[&Sourced]) -> Vec<(String, i64)> {
     let mut per_metric: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
     let rows_of_whole = rows
         .categories
@@ -327,11 +329,14 @@ fn report_unassigned(rows: &Rows, metrics: &[&Sourced]) {
             entry.1 += 1;
         }
     }
+    let mut counts = Vec::new();
     for (category, (count, days)) in per_metric {
         notice!(
             "metrics: metric \"{category}\": {count} rows (on {days} days) belong to no known project (their project column is NULL or names no project); they are counted in the whole-database value only (metadata.unassigned_rows)"
         );
+        counts.push((category.to_string(), count));
     }
+    counts
 }
 
 /// Computes a percentage from the sealed values of its parts, on the days both are recorded
@@ -569,6 +574,8 @@ struct Sealed {
     computed: usize,
     inserted: i64,
     non_finite: Vec<NonFinite>,
+    /// Per-project metrics: their rows of no known project (`report_unassigned`).
+    unassigned: Vec<(String, i64)>,
 }
 
 /// The time limit of computing `metrics` over `range`: `metrics.metric_timeout` for each
@@ -588,18 +595,23 @@ fn attempt(metrics: &[&Sourced], range: Range, versions: &Versions) -> Result<Se
     let limit = time_limit(metrics.len(), range);
     isolated(|| {
         let mut rows = timeout::within(limit, || compute_sourced(metrics, range.start, range.end));
+        let unassigned = std::mem::take(&mut rows.unassigned);
         let non_finite = rows.take_non_finite();
         let computed = rows.len();
         Sealed {
             computed,
             inserted: seal(rows, versions),
             non_finite,
+            unassigned,
         }
     })
 }
 
 fn record(sealed: Sealed, tally: &mut Tally) {
     tally.sealed(sealed.computed, sealed.inserted);
+    for (category, rows) in sealed.unassigned {
+        tally.unassigned(&category, rows);
+    }
     for bad in sealed.non_finite {
         tally.fail_days(&bad.category, &[bad.date], bad.failure());
     }

@@ -501,7 +501,10 @@ mod tests {
         a.project_column = Some("   ".into());
         assert_eq!(sourced(check_shape(&a).unwrap().0).project_column, None);
         a.project_column = Some("x".repeat(64));
-        assert_eq!(check_shape(&a).unwrap_err().state, SqlState::StringDataRightTruncation);
+        assert_eq!(
+            check_shape(&a).unwrap_err().state,
+            SqlState::StringDataRightTruncation
+        );
         let mut p = args("share", "percentage");
         p.numerator = Some("a".into());
         p.denominator = Some("b".into());
