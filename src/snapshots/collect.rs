@@ -726,6 +726,33 @@ pub fn catch_up() -> Summary {
     run_days(RunType::Collect, &days)
 }
 
+/// The values a run plans: a value per day of each metric's window, and for a per-project
+/// metric (a percentage: when both its parts are) one more per project and day.
+fn planned_values(definitions: &[Definition], days: &RunDays) -> i64 {
+    let projects = if layout().has_projects() {
+        spi::value::<i64>("SELECT count(*) FROM metrics.projects", &[]).unwrap_or(0)
+    } else {
+        0
+    };
+    let scoped: Vec<&str> = definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Sourced(s) if s.project_column.is_some() => Some(s.category.as_str()),
+            _ => None,
+        })
+        .collect();
+    let is_scoped = |d: &Definition| match d {
+        Definition::Sourced(s) => s.project_column.is_some(),
+        Definition::Ratio(r) => {
+            scoped.contains(&r.numerator.as_str()) && scoped.contains(&r.denominator.as_str())
+        }
+    };
+    definitions
+        .iter()
+        .map(|d| days.of(d.category()).count() * if is_scoped(d) { 1 + projects } else { 1 })
+        .sum()
+}
+
 /// Collects every active metric for every day of its range, logs the run (a collection, a
 /// catch-up or a backfill: the same engine, logged apart), and tells the caller with a
 /// NOTICE when nothing was new and a WARNING when metrics failed.
@@ -748,10 +775,7 @@ pub fn run_days(kind: RunType, days: &RunDays) -> Summary {
     let mut tally = Tally::new(day_count(start, end), definitions.len());
     let progress = Progress {
         label: format!("backfill {label}"),
-        total: definitions
-            .iter()
-            .map(|d| days.of(d.category()).count())
-            .sum(),
+        total: planned_values(&definitions, days),
         started,
         enabled: kind == RunType::Backfill,
     };
