@@ -114,13 +114,13 @@ INSERT INTO callers VALUES
 -- privilege check and failed on its own terms (no pg_cron here, a procedure that commits).
 CREATE TEMP TABLE function_cases (fn text, statement text, read_only boolean, expected text[]);
 INSERT INTO function_cases VALUES
-    ('metrics.fetch_metrics(date,date,text[],text[],text)',
+    ('metrics.fetch_metrics(date,date,text[],text[],text,text)',
      $$SELECT count(*)::text FROM metrics.fetch_metrics('2025-06-01', '2025-06-03')$$, true,
      '{ok:27,ok:27,ok:27,ok:27,ok:27}'),
-    ('metrics.activity_series(integer,text[])',
+    ('metrics.activity_series(integer,text[],text)',
      $$SELECT count(*)::text FROM metrics.activity_series(3, ARRAY['posts_total'])$$, true,
      '{ok:3,ok:3,ok:3,ok:3,ok:3}'),
-    ('metrics.current_metrics()',
+    ('metrics.current_metrics(text)',
      $$SELECT count(*)::text FROM metrics.current_metrics()$$, true,
      '{ok:9,ok:9,ok:9,ok:9,ok:9}'),
     ('metrics.last_closed_day()',
@@ -129,7 +129,7 @@ INSERT INTO function_cases VALUES
     ('metrics.is_admin()',
      $$SELECT metrics.is_admin()::text$$, true,
      '{ok:false,ok:false,ok:true,ok:true,ok:true}'),
-    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)',
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)',
      $$SELECT metric_category FROM metrics.define_metric('matrix_posts', 'created', source_table => 'posts', source_schema => 'regress_src')$$, false,
      '{42501,42501,42501,ok:matrix_posts,ok:matrix_posts}'),
     ('metrics.activate_metric(text)',

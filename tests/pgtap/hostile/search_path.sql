@@ -219,7 +219,7 @@ SELECT lives_ok($$SELECT setval('regress_evil.ran_seq', 1, false)$$, 'reset the 
 CREATE TEMP TABLE hijack_cases (position serial, fn text, label text, statement text, check_sql text, prepare text,
                                 api_role text DEFAULT 'service_role', refused text);
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
-    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'a created metric with a filter',
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'a created metric with a filter',
      $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
        FROM metrics.define_metric('hijack_created', 'created', source_table => 'posts', source_schema => 'regress_src',
                                   filter => 'status = ''published'' AND length BETWEEN 10 AND 900 AND lower(status) <> ''x''',
@@ -228,24 +228,24 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
                                    filter, numerator, denominator, top_n, display_name, description, unit, format_pattern,
                                    is_active, defined_by
                             FROM metrics.metric_definitions WHERE metric_category = 'hijack_created') AS d$$, NULL),
-    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'a breakdown',
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'a breakdown',
      $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
        FROM metrics.define_metric('hijack_breakdown', 'breakdown', source_table => 'tracks', source_schema => 'regress_src',
                                   value_column => 'genre', top_n => 3)$$,
      $$SELECT d::text FROM (SELECT metric_category, kind, source_table, value_column, top_n, unit, format_pattern
                             FROM metrics.metric_definitions WHERE metric_category = 'hijack_breakdown') AS d$$, NULL),
-    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'a percentage',
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'a percentage',
      $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
        FROM metrics.define_metric('hijack_ratio', 'percentage', numerator => 'posts_created', denominator => 'posts_total')$$,
      $$SELECT d::text FROM (SELECT metric_category, kind, numerator, denominator, unit
                             FROM metrics.metric_definitions WHERE metric_category = 'hijack_ratio') AS d$$, NULL),
-    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'an average, replacing',
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'an average, replacing',
      $$SELECT pg_catalog.concat_ws('|', metric_category, metric_type, kind, source, filter, is_active)
        FROM metrics.define_metric('hijack_avg', 'average', source_table => 'posts', source_schema => 'regress_src',
                                   value_column => 'length', filter => 'status <> ''draft''', replace => true)$$,
      $$SELECT d::text FROM (SELECT metric_category, kind, value_column, filter
                             FROM metrics.metric_definitions WHERE metric_category = 'hijack_avg') AS d$$, NULL),
-    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'a refused definition (did-you-mean hint)',
+    ('metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'a refused definition (did-you-mean hint)',
      $$SELECT metric_category FROM metrics.define_metric('hijack_refused', 'created', source_table => 'Posts', source_schema => 'regress_src')$$,
      NULL, NULL),
     ('metrics.activate_metric(text)', 'activating an inactive metric',
