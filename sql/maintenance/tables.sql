@@ -84,7 +84,7 @@ SELECT pg_catalog.pg_extension_config_dump('metrics.compacted_periods', '');
 CREATE TABLE metrics.maintenance_log (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     run_id        uuid REFERENCES metrics.maintenance_log (id) ON DELETE CASCADE,
-    step          text NOT NULL CHECK (step IN ('run', 'catch_up', 'compact', 'prune', 'alerts')),
+    step          text NOT NULL CHECK (step IN ('run', 'catch_up', 'compact', 'read_model', 'prune', 'alerts')),
     status        text NOT NULL CHECK (status IN ('running', 'completed', 'partial', 'failed', 'skipped')),
     started_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     completed_at  timestamptz,
@@ -96,7 +96,7 @@ CREATE TABLE metrics.maintenance_log (
     error_sqlstate text
 );
 COMMENT ON TABLE metrics.maintenance_log IS
-    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, pruning, alerts), with what it did.';
+    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, read-model refresh, pruning, alerts), with what it did.';
 CREATE INDEX idx_maintenance_log_started ON metrics.maintenance_log (started_at DESC);
 CREATE INDEX idx_maintenance_log_run ON metrics.maintenance_log (run_id);
 SELECT pg_catalog.pg_extension_config_dump('metrics.maintenance_log', '');
