@@ -112,6 +112,7 @@ fn projects(name: Option<&str>) -> Vec<Project> {
 
 /// Fills the read model of every project (or the one named) from what changed since its
 /// last run (`full`: from scratch); one row per project.
+#[allow(clippy::type_complexity)]
 #[pg_extern(security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]
 fn refresh_read_model(
