@@ -209,8 +209,11 @@ fn pull_requests(
     first: NaiveDate,
     cut: NaiveDate,
 ) -> Vec<Drilldown> {
-    let (lo, hi) = bounds(p, first, cut);
-    spi::rows(
+    entities(
+        p,
+        repos,
+        (first, cut),
+        ("dora_lead_time_p50_hours", "pull_request"),
         "SELECT DISTINCT ON (c.repository, c.pr_number, c.tier)
                 c.repository || '#' || c.pr_number || '@' || c.tier, c.deployed_at,
                 pg_catalog.jsonb_build_object('repository', c.repository, 'number', c.pr_number, 'title', pr.title,
@@ -227,8 +230,6 @@ fn pull_requests(
          WHERE c.kind = 'pull_request' AND ($1::text[] IS NULL OR c.repository = ANY ($1))
            AND c.deployed_at >= $2 AND c.deployed_at < $3
          ORDER BY c.repository, c.pr_number, c.tier, c.deployed_at, c.deployment_id",
-        &[repos.clone().into(), lo.into(), hi.into()],
-        |r| entity(r, "dora_lead_time_p50_hours", "pull_request"),
     )
 }
 
@@ -239,8 +240,11 @@ fn deployments(
     first: NaiveDate,
     cut: NaiveDate,
 ) -> Vec<Drilldown> {
-    let (lo, hi) = bounds(p, first, cut);
-    spi::rows(
+    entities(
+        p,
+        repos,
+        (first, cut),
+        ("dora_deployment_frequency", "deployment"),
         "SELECT f.repository || '/' || f.deployment_id, f.finished_at,
                 pg_catalog.jsonb_build_object('repository', f.repository, 'deployment_id', f.deployment_id,
                     'environment', f.environment, 'tier', f.tier, 'sha', f.sha, 'created_at', f.created_at,
@@ -252,23 +256,28 @@ fn deployments(
            ON r.source = 'deployment' AND r.repository = f.repository AND r.id = f.deployment_id::text
          WHERE ($1::text[] IS NULL OR f.repository = ANY ($1)) AND f.finished_at >= $2 AND f.finished_at < $3
          ORDER BY 1",
-        &[repos.clone().into(), lo.into(), hi.into()],
-        |r| entity(r, "dora_deployment_frequency", "deployment"),
     )
 }
 
-fn entity(
-    r: &pgrx::spi::SpiHeapTupleData,
-    metric_key: &str,
-    entity_type: &'static str,
-) -> pgrx::spi::SpiResult<Drilldown> {
-    let payload: String = not_null(r, 3)?;
-    Ok(Drilldown {
-        metric_key: metric_key.to_string(),
-        entity_type,
-        reference_id: not_null(r, 1)?,
-        at: At::Instant(not_null(r, 2)?),
-        payload: serde_json::from_str(&payload).expect("jsonb text is JSON"),
+/// The drill-downs of a statement over the project's repositories ($1) and the days
+/// `[first, cut]` ($2, $3 as instants): each row its reference, time and payload.
+fn entities(
+    p: &Project,
+    repos: &Option<Vec<String>>,
+    (first, cut): (NaiveDate, NaiveDate),
+    (metric_key, entity_type): (&str, &'static str),
+    sql: &str,
+) -> Vec<Drilldown> {
+    let (lo, hi) = bounds(p, first, cut);
+    spi::rows(sql, &[repos.clone().into(), lo.into(), hi.into()], |r| {
+        let payload: String = not_null(r, 3)?;
+        Ok(Drilldown {
+            metric_key: metric_key.to_string(),
+            entity_type,
+            reference_id: not_null(r, 1)?,
+            at: At::Instant(not_null(r, 2)?),
+            payload: serde_json::from_str(&payload).expect("jsonb text is JSON"),
+        })
     })
 }
 
