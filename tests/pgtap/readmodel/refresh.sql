@@ -5,7 +5,7 @@
 -- project's repository), the whole-database project against normal ones, and reruns that
 -- change nothing but the summary.
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/read_model.sql
 
@@ -128,6 +128,18 @@ SELECT is((SELECT (e->>'value')::numeric FROM metrics.metrics_summary AS s, json
           (SELECT sum(value) FROM metrics.fetch_metrics(metrics.last_closed_day() - 6, metrics.last_closed_day(), ARRAY['orders'],
                                                         project => 'acme')),
           'the summary''s value is the sum of the last 7 days');
+
+SELECT is((SELECT (payload->'requests'->>'total')::bigint FROM metrics.metrics_summary WHERE project_id = pg_temp.pid('acme')),
+          (SELECT count(*) FROM events WHERE route = '/a' AND at < (metrics.last_closed_day() + 1)::timestamp AT TIME ZONE 'UTC'),
+          'the summary''s requests: those of the 7 closed days');
+SELECT is((SELECT (d->>'deployments')::bigint FROM metrics.metrics_summary AS s, jsonb_array_elements(s.payload->'dora') AS d
+           WHERE s.project_id = pg_temp.pid('acme') AND d->>'environment' = 'production'),
+          (SELECT sum(deployments) FROM metrics.get_dora_metrics(metrics.last_closed_day() - 6, metrics.last_closed_day(),
+                                                                 'production', 'day', 'acme/shop')),
+          'its DORA deployments: get_dora_metrics over the 7 days');
+SELECT is((SELECT payload->'period' FROM metrics.metrics_summary WHERE project_id = pg_temp.pid('acme')),
+          jsonb_build_object('start', metrics.last_closed_day() - 6, 'end', metrics.last_closed_day(), 'days', 7),
+          'its period: the last 7 closed days');
 
 -- A rerun with nothing new writes nothing but the summary.
 CREATE TEMP TABLE rerun AS SELECT * FROM metrics.refresh_read_model('acme');
