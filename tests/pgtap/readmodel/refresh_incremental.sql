@@ -22,13 +22,13 @@ $$;
 SELECT ok((SELECT count(*) FROM metrics.refresh_read_model()) = 3, 'a first refresh of every project');
 SELECT is((SELECT count(*) FROM metrics.read_model_state), 9::bigint, 'its state: three sources per project');
 
--- New since: acme's orders and genres of the last closed day, requests to /a and /b in an
+-- New since: acme's orders and genres of the last closed day, requests of acme to /a in an
 -- hour already refreshed, a deployment of globex/web on the last closed day.
 SELECT pg_temp.seal_count('acme', 'orders', metrics.last_closed_day(), 5, now());
 SELECT pg_temp.seal_genres(metrics.last_closed_day(), 77, now());
 SELECT metrics.record_route_metrics(jsonb_build_array(
-    jsonb_build_object('route', '/a', 'method', 'GET', 'success', true, 'duration_ms', 12.5, 'at', date_trunc('hour', now()) - interval '150 minutes'),
-    jsonb_build_object('route', '/a', 'method', 'GET', 'duration_ms', 912.25, 'success', false,
+    jsonb_build_object('route', '/a', 'method', 'GET', 'project', 'acme', 'success', true, 'duration_ms', 12.5, 'at', date_trunc('hour', now()) - interval '150 minutes'),
+    jsonb_build_object('route', '/a', 'method', 'GET', 'project', 'acme', 'duration_ms', 912.25, 'success', false,
                        'at', date_trunc('hour', now()) - interval '140 minutes')));
 SELECT pg_temp.ship('globex/web', 2999, metrics.last_closed_day(), 'success');
 
