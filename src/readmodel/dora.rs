@@ -96,6 +96,40 @@ pub fn refresh(p: &Project, mark: Option<Mark>, cut: NaiveDate) -> Done {
             ..Done::default()
         };
     };
+    let points = key_points(p, &repos, first, cut);
+    let (breakdown, trend): (Vec<Point>, Vec<Point>) = points
+        .into_iter()
+        .partition(|p| matches!(p.dimensions, Dimensions::Breakdown(..)));
+    let span = (first, cut);
+    let mut drill = entities(
+        p,
+        &repos,
+        span,
+        ("dora_lead_time_p50_hours", "pull_request"),
+        PULL_REQUESTS,
+    );
+    drill.extend(entities(
+        p,
+        &repos,
+        span,
+        ("dora_deployment_frequency", "deployment"),
+        DEPLOYMENTS,
+    ));
+    Done {
+        events,
+        trend: write::points(p.id, &p.zone, &trend),
+        breakdown: write::points(p.id, &p.zone, &breakdown),
+        drilldowns: write::drilldowns(p.id, &p.zone, &drill),
+    }
+}
+
+/// The points of every tier and grain from the buckets holding `first` to `cut`.
+fn key_points(
+    p: &Project,
+    repos: &Option<Vec<String>>,
+    first: NaiveDate,
+    cut: NaiveDate,
+) -> Vec<Point> {
     let mut points = Vec::new();
     for (tier, environments) in tiers() {
         for (grain, core) in [
@@ -122,17 +156,7 @@ pub fn refresh(p: &Project, mark: Option<Mark>, cut: NaiveDate) -> Done {
             }
         }
     }
-    let (breakdown, trend): (Vec<Point>, Vec<Point>) = points
-        .into_iter()
-        .partition(|p| matches!(p.dimensions, Dimensions::Breakdown(..)));
-    let mut drill = pull_requests(p, &repos, first, cut);
-    drill.extend(deployments(p, &repos, first, cut));
-    Done {
-        events,
-        trend: write::points(p.id, &p.zone, &trend),
-        breakdown: write::points(p.id, &p.zone, &breakdown),
-        drilldowns: write::drilldowns(p.id, &p.zone, &drill),
-    }
+    points
 }
 
 /// A key row's fields, as `get_dora_metrics` returns them (numerics exact).
@@ -203,18 +227,7 @@ fn bounds(
 }
 
 /// Each pull request shipped in the range, once per tier (its first deployment there).
-fn pull_requests(
-    p: &Project,
-    repos: &Option<Vec<String>>,
-    first: NaiveDate,
-    cut: NaiveDate,
-) -> Vec<Drilldown> {
-    entities(
-        p,
-        repos,
-        (first, cut),
-        ("dora_lead_time_p50_hours", "pull_request"),
-        "SELECT DISTINCT ON (c.repository, c.pr_number, c.tier)
+const PULL_REQUESTS: &str = "SELECT DISTINCT ON (c.repository, c.pr_number, c.tier)
                 c.repository || '#' || c.pr_number || '@' || c.tier, c.deployed_at,
                 pg_catalog.jsonb_build_object('repository', c.repository, 'number', c.pr_number, 'title', pr.title,
                     'environment', c.environment, 'tier', c.tier, 'first_commit_at', c.first_commit_at,
@@ -229,23 +242,10 @@ fn pull_requests(
          JOIN metrics.github_pull_requests AS pr ON pr.repository = c.repository AND pr.number = c.pr_number
          WHERE c.kind = 'pull_request' AND ($1::text[] IS NULL OR c.repository = ANY ($1))
            AND c.deployed_at >= $2 AND c.deployed_at < $3
-         ORDER BY c.repository, c.pr_number, c.tier, c.deployed_at, c.deployment_id",
-    )
-}
+         ORDER BY c.repository, c.pr_number, c.tier, c.deployed_at, c.deployment_id";
 
 /// Each deployment that finished in the range, with its outcome and recovery.
-fn deployments(
-    p: &Project,
-    repos: &Option<Vec<String>>,
-    first: NaiveDate,
-    cut: NaiveDate,
-) -> Vec<Drilldown> {
-    entities(
-        p,
-        repos,
-        (first, cut),
-        ("dora_deployment_frequency", "deployment"),
-        "SELECT f.repository || '/' || f.deployment_id, f.finished_at,
+const DEPLOYMENTS: &str = "SELECT f.repository || '/' || f.deployment_id, f.finished_at,
                 pg_catalog.jsonb_build_object('repository', f.repository, 'deployment_id', f.deployment_id,
                     'environment', f.environment, 'tier', f.tier, 'sha', f.sha, 'created_at', f.created_at,
                     'finished_at', f.finished_at, 'outcome', f.outcome, 'failed', f.is_failure,
@@ -255,9 +255,7 @@ fn deployments(
          LEFT JOIN metrics.dora_recovery_facts AS r
            ON r.source = 'deployment' AND r.repository = f.repository AND r.id = f.deployment_id::text
          WHERE ($1::text[] IS NULL OR f.repository = ANY ($1)) AND f.finished_at >= $2 AND f.finished_at < $3
-         ORDER BY 1",
-    )
-}
+         ORDER BY 1";
 
 /// The drill-downs of a statement over the project's repositories ($1) and the days
 /// `[first, cut]` ($2, $3 as instants): each row its reference, time and payload.
