@@ -5,7 +5,7 @@
 -- project's repository), the whole-database project against normal ones, and reruns that
 -- change nothing but the summary.
 BEGIN;
-SELECT plan(34);
+SELECT plan(36);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/read_model.sql
 
@@ -145,6 +145,10 @@ SELECT is((SELECT payload->'period' FROM metrics.metrics_summary WHERE project_i
 CREATE TEMP TABLE rerun AS SELECT * FROM metrics.refresh_read_model('acme');
 SELECT is((SELECT (trend_points, breakdown_points, drilldowns, summaries)::text FROM rerun), '(0,0,0,1)', 'a rerun changes nothing but the summary');
 SELECT is((SELECT count(*) FROM metrics.metrics_summary WHERE project_id = pg_temp.pid('acme')), 2::bigint, 'which it adds');
+
+-- Arguments.
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.refresh_read_model('nope')$$, '42704', 'an unknown project is 42704');
+SELECT pg_temp.fails_with($$SELECT * FROM metrics.refresh_read_model('acme', NULL)$$, '22004', 'full must not be NULL');
 
 SELECT * FROM finish();
 ROLLBACK;
