@@ -19,6 +19,7 @@ mod github;
 mod jobs;
 mod maintenance;
 mod pg;
+mod readmodel;
 mod requests;
 mod snapshots;
 
@@ -94,6 +95,7 @@ extension_sql_file!(
         jobs::api::_maintenance_compact,
         jobs::api::_maintenance_prune,
         jobs::api::_maintenance_alerts,
+        jobs::api::_maintenance_read_model,
         jobs::api::_maintenance_end
     ]
 );
@@ -113,6 +115,11 @@ extension_sql_file!(
     requires = ["project_tables"]
 );
 extension_sql_file!(
+    "../sql/readmodel/state.sql",
+    name = "readmodel_state",
+    requires = ["readmodel_tables"]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
     requires = [
@@ -124,7 +131,8 @@ extension_sql_file!(
         "github_tables",
         "github_read",
         "project_membership",
-        "readmodel_tables"
+        "readmodel_tables",
+        "readmodel_state"
     ]
 );
 extension_sql_file!(

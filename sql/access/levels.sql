@@ -113,6 +113,12 @@ AS $$
         ('table',     'metrics.metrics_trend_point',        'SELECT', 'read'),
         ('table',     'metrics.metrics_breakdown_point',    'SELECT', 'read'),
         ('table',     'metrics.metrics_drilldown',          'SELECT', 'read'),
+        -- How far refresh_read_model has got per project and source: what the jobs that
+        -- refresh need to see (the policy shows it to administrators only).
+        ('table',     'metrics.read_model_state',           'SELECT', 'manage'),
+        -- Refreshing writes every project's read model with the owner's rights (a project
+        -- named is resolved as the caller, like every project argument): the manage level.
+        ('function',  'metrics.refresh_read_model(text,boolean)',           'EXECUTE', 'manage'),
         -- Creating and changing projects writes with the owner's rights: the manage level.
         ('function',  'metrics.create_project(text,text,text,boolean)',     'EXECUTE', 'manage'),
         ('function',  'metrics.update_project(text,text,text,text)',        'EXECUTE', 'manage'),
@@ -171,6 +177,7 @@ AS $$
         ('function',  'metrics._maintenance_compact(uuid)',                 'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_prune(uuid,integer)',           'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_alerts(uuid)',                  'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_read_model(uuid)',              'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_end(uuid)',                     'EXECUTE', 'manage'),
 
         -- maintenance: health and alerts (functions)

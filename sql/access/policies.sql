@@ -37,6 +37,7 @@ ALTER TABLE metrics.project_check ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.project_repositories ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_summary ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_trend_point ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.read_model_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_breakdown_point ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_drilldown ENABLE ROW LEVEL SECURITY;
 
@@ -63,6 +64,9 @@ CREATE POLICY "Admins can view operation metrics" ON metrics.operation_metrics
 CREATE POLICY "Admins can view compacted periods" ON metrics.compacted_periods
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Admins can view the maintenance log" ON metrics.maintenance_log
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+-- How far the read model's refresh has got, like the ledger: administrators only.
+CREATE POLICY "Admins can view the read model state" ON metrics.read_model_state
     FOR SELECT USING ((SELECT metrics.is_admin()));
 -- maintenance: health and alerts (policies)
 -- The alerts in force and their history, like the maintenance log: administrators only.

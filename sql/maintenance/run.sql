@@ -1,5 +1,5 @@
 -- metrics: the maintenance job. One procedure runs every step in order (catch-up collection,
--- compaction, pruning, then alerts) and records each in metrics.maintenance_log; the steps
+-- compaction, the read model's refresh, pruning, then alerts) and records each in metrics.maintenance_log; the steps
 -- are SECURITY DEFINER functions metrics._maintenance_*. It is a procedure with no SET
 -- clause and SECURITY INVOKER, like backfill_daily_metrics_chunked, so that it may COMMIT
 -- after every unit of work: an interrupted run keeps what it finished, and the next run
@@ -34,6 +34,14 @@ BEGIN
     END LOOP;
     IF commits THEN COMMIT; END IF;
 
+    -- The read model: one project per call (metrics.refresh_read_model's work for it, from
+    -- what changed since its last refresh), committed each, so a cancel or a crash keeps
+    -- every project done and leaves the one in progress untouched.
+    WHILE metrics._maintenance_read_model(this_run) LOOP
+        IF commits THEN COMMIT; END IF;
+    END LOOP;
+    IF commits THEN COMMIT; END IF;
+
     -- Pruning: the collection log, the ledger and pg_cron's run details of the extension's
     -- jobs, past their retention policies, one batch per call, committed each.
     WHILE metrics._maintenance_prune(this_run) LOOP
@@ -53,4 +61,4 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE metrics.run_maintenance() IS
-    'The maintenance job: catch-up collection, compaction, pruning and alerts, each step recorded in metrics.maintenance_log; a second run while one works is recorded as skipped.';
+    'The maintenance job: catch-up collection, compaction, read-model refresh, pruning and alerts, each step recorded in metrics.maintenance_log; a second run while one works is recorded as skipped.';

@@ -30,10 +30,18 @@ AS $$
            ('maintenance_log',      'log',    NULL::interval,     NULL::interval,      interval '365 days'),
            ('cron_job_run_details', 'log',    NULL::interval,     NULL::interval,      interval '30 days'),
            -- The raw GitHub payloads (metrics.github_events); their facts are kept.
-           ('github_events',        'log',    NULL::interval,     NULL::interval,      interval '365 days')
+           ('github_events',        'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           -- The read model (seed 004): summaries whole for 30 days, then the last of each
+           -- project's day, dropped after 180 days; trend points at hour and day grain for
+           -- 90 days, then week and month points only (kept); breakdowns 90 days;
+           -- drill-downs 30 days.
+           ('read_model_summary',   'downsample', NULL::interval, interval '30 days', interval '180 days'),
+           ('read_model_trend',     'downsample', NULL::interval, interval '90 days', NULL::interval),
+           ('read_model_breakdown', 'log',    NULL::interval,     NULL::interval,      interval '90 days'),
+           ('read_model_drilldown', 'log',    NULL::interval,     NULL::interval,      interval '30 days')
 $$;
 COMMENT ON FUNCTION metrics._retention_defaults() IS
-    'The retention families, their kind (rollup or log) and their default policy.';
+    'The retention families, their kind (rollup, log or downsample) and their default policy.';
 
 -- Every family with the policy in force: the owner's choice where there is one (NULLs
 -- included: a NULL chosen is "keep"), else the default. security_invoker: the settings'
@@ -76,7 +84,7 @@ SELECT pg_catalog.pg_extension_config_dump('metrics.compacted_periods', '');
 CREATE TABLE metrics.maintenance_log (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     run_id        uuid REFERENCES metrics.maintenance_log (id) ON DELETE CASCADE,
-    step          text NOT NULL CHECK (step IN ('run', 'catch_up', 'compact', 'prune', 'alerts')),
+    step          text NOT NULL CHECK (step IN ('run', 'catch_up', 'compact', 'read_model', 'prune', 'alerts')),
     status        text NOT NULL CHECK (status IN ('running', 'completed', 'partial', 'failed', 'skipped')),
     started_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     completed_at  timestamptz,
@@ -88,7 +96,7 @@ CREATE TABLE metrics.maintenance_log (
     error_sqlstate text
 );
 COMMENT ON TABLE metrics.maintenance_log IS
-    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, pruning, alerts), with what it did.';
+    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, read-model refresh, pruning, alerts), with what it did.';
 CREATE INDEX idx_maintenance_log_started ON metrics.maintenance_log (started_at DESC);
 CREATE INDEX idx_maintenance_log_run ON metrics.maintenance_log (run_id);
 SELECT pg_catalog.pg_extension_config_dump('metrics.maintenance_log', '');

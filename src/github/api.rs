@@ -181,9 +181,10 @@ fn get_dora_metrics(
     let rows = read::keys(&KeyQuery {
         start,
         end,
-        grain,
+        grain: Some(grain),
         environments: &environments,
-        repository,
+        repositories: repository.map(|r| vec![r]),
+        pooled: false,
         timezone: guc::timezone(),
     });
     let shown = environments.shown;

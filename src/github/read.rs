@@ -72,38 +72,65 @@ pub struct KeyRow {
 pub struct KeyQuery<'a> {
     pub start: NaiveDate,
     pub end: NaiveDate,
-    pub grain: Grain,
+    /// `None`: the whole range is one period (the read model's summary).
+    pub grain: Option<Grain>,
     pub environments: &'a Environments,
-    pub repository: Option<String>,
+    /// The repositories to read (`None`: every one).
+    pub repositories: Option<Vec<String>>,
+    /// Whether the repositories are pooled into one row per period (named `*`), as a
+    /// project's keys are, rather than one row per repository.
+    pub pooled: bool,
     pub timezone: String,
+}
+
+impl KeyQuery<'_> {
+    fn spans(&self) -> Vec<crate::common::calendar::Period> {
+        match self.grain {
+            Some(grain) => periods(self.start, self.end, grain),
+            None => vec![crate::common::calendar::Period {
+                start: self.start,
+                end: self.end,
+            }],
+        }
+    }
 }
 
 /// `d` (a date) as the start of its period: the day, or its ISO week's or month's first day,
 /// not before the range's start ($1).
-fn period_of(d: &str, grain: Grain) -> String {
+fn period_of(d: &str, grain: Option<Grain>) -> String {
     match grain {
-        Grain::Daily => d.to_string(),
-        Grain::Weekly => format!("greatest(pg_catalog.date_trunc('week', {d})::date, $1)"),
-        Grain::Monthly => format!("greatest(pg_catalog.date_trunc('month', {d})::date, $1)"),
+        Some(Grain::Daily) => d.to_string(),
+        Some(Grain::Weekly) => format!("greatest(pg_catalog.date_trunc('week', {d})::date, $1)"),
+        Some(Grain::Monthly) => {
+            format!("greatest(pg_catalog.date_trunc('month', {d})::date, $1)")
+        }
+        None => "$1::date".to_string(),
     }
+}
+
+/// The repository a row is counted under: its own, or `*` when pooled ($8).
+fn key_of(repository: &str) -> String {
+    format!("CASE WHEN $8 THEN '*' ELSE {repository} END")
 }
 
 fn local_day(ts: &str) -> String {
     format!("({ts} AT TIME ZONE $4)::date")
 }
 
-/// $1 start, $2 end, $3 period starts, $4 time zone, $5 environment names, $6 repository,
-/// $7 the tiers whose incidents of no environment count.
+/// $1 start, $2 end, $3 period starts, $4 time zone, $5 environment names, $6 repositories
+/// (NULL: all), $7 the tiers whose incidents of no environment count, $8 whether the
+/// repositories are pooled.
 /// One statement, kept whole (longer than a function should be) so that it reads as the SQL
 /// it is: each key is a CTE over the views, joined per period and repository.
-fn keys_sql(grain: Grain) -> String {
+fn keys_sql(grain: Option<Grain>) -> String {
     let p = |ts: &str| period_of(&local_day(ts), grain);
     format!(
         "WITH b AS (SELECT ($1::timestamp AT TIME ZONE $4) AS lo, (($2 + 1)::timestamp AT TIME ZONE $4) AS hi),
          repos AS (SELECT r.repository FROM metrics.github_repositories AS r
-                   WHERE $6::text IS NULL OR r.repository = $6),
+                   WHERE $6::text[] IS NULL OR r.repository = ANY ($6)),
+         keyed AS (SELECT DISTINCT {repo_key} AS repository FROM repos AS r),
          dep AS (
-             SELECT f.repository, {dep_p} AS ps,
+             SELECT {dep_key} AS repository, {dep_p} AS ps,
                     count(*) FILTER (WHERE f.is_success) AS deployments,
                     count(DISTINCT {dep_day}) FILTER (WHERE f.is_success) AS deploy_days,
                     count(*) AS finished,
@@ -116,7 +143,7 @@ fn keys_sql(grain: Grain) -> String {
          -- The changes' lead times as metrics.dora_change_facts defines them, read from the
          -- table by its (environment, deployed_at) index.
          lead AS (
-             SELECT c.repository, {lead_p} AS ps,
+             SELECT {lead_key} AS repository, {lead_p} AS ps,
                     percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
                         ORDER BY pg_catalog.date_part('epoch', c.deployed_at - c.merged_at) / 3600) AS p,
                     count(*) AS n,
@@ -127,7 +154,7 @@ fn keys_sql(grain: Grain) -> String {
                AND c.repository IN (SELECT repository FROM repos)
              GROUP BY 1, 2),
          rec AS (
-             SELECT r.repository, {rec_p} AS ps,
+             SELECT {rec_key} AS repository, {rec_p} AS ps,
                     percentile_cont(0.5) WITHIN GROUP (ORDER BY r.recovery_hours) AS p50, count(*) AS n
              FROM metrics.dora_recovery_facts AS r, b
              WHERE (r.environment = ANY ($5) OR (r.environment IS NULL AND r.tier = ANY ($7)))
@@ -153,12 +180,16 @@ fn keys_sql(grain: Grain) -> String {
                 l.fc50::numeric::text,
                 l.p[1], e.p50, CASE WHEN d.finished > 0 THEN d.failed * 100.0 / d.finished END::float8
          FROM pg_catalog.unnest($3::date[]) AS ps (period_start)
-         CROSS JOIN repos AS r
+         CROSS JOIN keyed AS r
          LEFT JOIN dep AS d ON d.repository = r.repository AND d.ps = ps.period_start
          LEFT JOIN lead AS l ON l.repository = r.repository AND l.ps = ps.period_start
          LEFT JOIN rec AS e ON e.repository = r.repository AND e.ps = ps.period_start
          LEFT JOIN pend AS pd ON pd.repository = r.repository AND pd.period_start = ps.period_start
          ORDER BY r.repository, ps.period_start",
+        repo_key = key_of("r.repository"),
+        dep_key = key_of("f.repository"),
+        lead_key = key_of("c.repository"),
+        rec_key = key_of("r.repository"),
         dep_p = p("f.finished_at"),
         dep_day = local_day("f.finished_at"),
         lead_p = p("c.deployed_at"),
@@ -170,7 +201,7 @@ fn keys_sql(grain: Grain) -> String {
 /// Pending changes at each period's end: merged PRs into a branch the environment deploys,
 /// after its first successful deployment, minus those shipped by then; counted per
 /// environment, as running sums (`ps` NULL: before the range).
-fn pending_sql(grain: Grain) -> String {
+fn pending_sql(grain: Option<Grain>) -> String {
     // Counted per local day first, then per period (a few hundred days, not every change).
     let p = |d: &str| period_of(d, grain);
     format!(
@@ -182,7 +213,7 @@ fn pending_sql(grain: Grain) -> String {
                AND d.repository IN (SELECT repository FROM repos)
              GROUP BY 1, 2),
          merged_days AS (
-             SELECT c.repository, {merged_day} AS day, count(*) AS n
+             SELECT {c_key} AS repository, {merged_day} AS day, count(*) AS n
              FROM cov AS c CROSS JOIN b
              JOIN metrics.github_pull_requests AS pr
                ON pr.repository = c.repository AND pr.base_ref = ANY (c.refs)
@@ -192,7 +223,7 @@ fn pending_sql(grain: Grain) -> String {
              SELECT m.repository, CASE WHEN m.day >= $1 THEN {merged_p} END AS ps, sum(m.n) AS n
              FROM merged_days AS m GROUP BY 1, 2),
          shipped_days AS (
-             SELECT c.repository, {shipped_day} AS day, count(*) AS n
+             SELECT {c_key} AS repository, {shipped_day} AS day, count(*) AS n
              FROM cov AS c CROSS JOIN b
              JOIN metrics.dora_changes AS ch
                ON ch.environment = c.environment AND ch.deployed_at < b.hi AND ch.repository = c.repository
@@ -201,6 +232,7 @@ fn pending_sql(grain: Grain) -> String {
          shipped AS MATERIALIZED (
              SELECT s.repository, CASE WHEN s.day >= $1 THEN {shipped_p} END AS ps, sum(s.n) AS n
              FROM shipped_days AS s GROUP BY 1, 2)",
+        c_key = key_of("c.repository"),
         merged_day = local_day("pr.merged_at"),
         shipped_day = local_day("ch.deployed_at"),
         merged_p = p("m.day"),
@@ -233,7 +265,7 @@ fn level_rows() -> Vec<LevelRow> {
 
 /// The keys of every period of the range, per repository.
 pub fn keys(q: &KeyQuery) -> Vec<KeyRow> {
-    let spans = periods(q.start, q.end, q.grain);
+    let spans = q.spans();
     let starts: Vec<pgrx::datum::Date> = spans.iter().map(|p| pg_date(p.start)).collect();
     let levels = level_rows();
     let args = [
@@ -242,8 +274,9 @@ pub fn keys(q: &KeyQuery) -> Vec<KeyRow> {
         DatumWithOid::from(starts),
         DatumWithOid::from(q.timezone.as_str()),
         DatumWithOid::from(q.environments.names.clone()),
-        DatumWithOid::from(q.repository.clone()),
+        DatumWithOid::from(q.repositories.clone()),
         DatumWithOid::from(q.environments.tiers.clone()),
+        DatumWithOid::from(q.pooled),
     ];
     stable::rows(&keys_sql(q.grain), &args, |r| {
         let start = crate::pg::datum::stored_date(not_null::<pgrx::datum::Date>(r, 1)?);

@@ -92,6 +92,14 @@ fn _maintenance_prune(run_id: Option<Uuid>, batch_size: default!(Option<i32>, "1
     steps::prune(run_id, batch)
 }
 
+/// Refreshes the read model of one project for a run; true when there may be more.
+#[pg_extern(security_definer, volatile)]
+#[search_path(pg_catalog, pg_temp)]
+fn _maintenance_read_model(run_id: Option<Uuid>) -> bool {
+    let run_id = ledger::check_run(run_id).or_raise();
+    steps::read_model(run_id)
+}
+
 /// Ends a run: its status follows its steps'.
 #[pg_extern(security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]

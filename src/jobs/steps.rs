@@ -15,6 +15,7 @@ use crate::maintenance::compact::{self, Done};
 use crate::maintenance::compaction;
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::pg::subxact::isolated;
+use crate::readmodel::{self, refresh};
 use crate::snapshots::collect;
 
 /// The catch-up collection (`collect_daily_metrics()` without a date) as a step; returns its
@@ -160,6 +161,10 @@ const PRUNE_CRON: &str = "
 
 /// Deletes one batch of a family's old rows.
 fn prune_batch(family: &str, batch: i32, run_id: Uuid) -> Batch {
+    if family.starts_with("read_model_") {
+        return readmodel::prune::batch(family, batch)
+            .map_or(Batch::Kept("its policy keeps every row"), Batch::Deleted);
+    }
     let Some(before) = cutoff(family) else {
         return Batch::Kept("its policy has no drop_after: kept");
     };
@@ -254,4 +259,65 @@ pub fn alerts(run_id: Uuid) -> String {
             .collect();
         StepEnd::done("completed", json!({"transitions": transitions}))
     })
+}
+
+/// Refreshes the read model of one project for a run (the next one, by slug, not done yet
+/// in this run), in its own subtransaction; true when the procedure should call again. The
+/// procedure commits after each project, so an interruption keeps every project done, and
+/// a project is written whole (points, summary and state) or not at all.
+pub fn read_model(run_id: Uuid) -> bool {
+    let (step_id, running, mut details) = step_row(run_id, "read_model");
+    if !running {
+        return false;
+    }
+    let done: Vec<String> = details["projects"]
+        .as_object()
+        .map(|m| {
+            m.values()
+                .filter_map(|v| v["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let next = spi::value::<Uuid>(
+        "SELECT id FROM metrics.projects WHERE id::text <> ALL ($1) ORDER BY slug LIMIT 1",
+        &[done.into()],
+    );
+    let Some(id) = next else {
+        let status = read_model_status(&details);
+        step_end(step_id, &StepEnd::done(status, details));
+        return false;
+    };
+    let outcome = isolated(|| {
+        let p = readmodel::project::load(Some(id)).remove(0);
+        (p.slug.clone(), refresh::project(&p, false))
+    });
+    let (slug, entry) = match outcome {
+        Ok((slug, r)) => (
+            slug,
+            json!({"id": id.to_string(), "refreshed": r.to_json()}),
+        ),
+        Err(f) => (
+            id.to_string(),
+            json!({"id": id.to_string(), "error": f.to_json()}),
+        ),
+    };
+    details["projects"][slug] = entry;
+    step_progress(step_id, &details);
+    true
+}
+
+/// The read-model step's status: skipped without projects, failed when every project
+/// failed, partial when some did.
+fn read_model_status(details: &Value) -> &'static str {
+    let projects: Vec<&Value> = details["projects"]
+        .as_object()
+        .map(|m| m.values().collect())
+        .unwrap_or_default();
+    let failed = projects.iter().filter(|p| !p["error"].is_null()).count();
+    match (projects.len(), failed) {
+        (0, _) => "skipped",
+        (_, 0) => "completed",
+        (n, f) if n == f => "failed",
+        _ => "partial",
+    }
 }

@@ -44,6 +44,7 @@ impl InForce {
         let kind = match self.kind {
             Kind::Rollup => "rollup",
             Kind::Log => "log",
+            Kind::Downsample => "downsample",
         };
         (
             self.family.clone(),

@@ -21,7 +21,7 @@ SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metri
                                   'github_repositories', 'github_environments',
                                   'projects', 'project_check', 'project_repositories',
                                   'metrics_summary', 'metrics_trend_point', 'metrics_breakdown_point',
-                                  'metrics_drilldown']);
+                                  'metrics_drilldown', 'read_model_state']);
 SELECT columns_are('metrics', 'daily_metrics',
     ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at',
           'definition_version', 'distinct_sketch', 'project_id']);

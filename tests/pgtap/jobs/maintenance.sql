@@ -27,7 +27,7 @@ $$;
 SAVEPOINT nothing_to_compact;
 CALL metrics.run_maintenance();
 SELECT is((pg_temp.last_run()).status, 'completed', 'a run with nothing to compact completes');
-SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=skipped,prune=skipped,alerts=completed',
+SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=skipped,read_model=skipped,prune=skipped,alerts=completed',
           'its steps: the catch-up, compaction skipped, nothing to prune, the alerts');
 SELECT is((SELECT coalesce(details->>'units', 'none') FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'),
           'none', 'the compaction step did no unit');
@@ -67,9 +67,9 @@ SET LOCAL client_min_messages = warning;
 CALL metrics.run_maintenance();
 RESET client_min_messages;
 SELECT is((pg_temp.last_run()).status, 'completed', 'a run completes');
-SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=completed,prune=completed,alerts=completed', 'with its four steps');
+SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=completed,compact=completed,read_model=skipped,prune=completed,alerts=completed', 'with its five steps (no project: nothing to refresh)');
 SELECT is((pg_temp.last_run()).details, jsonb_build_object('steps', jsonb_build_object('catch_up', 'completed', 'compact', 'completed', 'prune', 'completed',
-                                                                                       'alerts', 'completed')),
+                                                                                       'read_model', 'skipped', 'alerts', 'completed')),
           'the run row sums up its steps');
 SELECT ok((SELECT pid = pg_backend_pid() AND backend_start = (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
                   AND executed_by = current_user AND completed_at IS NOT NULL FROM pg_temp.last_run()),
@@ -89,7 +89,9 @@ SELECT is((SELECT string_agg(resolution || ':' || total_requests, ',') FROM metr
 SELECT is((SELECT details FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'prune'),
           '{"collection_log": {"done": true, "deleted": 5}, "maintenance_log": {"done": true, "deleted": 1},
             "github_events": {"done": true, "deleted": 0},
-            "cron_job_run_details": {"done": true, "kept": "pg_cron is not installed", "deleted": 0}}'::jsonb,
+            "cron_job_run_details": {"done": true, "kept": "pg_cron is not installed", "deleted": 0},
+            "read_model_summary": {"done": true, "deleted": 0}, "read_model_trend": {"done": true, "deleted": 0},
+            "read_model_breakdown": {"done": true, "deleted": 0}, "read_model_drilldown": {"done": true, "deleted": 0}}'::jsonb,
           'pruning deleted 5 old collection log rows and one old run (pg_cron is not in this database)');
 SELECT results_eq($$SELECT status, now() - started_at > interval '365 days' FROM metrics.metric_collection_log
                     WHERE collection_date = '2024-01-01' ORDER BY status, 2$$,
@@ -124,7 +126,7 @@ ALTER TABLE metrics.route_metrics RENAME COLUMN resolution TO changed_around_the
 SET LOCAL client_min_messages = error;
 CALL metrics.run_maintenance();
 RESET client_min_messages;
-SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=skipped,compact=failed,prune=skipped,alerts=failed', 'a failing step does not stop the run');
+SELECT is(pg_temp.steps((pg_temp.last_run()).id), 'catch_up=skipped,compact=failed,read_model=skipped,prune=skipped,alerts=failed', 'a failing step does not stop the run');
 SELECT results_eq($$SELECT error_message, error_sqlstate FROM metrics.maintenance_log WHERE run_id = (pg_temp.last_run()).id AND step = 'compact'$$,
                   $$VALUES ('column t.resolution does not exist', '42703')$$, 'its error is recorded');
 SELECT is((pg_temp.last_run()).status, 'failed', 'the run failed: its only step with work failed');

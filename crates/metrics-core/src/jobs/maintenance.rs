@@ -2,14 +2,18 @@
 //! outcomes add up to the run's status in the job ledger (`metrics.maintenance_log`).
 
 /// The steps of a run, in the order they run, as the ledger names them.
-pub const STEPS: [&str; 4] = ["catch_up", "compact", "prune", "alerts"];
+pub const STEPS: [&str; 5] = ["catch_up", "compact", "read_model", "prune", "alerts"];
 
 /// The families pruning deletes old rows of, in the order it does them.
-pub const PRUNED_FAMILIES: [&str; 4] = [
+pub const PRUNED_FAMILIES: [&str; 8] = [
     "collection_log",
     "maintenance_log",
     "github_events",
     "cron_job_run_details",
+    "read_model_summary",
+    "read_model_trend",
+    "read_model_breakdown",
+    "read_model_drilldown",
 ];
 
 /// The pg_cron job names of the extension, and their commands.
@@ -90,8 +94,11 @@ mod tests {
 
     #[test]
     fn steps_and_families_are_those_of_the_ledger() {
-        assert_eq!(STEPS, ["catch_up", "compact", "prune", "alerts"]);
+        assert_eq!(
+            STEPS,
+            ["catch_up", "compact", "read_model", "prune", "alerts"]
+        );
         assert!(MAINTENANCE_JOB.1.starts_with("CALL "));
-        assert_eq!(PRUNED_FAMILIES.len(), 4);
+        assert_eq!(PRUNED_FAMILIES.len(), 8);
     }
 }

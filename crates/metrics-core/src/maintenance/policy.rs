@@ -39,16 +39,26 @@ pub enum Kind {
     Rollup,
     /// Rows that are only ever deleted when old.
     Log,
+    /// Rows kept whole for `keep_daily`, then thinned out (the read model: one summary per
+    /// project and day, trend points at week and month grain only), dropped after
+    /// `drop_after` when one is set.
+    Downsample,
 }
 
 /// The families, their kind and their default policy.
-pub const FAMILIES: [(&str, Kind); 6] = [
+pub const FAMILIES: [(&str, Kind); 10] = [
     ("route_metrics", Kind::Rollup),
     ("operation_metrics", Kind::Rollup),
     ("collection_log", Kind::Log),
     ("maintenance_log", Kind::Log),
     ("cron_job_run_details", Kind::Log),
     ("github_events", Kind::Log),
+    // The read model (metrics_summary, metrics_trend_point, metrics_breakdown_point,
+    // metrics_drilldown), as seed 004 keeps it.
+    ("read_model_summary", Kind::Downsample),
+    ("read_model_trend", Kind::Downsample),
+    ("read_model_breakdown", Kind::Log),
+    ("read_model_drilldown", Kind::Log),
 ];
 
 /// The shortest time hour rows are kept: compaction folds whole days, and an hour of the
@@ -171,6 +181,30 @@ pub fn check(family: &str, kind: Kind, p: Policy) -> Outcome<()> {
             }
             Ok(())
         }
+        Kind::Downsample => check_downsample(family, p),
+    }
+}
+
+/// A read-model family: no hours to fold (`keep_hourly` NULL); `keep_daily`, how long rows
+/// are kept whole, at least a day; `drop_after` longer than it.
+fn check_downsample(family: &str, p: Policy) -> Outcome<()> {
+    if p.keep_hourly.is_some() {
+        return Err(Problem::new(
+            SqlState::InvalidParameterValue,
+            format!("{family} has no hour rows to fold, so keep_hourly does not apply"),
+        )
+        .hint(format!(
+            "pass NULL for keep_hourly, how long rows are kept whole as keep_daily and when they are deleted as drop_after: metrics.set_retention_policy('{family}', NULL, '30 days', '180 days')"
+        )));
+    }
+    let why = "pass an age of a day or more, or NULL";
+    if let Some(daily) = p.keep_daily {
+        at_least("keep_daily", daily, Span::days(1), why)?;
+    }
+    match (p.keep_daily, p.drop_after) {
+        (Some(daily), Some(drop)) => longer("drop_after", drop, "keep_daily", daily),
+        (None, Some(drop)) => at_least("drop_after", drop, Span::days(1), why),
+        _ => Ok(()),
     }
 }
 
@@ -260,6 +294,21 @@ mod tests {
             },
         );
         assert_eq!(state(e), "22023");
+    }
+
+    #[test]
+    fn read_model_families_downsample_then_drop() {
+        let k = Kind::Downsample;
+        assert_eq!(family_kind("read_model_summary").unwrap(), k);
+        assert_eq!(family_kind("read_model_drilldown").unwrap(), Kind::Log);
+        assert_eq!(state(check("f", k, p(None, Some(30), Some(180)))), "ok");
+        assert_eq!(state(check("f", k, p(None, Some(90), None))), "ok");
+        assert_eq!(state(check("f", k, p(None, None, Some(2)))), "ok");
+        assert_eq!(state(check("f", k, p(None, None, None))), "ok");
+        assert_eq!(state(check("f", k, p(Some(1), Some(30), None))), "22023");
+        assert_eq!(state(check("f", k, p(None, Some(0), None))), "22023");
+        assert_eq!(state(check("f", k, p(None, Some(30), Some(30)))), "22023");
+        assert_eq!(state(check("f", k, p(None, None, Some(0)))), "22023");
     }
 
     #[test]
