@@ -16,5 +16,6 @@ pub mod common;
 pub mod github;
 pub mod jobs;
 pub mod maintenance;
+pub mod readmodel;
 pub mod requests;
 pub mod snapshots;
