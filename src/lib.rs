@@ -19,6 +19,7 @@ mod github;
 mod jobs;
 mod maintenance;
 mod pg;
+mod readmodel;
 mod requests;
 mod snapshots;
 

@@ -5,4 +5,5 @@
 
 pub mod answer;
 pub mod cursor;
+pub mod live;
 pub mod query;
