@@ -125,9 +125,11 @@ AS $$
         ('function',  'metrics.update_project(text,text,text,text)',        'EXECUTE', 'manage'),
         ('function',  'metrics.drop_project(text)',                         'EXECUTE', 'manage'),
         ('function',  'metrics.set_project_repository(text,text)',          'EXECUTE', 'manage'),
-        ('function',  'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE', 'read'),
-        ('function',  'metrics.activity_series(integer,text[])',            'EXECUTE', 'read'),
-        ('function',  'metrics.current_metrics()',                          'EXECUTE', 'read'),
+        -- The daily reads take an optional project (0.6.0): SECURITY INVOKER, they resolve it
+        -- with the caller's rights and read what the caller's policies show, so the read level.
+        ('function',  'metrics.fetch_metrics(date,date,text[],text[],text,text)', 'EXECUTE', 'read'),
+        ('function',  'metrics.activity_series(integer,text[],text)',       'EXECUTE', 'read'),
+        ('function',  'metrics.current_metrics(text)',                      'EXECUTE', 'read'),
         ('function',  'metrics.last_closed_day()',                          'EXECUTE', 'read'),
         ('function',  'metrics.is_admin()',                                 'EXECUTE', 'read'),
         ('function',  'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
@@ -141,7 +143,8 @@ AS $$
         ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
         ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
         ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
-        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision)', 'EXECUTE', 'manage'),
+        -- Defining writes the definitions with the owner's rights (0.6.0: and a project column).
+        ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
         ('function',  'metrics.deactivate_metric(text)',                    'EXECUTE', 'manage'),
         ('function',  'metrics.install_preset(text,text)',                  'EXECUTE', 'manage'),

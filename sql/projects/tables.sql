@@ -54,6 +54,11 @@ ALTER TABLE metrics.daily_metrics
     ADD COLUMN project_id uuid,
     ADD CONSTRAINT daily_metric_project FOREIGN KEY (project_id) REFERENCES metrics.projects (id);
 ALTER TABLE metrics.metric_revisions ADD COLUMN project_id uuid;
+-- One value per (date, type, category, project), the whole database's (NULL) included: NULL
+-- is one scope, not "distinct from every other NULL".
+ALTER TABLE metrics.daily_metrics
+    DROP CONSTRAINT unique_daily_metric,
+    ADD CONSTRAINT unique_daily_metric UNIQUE NULLS NOT DISTINCT (metric_date, metric_type, metric_category, project_id);
 
 -- Request and operation events may name a project; their buckets are then the project's
 -- (NULL: no project). No foreign key: recording checks the project once per batch, and a

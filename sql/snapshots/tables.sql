@@ -68,6 +68,10 @@ CREATE TABLE metrics.metric_definitions (
     previous_definitions jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(previous_definitions) = 'array'),
     -- Percentiles: the fraction p of percentile_cont(p), for percentile metrics only.
     percentile      double precision CHECK (percentile >= 0 AND percentile <= 1),
+    -- Per-project metrics: the source's column naming each row's project (a project id, uuid,
+    -- or a slug or id, text); NULL: a metric of the whole database only. Percentages are
+    -- per project when both their parts are, and have none.
+    project_column  text,
     CONSTRAINT unique_metric_definition UNIQUE (metric_type, metric_category),
     CONSTRAINT unique_metric_category UNIQUE (metric_category),
     CONSTRAINT metric_type_follows_kind CHECK (metric_type = CASE kind
@@ -78,12 +82,15 @@ CREATE TABLE metrics.metric_definitions (
         ELSE source_schema IS NOT NULL AND source_table IS NOT NULL AND time_column IS NOT NULL
              AND numerator IS NULL AND denominator IS NULL END),
     CONSTRAINT value_column_when_needed CHECK ((kind IN ('distinct', 'average', 'breakdown', 'percentile')) = (value_column IS NOT NULL)),
-    CONSTRAINT percentile_when_needed CHECK ((kind = 'percentile') = (percentile IS NOT NULL))
+    CONSTRAINT percentile_when_needed CHECK ((kind = 'percentile') = (percentile IS NOT NULL)),
+    CONSTRAINT project_column_of_a_source CHECK (project_column IS NULL OR kind <> 'percentage')
 );
 COMMENT ON TABLE metrics.metric_definitions IS
     'What each metric computes. Change through metrics.define_metric, activate_metric, deactivate_metric.';
 
--- Sealed daily values: one row per (date, type, category), never updated or deleted.
+-- Sealed daily values: one row per (date, type, category, project), never updated or
+-- deleted (the project column and the constraint over it come with the projects, in
+-- sql/projects/tables.sql).
 CREATE TABLE metrics.daily_metrics (
     id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     metric_date          date NOT NULL,

@@ -200,16 +200,25 @@ fn missing_dates() -> Check {
 type Series = (String, String, Vec<(NaiveDate, f64)>);
 
 fn recent_series(days: i64) -> Vec<Series> {
+    // The whole database's values (per-project ones are each project's series, not the
+    // metric's); tables before 0.6.0 hold only those.
+    let whole = if crate::snapshots::layout::layout().has_projects() {
+        " AND m.project_id IS NULL"
+    } else {
+        ""
+    };
     let rows = spi::rows(
-        "WITH latest AS (
+        &format!(
+            "WITH latest AS (
              SELECT d.metric_type, d.metric_category, d.kind, max(m.metric_date) AS day
              FROM metrics.metric_definitions AS d
              JOIN metrics.daily_metrics AS m USING (metric_type, metric_category)
              WHERE d.is_active GROUP BY 1, 2, 3)
          SELECT l.metric_category, l.kind, m.metric_date, m.value::float8
          FROM latest AS l JOIN metrics.daily_metrics AS m USING (metric_type, metric_category)
-         WHERE m.metric_date BETWEEN l.day - ($1 + 1) AND l.day
-         ORDER BY 1, 3",
+         WHERE m.metric_date BETWEEN l.day - ($1 + 1) AND l.day{whole}
+         ORDER BY 1, 3"
+        ),
         &[(days as i32).into()],
         |row| {
             Ok((

@@ -27,7 +27,7 @@ use crate::snapshots::revise;
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(name = "define_metric", security_definer, volatile)]
 #[search_path(pg_catalog, pg_temp)]
-fn define(
+fn define_in_projects(
     category: Option<String>,
     kind: Option<String>,
     source_table: default!(Option<String>, "NULL"),
@@ -44,6 +44,7 @@ fn define(
     top_n: default!(Option<i32>, "5"),
     replace: default!(Option<bool>, "false"),
     percentile: default!(Option<f64>, "NULL"),
+    project_column: default!(Option<String>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -71,6 +72,7 @@ fn define(
         format_pattern,
         top_n,
         percentile,
+        project_column,
     };
     let def = registry::define(&args, replace.unwrap_or(false)).or_raise();
     TableIterator::once((
@@ -119,7 +121,7 @@ mod before_percentile {
             name!(is_active, bool),
         ),
     > {
-        define(
+        define_in_projects(
             category,
             kind,
             source_table,
@@ -135,6 +137,67 @@ mod before_percentile {
             format_pattern,
             top_n,
             replace,
+            None,
+            None,
+        )
+    }
+}
+
+/// `define_metric` as the install scripts of 0.4.0 and 0.5.0 declare it (without
+/// `project_column`), bound to this symbol (`define_wrapper`): kept for a database that has
+/// the new library but has not run `ALTER EXTENSION metrics UPDATE` yet. No SQL of this
+/// version.
+mod before_projects {
+    use super::*;
+
+    #[allow(clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
+    #[pg_extern(security_definer, volatile, sql = false)]
+    fn define(
+        category: Option<String>,
+        kind: Option<String>,
+        source_table: Option<String>,
+        value_column: Option<String>,
+        time_column: Option<String>,
+        filter: Option<String>,
+        numerator: Option<String>,
+        denominator: Option<String>,
+        source_schema: Option<String>,
+        display_name: Option<String>,
+        description: Option<String>,
+        unit: Option<String>,
+        format_pattern: Option<String>,
+        top_n: Option<i32>,
+        replace: Option<bool>,
+        percentile: Option<f64>,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(metric_category, String),
+            name!(metric_type, String),
+            name!(kind, String),
+            name!(source, Option<String>),
+            name!(filter, Option<String>),
+            name!(is_active, bool),
+        ),
+    > {
+        define_in_projects(
+            category,
+            kind,
+            source_table,
+            value_column,
+            time_column,
+            filter,
+            numerator,
+            denominator,
+            source_schema,
+            display_name,
+            description,
+            unit,
+            format_pattern,
+            top_n,
+            replace,
+            percentile,
             None,
         )
     }
@@ -329,14 +392,15 @@ fn last_closed_day() -> Date {
 
 /// Sealed metrics over a date range, per day, week or month, each aggregated by its meaning.
 #[allow(clippy::type_complexity)]
-#[pg_extern(stable)]
+#[pg_extern(stable, name = "fetch_metrics")]
 #[search_path(pg_catalog, pg_temp)]
-fn fetch_metrics(
+fn fetch_project_metrics(
     start_date: Option<Date>,
     end_date: Option<Date>,
     categories: default!(Option<Vec<Option<String>>>, "NULL"),
     types: default!(Option<Vec<Option<String>>>, "NULL"),
     aggregation: default!(Option<String>, "'daily'"),
+    project: default!(Option<String>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -363,7 +427,11 @@ fn fetch_metrics(
     for t in types.iter().flatten() {
         check_metric_type(t).or_raise();
     }
-    let rows = read::fetch(start, end, grain, categories, types).or_raise();
+    let project = read::resolve_project(project);
+    if let (Some(_), Some(c)) = (project, &categories) {
+        read::check_scoped(c).or_raise();
+    }
+    let rows = read::fetch(start, end, grain, categories, types, project).or_raise();
     TableIterator::new(rows.into_iter().map(|r| {
         (
             pg_date(r.period.start),
@@ -381,11 +449,12 @@ fn fetch_metrics(
 
 /// A per-day series of the last `days` closed days, for charts; days without a snapshot
 /// have a NULL value. By default, every active "created" metric (posts and comments per day).
-#[pg_extern(stable)]
+#[pg_extern(stable, name = "activity_series")]
 #[search_path(pg_catalog, pg_temp)]
-fn activity_series(
+fn project_activity_series(
     days: default!(Option<i32>, "30"),
     categories: default!(Option<Vec<Option<String>>>, "NULL"),
+    project: default!(Option<String>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -397,5 +466,53 @@ fn activity_series(
     let days = required(days, "days").or_raise() as i64;
     let days = check_series_days(days, guc::max_query_days()).or_raise();
     let categories = text_list(categories, "categories").or_raise();
-    TableIterator::new(read::series(days, categories).or_raise())
+    let project = read::resolve_project(project);
+    TableIterator::new(read::series(days, categories, project).or_raise())
+}
+
+/// `fetch_metrics` and `activity_series` as the install scripts before 0.6.0 declare them
+/// (without `project`), bound to these symbols: kept for a database that has the new
+/// library but has not run `ALTER EXTENSION metrics UPDATE` yet. No SQL of this version.
+mod reads_before_projects {
+    use super::*;
+
+    #[allow(clippy::type_complexity)]
+    #[pg_extern(stable, sql = false)]
+    fn fetch_metrics(
+        start_date: Option<Date>,
+        end_date: Option<Date>,
+        categories: Option<Vec<Option<String>>>,
+        types: Option<Vec<Option<String>>>,
+        aggregation: Option<String>,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(period_start, Date),
+            name!(period_end, Date),
+            name!(metric_category, String),
+            name!(metric_type, String),
+            name!(value, Option<AnyNumeric>),
+            name!(metadata, JsonB),
+            name!(days_in_period, i32),
+            name!(days_recorded, i32),
+            name!(missing_dates, Vec<Date>),
+        ),
+    > {
+        fetch_project_metrics(start_date, end_date, categories, types, aggregation, None)
+    }
+
+    #[pg_extern(stable, sql = false)]
+    fn activity_series(
+        days: Option<i32>,
+        categories: Option<Vec<Option<String>>>,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(metric_date, Date),
+            name!(metric_category, String),
+            name!(value, Option<AnyNumeric>),
+        ),
+    > {
+        project_activity_series(days, categories, None)
+    }
 }

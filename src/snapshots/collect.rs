@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
-use pgrx::datum::{Date, DatumWithOid};
+use pgrx::datum::{Date, DatumWithOid, Uuid};
 use pgrx::prelude::*;
 
 use crate::common::calendar::{day_count, days};
@@ -37,7 +37,8 @@ use crate::snapshots::layout::layout;
 use crate::snapshots::read::last_closed_day_in_zone;
 use crate::snapshots::registry::{self, Resolved, Sourced};
 use crate::snapshots::statements::{
-    self, Measure, INSERT_SQL, INSERT_SQL_BEFORE_030, PERCENTAGE_SQL,
+    self, Measure, INSERT_SQL, INSERT_SQL_BEFORE_030, INSERT_SQL_BEFORE_060, PERCENTAGE_SQL,
+    PERCENTAGE_SQL_BEFORE_060,
 };
 use crate::snapshots::tally::{report, Report, Tally};
 
@@ -50,10 +51,20 @@ pub struct Rows {
     pub values: Vec<String>,
     pub metadata: Vec<String>,
     pub sketches: Vec<Option<Vec<u8>>>,
+    /// The project of each row (None: the whole database).
+    pub projects: Vec<Option<Uuid>>,
 }
 
 /// One computed row, as the statements return it.
-type Computed = (Date, String, String, String, String, Option<Vec<u8>>);
+pub type Computed = (
+    Date,
+    String,
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    Option<Uuid>,
+);
 
 impl Rows {
     pub fn len(&self) -> usize {
@@ -65,7 +76,8 @@ impl Rows {
         self.dates.iter().map(|d| stored_date(*d)).collect()
     }
 
-    fn push(&mut self, (date, typ, category, value, metadata, sketch): Computed) {
+    fn push(&mut self, (date, typ, category, value, metadata, sketch, project): Computed) {
+        self.projects.push(project);
         self.dates.push(date);
         self.types.push(typ);
         self.categories.push(category);
@@ -74,7 +86,7 @@ impl Rows {
         self.sketches.push(sketch);
     }
 
-    fn into_rows(self) -> impl Iterator<Item = Computed> {
+    pub fn into_rows(self) -> impl Iterator<Item = Computed> {
         self.dates
             .into_iter()
             .zip(self.types)
@@ -82,7 +94,8 @@ impl Rows {
             .zip(self.values)
             .zip(self.metadata)
             .zip(self.sketches)
-            .map(|(((((d, t), c), v), m), k)| (d, t, c, v, m, k))
+            .zip(self.projects)
+            .map(|((((((d, t), c), v), m), k), p)| (d, t, c, v, m, k, p))
     }
 
     /// Takes out the rows whose value is not a finite number (an average over values that
@@ -167,6 +180,7 @@ fn compute(sql: &str, args: &[DatumWithOid]) -> Rows {
                 not_null::<String>(row, 4)?,
                 not_null::<String>(row, 5)?,
                 row.get::<Vec<u8>>(6)?,
+                row.get::<Uuid>(7)?,
             ))
         })
     });
@@ -196,11 +210,18 @@ pub fn seal(rows: Rows, versions: &Versions) -> i64 {
         rows.values.into(),
         rows.metadata.into(),
     ];
-    // Tables before 0.3.0 have no column for the version nor the sketch.
-    let sql = if layout().has_provenance() {
+    // Tables before 0.3.0 have no column for the version nor the sketch, tables before
+    // 0.6.0 none for the project.
+    let layout = layout();
+    if layout.has_provenance() {
         args.push(row_versions.into());
         args.push(rows.sketches.into());
+    }
+    let sql = if layout.has_projects() {
+        args.push(rows.projects.into());
         INSERT_SQL
+    } else if layout.has_provenance() {
+        INSERT_SQL_BEFORE_060
     } else {
         INSERT_SQL_BEFORE_030
     };
@@ -208,38 +229,122 @@ pub fn seal(rows: Rows, versions: &Versions) -> i64 {
 }
 
 /// Computes metrics that share one source (several scalar ones, or one breakdown) with the
-/// source owner's rights.
+/// source owner's rights; a per-project source for every project, its rows of no known
+/// project reported (`report_unassigned`).
 pub fn compute_sourced(metrics: &[&Sourced], start: NaiveDate, end: NaiveDate) -> Rows {
+    let sketches = layout().has_provenance();
+    if sketches && metrics.iter().any(|m| m.measure.kind.has_sketch()) {
+        registry::allow_sketch(metrics[0].relation.owner);
+    }
+    let scoped = metrics[0].source.project_column.is_some();
+    let keys = scoped.then(|| project_keys(metrics[0].project_is_uuid, None));
+    let rows = compute_over(metrics, start, end, sketches, keys);
+    if scoped {
+        report_unassigned(&rows);
+    }
+    rows
+}
+
+/// The keys of `project_keys` and the project id of each.
+pub type ProjectKeys = (Vec<String>, Vec<Uuid>);
+
+/// Computes metrics that share one source over `[start, end]` with the source owner's
+/// rights, with or without sketches, a per-project source over the projects of `keys`.
+pub fn compute_over(
+    metrics: &[&Sourced],
+    start: NaiveDate,
+    end: NaiveDate,
+    sketches: bool,
+    keys: Option<ProjectKeys>,
+) -> Rows {
     let Sourced {
         relation, source, ..
     } = metrics[0];
     let measures: Vec<Measure> = metrics.iter().map(|m| m.measure.clone()).collect();
-    let sketches = layout().has_provenance();
-    if sketches && measures.iter().any(|m| m.kind.has_sketch()) {
-        registry::allow_sketch(relation.owner);
-    }
     let sql = statements::source_sql(source, &measures, sketches);
     let categories: Vec<String> = measures.iter().map(|m| m.category.clone()).collect();
-    let args: Vec<DatumWithOid<'static>> = vec![
+    let mut args: Vec<DatumWithOid<'static>> = vec![
         pg_date(start).into(),
         pg_date(end).into(),
         guc::timezone().into(),
         categories.into(),
         measures[0].top_n.into(),
     ];
+    if source.project_column.is_some() {
+        let (keys, ids) = keys.unwrap_or_default();
+        args.push(keys.into());
+        args.push(ids.into());
+    }
     identity::as_role(relation.owner, || compute(&sql, &args))
 }
 
-/// Computes a percentage from the sealed values of its parts, on the days both are recorded.
+/// What a per-project statement matches a row's project column with (`statements::KEYS_CTE`):
+/// every project's id (as text), and for a text column its slug too (a slug that reads as
+/// another project's id names that project: ids come first), each with its project's id;
+/// or only `only`'s. Read with the engine's rights: every project is one of the scopes.
+pub fn project_keys(uuid_column: bool, only: Option<Uuid>) -> ProjectKeys {
+    spi::rows(
+        "SELECT DISTINCT ON (k.key) k.key, k.id
+         FROM (SELECT p.id::text AS key, p.id, 0 AS rank FROM metrics.projects AS p
+               UNION ALL
+               SELECT p.slug, p.id, 1 FROM metrics.projects AS p WHERE NOT $1) AS k
+         WHERE $2::uuid IS NULL OR k.id = $2
+         ORDER BY k.key, k.rank",
+        &[uuid_column.into(), only.into()],
+        |row| Ok((not_null::<String>(row, 1)?, not_null::<Uuid>(row, 2)?)),
+    )
+    .into_iter()
+    .unzip()
+}
+
+/// Tells the caller, with a NOTICE per metric, how many of its rows belonged to no known
+/// project (their project column NULL, or naming no project): they are counted in the
+/// whole-database value only (its `metadata.unassigned_rows`, day by day).
+fn report_unassigned(rows: &Rows) {
+    let mut per_metric: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
+    for ((category, metadata), project) in rows
+        .categories
+        .iter()
+        .zip(&rows.metadata)
+        .zip(&rows.projects)
+    {
+        if project.is_some() {
+            continue;
+        }
+        let unassigned = serde_json::from_str::<serde_json::Value>(metadata)
+            .ok()
+            .and_then(|m| m.get("unassigned_rows").and_then(serde_json::Value::as_i64))
+            .unwrap_or(0);
+        if unassigned > 0 {
+            let entry = per_metric.entry(category).or_default();
+            entry.0 += unassigned;
+            entry.1 += 1;
+        }
+    }
+    for (category, (count, days)) in per_metric {
+        notice!(
+            "metrics: metric \"{category}\": {count} rows on {days} days belong to no known project (their project column is NULL or names no project); they are counted in the whole-database value only (metadata.unassigned_rows)"
+        );
+    }
+}
+
+/// Computes a percentage from the sealed values of its parts, on the days both are recorded
+/// (per project too when both parts are per-project metrics).
 pub fn compute_ratio(ratio: &Ratio, start: NaiveDate, end: NaiveDate) -> Rows {
+    let sql = if layout().has_projects() {
+        PERCENTAGE_SQL
+    } else {
+        PERCENTAGE_SQL_BEFORE_060
+    };
     compute(
-        PERCENTAGE_SQL,
+        sql,
         &[
             pg_date(start).into(),
             pg_date(end).into(),
             ratio.category.as_str().into(),
             ratio.numerator.as_str().into(),
             ratio.denominator.as_str().into(),
+            registry::ratio_is_scoped(ratio).into(),
         ],
     )
 }
@@ -326,7 +431,7 @@ impl RunDays {
     }
 }
 
-/// The steps of a run: one per source (and time column, and window of days) for the scalar
+/// The steps of a run: one per source (and time column, project column and window of days) for the scalar
 /// kinds, one per breakdown, then the percentages, each with its range.
 struct Steps<'a> {
     sourced: Vec<(Vec<&'a Sourced>, Range)>,
@@ -334,7 +439,9 @@ struct Steps<'a> {
 }
 
 fn steps<'a>(resolved: &'a [Resolved], days: &RunDays) -> Steps<'a> {
-    type Key = (u32, String, NaiveDate, NaiveDate);
+    // A source, its time column and its project column (per-project metrics are grouped
+    // by project too, the others not), and a window of days.
+    type Key = (u32, String, Option<String>, NaiveDate, NaiveDate);
     let mut by_source: BTreeMap<Key, (Vec<&Sourced>, Range)> = BTreeMap::new();
     let mut breakdowns = Vec::new();
     let mut ratios = Vec::new();
@@ -348,6 +455,7 @@ fn steps<'a>(resolved: &'a [Resolved], days: &RunDays) -> Steps<'a> {
                 let key = (
                     m.relation.oid.to_u32(),
                     m.source.time_column.clone(),
+                    m.source.project_column.clone(),
                     range.start,
                     range.end,
                 );
@@ -567,11 +675,20 @@ pub fn run(kind: RunType, start: NaiveDate, end: NaiveDate) -> Summary {
 /// days after its last sealed day, at most `metrics.catch_up_days` of them
 /// (`jobs::catch_up`), in one run logged over the span of those days.
 pub fn catch_up() -> Summary {
+    // A day is sealed when its whole-database row is (a per-project metric seals its
+    // projects' rows in the same statement); tables before 0.6.0 have only those.
+    let whole = if layout().has_projects() {
+        " AND m.project_id IS NULL"
+    } else {
+        ""
+    };
     let last_sealed: Vec<(String, Option<NaiveDate>)> = spi::rows(
-        "SELECT d.metric_category,
+        &format!(
+            "SELECT d.metric_category,
                 (SELECT max(m.metric_date) FROM metrics.daily_metrics AS m
-                 WHERE m.metric_category = d.metric_category)
-         FROM metrics.metric_definitions AS d WHERE d.is_active",
+                 WHERE m.metric_category = d.metric_category{whole})
+         FROM metrics.metric_definitions AS d WHERE d.is_active"
+        ),
         &[],
         |row| {
             let sealed: Option<Date> = row.get(2)?;

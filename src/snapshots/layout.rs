@@ -16,6 +16,9 @@ pub enum Layout {
     Provenance,
     /// And the definitions' `percentile` column (the percentile kind).
     Percentiles,
+    /// 0.6.0 and later: per-project values (`daily_metrics.project_id`, the definitions'
+    /// `project_column`, `unique_daily_metric` over the project too).
+    Projects,
 }
 
 impl Layout {
@@ -26,6 +29,10 @@ impl Layout {
     pub fn has_percentiles(self) -> bool {
         self >= Layout::Percentiles
     }
+
+    pub fn has_projects(self) -> bool {
+        self >= Layout::Projects
+    }
 }
 
 /// Whether each table has the column of a layout (one catalog lookup).
@@ -35,7 +42,13 @@ const COLUMNS: &str = "SELECT
               AND attname = 'definition_version' AND NOT attisdropped),
     EXISTS (SELECT FROM pg_catalog.pg_attribute
             WHERE attrelid = 'metrics.metric_definitions'::pg_catalog.regclass
-              AND attname = 'percentile' AND NOT attisdropped)";
+              AND attname = 'percentile' AND NOT attisdropped),
+    EXISTS (SELECT FROM pg_catalog.pg_attribute
+            WHERE attrelid = 'metrics.metric_definitions'::pg_catalog.regclass
+              AND attname = 'project_column' AND NOT attisdropped)
+    AND EXISTS (SELECT FROM pg_catalog.pg_attribute
+            WHERE attrelid = 'metrics.daily_metrics'::pg_catalog.regclass
+              AND attname = 'project_id' AND NOT attisdropped)";
 
 /// The layout of this database's tables.
 pub fn layout() -> Layout {
@@ -43,13 +56,15 @@ pub fn layout() -> Layout {
         Ok((
             row.get::<bool>(1)?.unwrap_or(false),
             row.get::<bool>(2)?.unwrap_or(false),
+            row.get::<bool>(3)?.unwrap_or(false),
         ))
     })
     .pop()
-    .unwrap_or((false, false));
+    .unwrap_or((false, false, false));
     match found {
-        (true, true) => Layout::Percentiles,
-        (true, false) => Layout::Provenance,
+        (true, true, true) => Layout::Projects,
+        (true, true, false) => Layout::Percentiles,
+        (true, false, _) => Layout::Provenance,
         _ => Layout::Before030,
     }
 }

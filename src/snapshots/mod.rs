@@ -16,6 +16,9 @@ pub mod collect;
 pub mod distinct;
 pub mod filter;
 pub mod layout;
+// The read model (`src/readmodel`) calls it for the open buckets.
+#[allow(dead_code)]
+pub mod live;
 pub mod protect;
 pub mod read;
 pub mod registry;

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
-use pgrx::datum::{AnyNumeric, Date};
+use pgrx::datum::{AnyNumeric, Date, Uuid};
 use pgrx::pg_sys;
 
 use crate::common::calendar::{self, periods, Grain};
-use crate::common::problem::{Outcome, Problem};
+use crate::common::problem::{Outcome, Problem, SqlState};
 use crate::pg::datum::{numeric, pg_date, stored_date};
 use crate::pg::guc;
 use crate::pg::raise::OrRaise;
@@ -70,6 +70,7 @@ fn series_to_fetch(
     types: &Option<Vec<String>>,
     start: NaiveDate,
     end: NaiveDate,
+    project: Option<Uuid>,
 ) -> Vec<Series> {
     // Tables without the percentile column hold no percentile metric.
     let percentile = if layout().has_percentiles() {
@@ -77,6 +78,7 @@ fn series_to_fetch(
     } else {
         "NULL::float8"
     };
+    let (in_scope, scoped) = scope_conditions("m", 5, project);
     spi::rows(
         &format!(
             "SELECT d.metric_category, d.metric_type, d.kind, coalesce(d.top_n, 5), {percentile}
@@ -85,7 +87,8 @@ fn series_to_fetch(
            AND ($2::text[] IS NULL OR d.metric_type = ANY($2))
            AND ($1::text[] IS NOT NULL OR d.is_active OR EXISTS (
                  SELECT 1 FROM metrics.daily_metrics m
-                 WHERE m.metric_category = d.metric_category AND m.metric_date BETWEEN $3 AND $4))
+                 WHERE m.metric_category = d.metric_category AND m.metric_date BETWEEN $3 AND $4{in_scope}))
+           {scoped}
          ORDER BY d.metric_category"
         ),
         &[
@@ -93,6 +96,7 @@ fn series_to_fetch(
             types.clone().into(),
             pg_date(start).into(),
             pg_date(end).into(),
+            project.into(),
         ],
         |row| {
             let category: String = not_null(row, 1)?;
@@ -110,7 +114,12 @@ fn series_to_fetch(
 }
 
 /// The sealed days of `wanted` in `[start, end]`, per category, in date order.
-fn sealed_days(wanted: Vec<String>, start: NaiveDate, end: NaiveDate) -> HashMap<String, Vec<Day>> {
+fn sealed_days(
+    wanted: Vec<String>,
+    start: NaiveDate,
+    end: NaiveDate,
+    project: Option<Uuid>,
+) -> HashMap<String, Vec<Day>> {
     let mut values: HashMap<String, Vec<Day>> = HashMap::new();
     // Tables before 0.3.0 have neither column.
     let provenance = if layout().has_provenance() {
@@ -118,14 +127,20 @@ fn sealed_days(wanted: Vec<String>, start: NaiveDate, end: NaiveDate) -> HashMap
     } else {
         "NULL::bytea, NULL::int4"
     };
+    let (in_scope, _) = scope_conditions("daily_metrics", 4, project);
     for (category, day) in spi::rows(
         &format!(
             "SELECT metric_category, metric_date, value::text, metadata::text, {provenance}
              FROM metrics.daily_metrics
-             WHERE metric_category = ANY($1) AND metric_date BETWEEN $2 AND $3
+             WHERE metric_category = ANY($1) AND metric_date BETWEEN $2 AND $3{in_scope}
              ORDER BY metric_category, metric_date"
         ),
-        &[wanted.into(), pg_date(start).into(), pg_date(end).into()],
+        &[
+            wanted.into(),
+            pg_date(start).into(),
+            pg_date(end).into(),
+            project.into(),
+        ],
         |row| {
             let category: String = not_null(row, 1)?;
             let date = stored_date(not_null(row, 2)?);
@@ -161,22 +176,26 @@ fn sealed_days(wanted: Vec<String>, start: NaiveDate, end: NaiveDate) -> HashMap
 /// Sealed metrics of `[start, end]` per period of `grain`, each rolled up by its meaning, in
 /// period then category order. Days that have not ended are not reported (they are not
 /// missing, they cannot be collected yet).
+///
+/// `project`: one project's values (its per-project metrics); None: the whole database's.
 pub fn fetch(
     start: NaiveDate,
     end: NaiveDate,
     grain: Grain,
     categories: Option<Vec<String>>,
     types: Option<Vec<String>>,
+    project: Option<Uuid>,
 ) -> Outcome<Vec<Row>> {
     let end = end.min(last_closed_day_in_zone());
     if start > end {
         return Ok(Vec::new());
     }
-    let mut series = series_to_fetch(&categories, &types, start, end);
+    let mut series = series_to_fetch(&categories, &types, start, end, project);
     let mut days = sealed_days(
         series.iter().map(|s| s.category.clone()).collect(),
         start,
         end,
+        project,
     );
     let periods = periods(start, end, grain);
     let mut rows: Vec<Row> = Vec::new();
@@ -196,16 +215,25 @@ pub fn fetch(
 /// One point of `activity_series`: a day, a category, its sealed value (if any).
 pub type Point = (Date, String, Option<AnyNumeric>);
 
-/// The last `days` closed days of `categories` (default: the active `created` metrics), one
-/// point per day and category, NULL where nothing is sealed.
-pub fn series(days: i64, categories: Option<Vec<String>>) -> Outcome<Vec<Point>> {
+/// The last `days` closed days of `categories` (default: the active `created` metrics, the
+/// per-project ones for a project), one point per day and category, NULL where nothing is
+/// sealed; a project's values, or the whole database's.
+pub fn series(
+    days: i64,
+    categories: Option<Vec<String>>,
+    project: Option<Uuid>,
+) -> Outcome<Vec<Point>> {
+    let (in_scope, scoped) = scope_conditions("daily_metrics", 4, project);
     let categories = match categories {
         Some(c) => {
             check_defined(&c)?;
+            if project.is_some() {
+                check_scoped(&c)?;
+            }
             c
         }
         None => spi::rows(
-            "SELECT metric_category FROM metrics.metric_definitions WHERE is_active AND kind = 'created' ORDER BY 1",
+            &format!("SELECT d.metric_category FROM metrics.metric_definitions AS d WHERE d.is_active AND d.kind = 'created' {scoped} ORDER BY 1"),
             &[],
             |row| not_null(row, 1),
         ),
@@ -213,12 +241,15 @@ pub fn series(days: i64, categories: Option<Vec<String>>) -> Outcome<Vec<Point>>
     let end = last_closed_day_in_zone();
     let start = end - Days::new(days as u64 - 1);
     let recorded: HashMap<(NaiveDate, String), String> = spi::rows(
-        "SELECT metric_date, metric_category, value::text FROM metrics.daily_metrics
-         WHERE metric_category = ANY($1) AND metric_date BETWEEN $2 AND $3",
+        &format!(
+            "SELECT metric_date, metric_category, value::text FROM metrics.daily_metrics
+         WHERE metric_category = ANY($1) AND metric_date BETWEEN $2 AND $3{in_scope}"
+        ),
         &[
             categories.clone().into(),
             pg_date(start).into(),
             pg_date(end).into(),
+            project.into(),
         ],
         |row| {
             Ok((
@@ -237,4 +268,48 @@ pub fn series(days: i64, categories: Option<Vec<String>>) -> Outcome<Vec<Point>>
         }
     }
     Ok(out)
+}
+
+/// The conditions of a read in one scope: on the sealed rows of `table` (the project's,
+/// parameter `param`,
+/// or the whole database's), and on the definitions `d` (only per-project metrics have a
+/// project's values). Tables before 0.6.0 hold only the whole database's.
+fn scope_conditions(table: &str, param: usize, project: Option<Uuid>) -> (String, &'static str) {
+    match (layout().has_projects(), project) {
+        (false, _) => (format!(" AND ${param}::uuid IS NULL"), ""),
+        (true, None) => (
+            format!(" AND {table}.project_id IS NULL AND ${param}::uuid IS NULL"),
+            "",
+        ),
+        (true, Some(_)) => (
+            format!(" AND {table}.project_id = ${param}::uuid"),
+            "AND d.project_column IS NOT NULL",
+        ),
+    }
+}
+
+/// The id of a project the caller names (slug or id), with the caller's rights: an unknown
+/// project and one the caller may not read are the same error (42704, `metrics.project_id`).
+pub fn resolve_project(project: Option<String>) -> Option<Uuid> {
+    let project = project?;
+    spi::value::<Uuid>("SELECT metrics.project_id($1)", &[project.as_str().into()])
+}
+
+/// With a project, only per-project metrics have values: naming another is an error.
+pub fn check_scoped(categories: &[String]) -> Outcome<()> {
+    let unscoped: Vec<String> = spi::rows(
+        "SELECT metric_category FROM metrics.metric_definitions
+         WHERE metric_category = ANY($1) AND project_column IS NULL ORDER BY 1",
+        &[categories.to_vec().into()],
+        |row| not_null(row, 1),
+    );
+    let Some(first) = unscoped.first() else {
+        return Ok(());
+    };
+    Err(Problem::new(
+        SqlState::InvalidParameterValue,
+        format!("metric \"{first}\" is not a per-project metric: it has no values per project"),
+    )
+    .detail(format!("Metrics of the whole database only: {}.", unscoped.join(", ")))
+    .hint("omit project to read its whole-database values, or define it with project_column => '<column>' (metrics.define_metric(..., replace => true))"))
 }

@@ -28,9 +28,14 @@ pub struct Sourced {
     pub relation: Relation,
     pub source: Source,
     pub measure: Measure,
+    /// Per-project metrics: whether the project column is a uuid (it holds project ids) or
+    /// text (ids or slugs).
+    pub project_is_uuid: bool,
 }
 
 /// A definition checked against the catalog.
+// A run holds one per definition: boxing the larger variant would save nothing that counts.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Resolved {
     Sourced(Sourced),
@@ -61,6 +66,7 @@ fn stored_definition(row: &SpiHeapTupleData) -> SpiResult<StoredDefinition> {
         denominator: row.get(9)?,
         top_n: row.get(10)?,
         percentile: row.get(11)?,
+        project_column: row.get(13)?,
     })
 }
 
@@ -72,6 +78,19 @@ fn stored_definition(row: &SpiHeapTupleData) -> SpiResult<StoredDefinition> {
 /// computed in its old form: a run computes with the definitions current when it runs. A
 /// redefinition that starts later waits for the run's transaction to end.
 pub fn load_versioned(categories: Option<&[String]>) -> Vec<(Definition, i32)> {
+    load_rows(categories, " FOR SHARE")
+}
+
+/// Like `load_versioned`, without locking the rows: for what only reads (the live values of
+/// the open day, which read-only transactions ask for).
+pub fn load_unlocked(categories: Option<&[String]>) -> Vec<Definition> {
+    load_rows(categories, "")
+        .into_iter()
+        .map(|(definition, _)| definition)
+        .collect()
+}
+
+fn load_rows(categories: Option<&[String]>, lock: &str) -> Vec<(Definition, i32)> {
     let versioned =
         |row: &SpiHeapTupleData| Ok((stored_definition(row)?, not_null::<i32>(row, 12)?));
     // Tables before 0.3.0 have no versions: every definition counts as version 1; tables
@@ -87,16 +106,21 @@ pub fn load_versioned(categories: Option<&[String]>) -> Vec<(Definition, i32)> {
     } else {
         "1"
     };
-    let version = format!("{percentile}, {version}");
+    let project_column = if layout.has_projects() {
+        "project_column"
+    } else {
+        "NULL::text"
+    };
+    let version = format!("{percentile}, {version}, {project_column}");
     let rows = match categories {
         None => spi::rows(
-            &format!("SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category FOR SHARE"),
+            &format!("SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE is_active ORDER BY metric_category{lock}"),
             &[],
             versioned,
         ),
         Some(list) => spi::rows(
             &format!(
-                "SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE metric_category = ANY($1) ORDER BY metric_category FOR SHARE"
+                "SELECT {DEFINITION_COLUMNS}, {version} FROM metrics.metric_definitions WHERE metric_category = ANY($1) ORDER BY metric_category{lock}"
             ),
             &[list.to_vec().into()],
             versioned,
@@ -142,12 +166,17 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
         Some(f) => Some(filter::normalize(&relation, f)?),
         None => None,
     };
+    let project_is_uuid = match &d.project_column {
+        Some(c) => check_project_column(&relation, &catalog::column(&relation, c)?)?,
+        None => false,
+    };
     Ok(Resolved::Sourced(Sourced {
         source: Source {
             schema: d.source.schema.clone(),
             table: d.source.table.clone(),
             time_column: d.source.time_column.clone(),
             time_type,
+            project_column: d.project_column.clone(),
         },
         measure: Measure {
             category: d.category.clone(),
@@ -159,17 +188,39 @@ pub fn resolve(def: &Definition) -> Outcome<Resolved> {
             percentile: d.percentile,
         },
         relation,
+        project_is_uuid,
     }))
 }
 
+/// A project column holds project ids (uuid) or slugs or ids (text, varchar); returns
+/// whether it is a uuid.
+fn check_project_column(relation: &Relation, col: &catalog::Column) -> Outcome<bool> {
+    match col.base_type {
+        pg_sys::UUIDOID => Ok(true),
+        pg_sys::TEXTOID | pg_sys::VARCHAROID => Ok(false),
+        _ => Err(Problem::new(
+            SqlState::DatatypeMismatch,
+            format!(
+                "project column \"{}\" of {} has type {}",
+                col.name,
+                relation.display(),
+                col.type_name
+            ),
+        )
+        .hint("the project column must hold project ids (uuid) or slugs (text or varchar)")),
+    }
+}
+
 /// The parameter types of `statements::source_sql` statements: first day, last day, time
-/// zone, categories, top_n.
-pub const SOURCE_PARAMETER_TYPES: [pg_sys::Oid; 5] = [
+/// zone, categories, top_n, and for per-project ones the project keys and their ids.
+pub const SOURCE_PARAMETER_TYPES: [pg_sys::Oid; 7] = [
     pg_sys::DATEOID,
     pg_sys::DATEOID,
     pg_sys::TEXTOID,
     pg_sys::TEXTARRAYOID,
     pg_sys::INT4OID,
+    pg_sys::TEXTARRAYOID,
+    pg_sys::UUIDARRAYOID,
 ];
 
 /// Prepares (parses and analyzes, without running) the statement that will compute the metric,
@@ -180,6 +231,7 @@ fn check_computable(metric: &Sourced) -> Outcome<()> {
         relation,
         source,
         measure,
+        ..
     } = metric;
     let sketches = layout().has_provenance();
     if sketches && measure.kind.has_sketch() {
@@ -336,13 +388,89 @@ pub fn define(args: &MetricArgs, replace: bool) -> Outcome<Definition> {
             check_computable(&metric)?;
             d.filter = metric.measure.filter;
         }
-        (Resolved::Ratio(ratio), _) => check_ratio_parts(&ratio)?,
+        (Resolved::Ratio(ratio), _) => {
+            check_ratio_parts(&ratio)?;
+            check_ratio_scope(&ratio.category, &ratio.numerator, &ratio.denominator, None)?;
+        }
         (Resolved::Sourced(_), Definition::Ratio(_)) => {
             unreachable!("a ratio resolves to a ratio")
         }
     }
+    check_percentages_keep_their_scope(&definition)?;
     store(&definition, &labels);
     Ok(definition)
+}
+
+/// Whether a category is a per-project metric (`changed`: as it is being redefined).
+fn is_scoped(category: &str, changed: Option<(&str, bool)>) -> bool {
+    match changed {
+        Some((c, scoped)) if c == category => scoped,
+        _ => {
+            layout().has_projects()
+                && spi::exists(
+                    "SELECT project_column IS NOT NULL FROM metrics.metric_definitions WHERE metric_category = $1",
+                    &[category.into()],
+                )
+        }
+    }
+}
+
+/// A percentage is per project when both its parts are, of the whole database only when
+/// neither is: one of each has no value per project to divide.
+fn check_ratio_scope(
+    category: &str,
+    numerator: &str,
+    denominator: &str,
+    changed: Option<(&str, bool)>,
+) -> Outcome<()> {
+    let (n, d) = (
+        is_scoped(numerator, changed),
+        is_scoped(denominator, changed),
+    );
+    if n == d {
+        return Ok(());
+    }
+    let (scoped, whole) = if n {
+        (numerator, denominator)
+    } else {
+        (denominator, numerator)
+    };
+    Err(Problem::new(
+        SqlState::InvalidParameterValue,
+        format!(
+            "percentage \"{category}\" would divide per-project metric \"{scoped}\" by \"{whole}\", a metric of the whole database only"
+        ),
+    )
+    .hint("give both parts a project_column, or neither (metrics.define_metric(..., replace => true))"))
+}
+
+/// A metric that percentages read may not change its scope alone: their parts must agree
+/// (`check_ratio_scope`); projects need the 0.6.0 tables.
+fn check_percentages_keep_their_scope(definition: &Definition) -> Outcome<()> {
+    let Definition::Sourced(d) = definition else {
+        return Ok(());
+    };
+    if d.project_column.is_some() && !layout().has_projects() {
+        return Err(Problem::new(
+            SqlState::FeatureNotSupported,
+            "per-project metrics need the tables of metrics 0.6.0",
+        )
+        .hint("run ALTER EXTENSION metrics UPDATE first"));
+    }
+    if !layout().has_projects() {
+        return Ok(());
+    }
+    let users: Vec<(String, String, String)> = spi::rows(
+        "SELECT metric_category, numerator, denominator FROM metrics.metric_definitions
+         WHERE kind = 'percentage' AND (numerator = $1 OR denominator = $1) ORDER BY 1",
+        &[d.category.as_str().into()],
+        |row| Ok((not_null(row, 1)?, not_null(row, 2)?, not_null(row, 3)?)),
+    );
+    let changed = Some((d.category.as_str(), d.project_column.is_some()));
+    for (category, numerator, denominator) in users {
+        check_ratio_scope(&category, &numerator, &denominator, changed)?;
+    }
+    Ok(())
 }
 
 /// Whether an upsert changes what the definition computes (not only its labels): then its
@@ -356,18 +484,23 @@ fn versioning(layout: Layout) -> String {
     if !layout.has_provenance() {
         return String::new();
     }
-    let (percentile, excluded, previous) = if layout.has_percentiles() {
+    let (mut percentile, mut excluded, mut previous) = if layout.has_percentiles() {
         (
-            ", d.percentile",
-            ", EXCLUDED.percentile",
-            " 'percentile', d.percentile,",
+            ", d.percentile".to_string(),
+            ", EXCLUDED.percentile".to_string(),
+            " 'percentile', d.percentile,".to_string(),
         )
     } else {
-        ("", "", "")
+        Default::default()
     };
+    if layout.has_projects() {
+        percentile.push_str(", d.project_column");
+        excluded.push_str(", EXCLUDED.project_column");
+        previous.push_str(" 'project_column', d.project_column,");
+    }
     let changed = CHANGED_COMPUTATION
-        .replace("EXCLUDED_PERCENTILE", excluded)
-        .replace("PERCENTILE", percentile);
+        .replace("EXCLUDED_PERCENTILE", &excluded)
+        .replace("PERCENTILE", &percentile);
     ",
              definition_version = d.definition_version + CASE WHEN (COMPUTED) THEN 1 ELSE 0 END,
              previous_definitions = CASE WHEN (COMPUTED) THEN d.previous_definitions || pg_catalog.jsonb_build_object(
@@ -376,13 +509,13 @@ fn versioning(layout: Layout) -> String {
                  'filter', d.\"filter\", 'numerator', d.numerator, 'denominator', d.denominator, 'top_n', d.top_n,PREVIOUS
                  'defined_by', d.defined_by, 'replaced_at', pg_catalog.now()) ELSE d.previous_definitions END"
         .replace("COMPUTED", &changed)
-        .replace("PREVIOUS", previous)
+        .replace("PREVIOUS", &previous)
 }
 
 fn store(def: &Definition, labels: &Labels) {
     let (mut schema, mut table, mut time, mut value_column, mut top_n) =
         (None, None, None, None, None);
-    let mut percentile = None;
+    let (mut percentile, mut project_column) = (None, None);
     let (mut numerator, mut denominator) = (None, None);
     match def {
         Definition::Sourced(d) => {
@@ -392,6 +525,7 @@ fn store(def: &Definition, labels: &Labels) {
             value_column = d.value_column.clone();
             top_n = d.top_n;
             percentile = d.percentile;
+            project_column = d.project_column.clone();
         }
         Definition::Ratio(r) => {
             numerator = Some(r.numerator.clone());
@@ -418,22 +552,27 @@ fn store(def: &Definition, labels: &Labels) {
             top_n.into(),
             identity::caller_name().into(),
             percentile.into(),
+            project_column.into(),
         ],
     );
 }
 
-/// The upsert of a definition: `$1..$16`, and `$17` its percentile, which tables without
-/// the column do not hold (nor a percentile metric: their kind check refuses one); the
+/// The upsert of a definition: `$1..$16`, `$17` its percentile and `$18` its project
+/// column, which tables without the columns do not hold (nor a percentile metric: their kind check refuses one); the
 /// parameter is passed all the same, its type given.
 fn store_sql(layout: Layout) -> String {
-    let (column, value, assign) = if layout.has_percentiles() {
-        (
+    let (column, value, assign) = match layout {
+        Layout::Projects => (
+            ", percentile, project_column",
+            ", $17, $18",
+            ", percentile = EXCLUDED.percentile, project_column = EXCLUDED.project_column",
+        ),
+        Layout::Percentiles => (
             ", percentile",
             ", $17",
             ", percentile = EXCLUDED.percentile",
-        )
-    } else {
-        ("", "", "")
+        ),
+        _ => ("", "", ""),
     };
     format!(
         "INSERT INTO metrics.metric_definitions AS d
@@ -450,6 +589,20 @@ fn store_sql(layout: Layout) -> String {
              is_active = true, defined_by = EXCLUDED.defined_by, updated_at = pg_catalog.now(){}",
         versioning(layout)
     )
+}
+
+/// Whether a percentage is a per-project metric: both its parts are (the definition checks
+/// that they agree). Tables before 0.6.0 have none.
+pub fn ratio_is_scoped(ratio: &Ratio) -> bool {
+    layout().has_projects()
+        && spi::exists(
+            "SELECT pg_catalog.count(*) = 2 FROM metrics.metric_definitions
+             WHERE metric_category IN ($1, $2) AND project_column IS NOT NULL",
+            &[
+                ratio.numerator.as_str().into(),
+                ratio.denominator.as_str().into(),
+            ],
+        )
 }
 
 /// Active percentages that read `category`.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use pgrx::datum::{AnyNumeric, Date, DatumWithOid};
+use pgrx::datum::{AnyNumeric, Date, DatumWithOid, Uuid};
 use pgrx::prelude::*;
 
 use crate::common::problem::{Outcome, Problem, SqlState};
@@ -32,15 +32,18 @@ pub struct Revision {
     pub changed: bool,
 }
 
-/// One sealed row's key: (date, type, category).
+/// One sealed row's key: (date, type, category, project).
 struct Key<'a> {
     date: Date,
     metric_type: &'a str,
     category: &'a str,
+    /// None: the whole database.
+    project: Option<Uuid>,
 }
 
 impl Key<'_> {
-    /// `$1..$3` are the key, then `rest`.
+    /// `$1..$3` are the key, then `rest`, then the project (last: `$8`, or `$13` in a
+    /// revision; tables before 0.6.0 have none, and their statements do not read it).
     fn args(&self, rest: Vec<DatumWithOid<'static>>) -> Vec<DatumWithOid<'static>> {
         let mut args: Vec<DatumWithOid<'static>> = vec![
             self.date.into(),
@@ -48,6 +51,7 @@ impl Key<'_> {
             self.category.to_string().into(),
         ];
         args.extend(rest);
+        args.push(self.project.into());
         args
     }
 }
@@ -78,6 +82,27 @@ struct RevisionSql {
 
 impl RevisionSql {
     fn for_layout(layout: Layout) -> RevisionSql {
+        if layout.has_projects() {
+            return RevisionSql {
+                previous: "SELECT value::text, metadata::text, definition_version,
+                    (value = $4::numeric AND metadata = $5::jsonb AND distinct_sketch IS NOT DISTINCT FROM $6::bytea
+                     AND definition_version IS NOT DISTINCT FROM $7::int4)
+                    FROM metrics.daily_metrics WHERE metric_date = $1 AND metric_type = $2 AND metric_category = $3
+                     AND project_id IS NOT DISTINCT FROM $8::uuid FOR UPDATE",
+                update: "UPDATE metrics.daily_metrics
+                    SET value = $4::numeric, metadata = $5::jsonb, distinct_sketch = $6::bytea,
+                        definition_version = $7::int4, collection_timestamp = pg_catalog.now()
+                    WHERE metric_date = $1 AND metric_type = $2 AND metric_category = $3
+                      AND project_id IS NOT DISTINCT FROM $8::uuid",
+                insert: "INSERT INTO metrics.daily_metrics
+                    (metric_date, metric_type, metric_category, value, metadata, distinct_sketch, definition_version, project_id)
+                    VALUES ($1, $2, $3, $4::numeric, $5::jsonb, $6::bytea, $7::int4, $8::uuid)",
+                revision: "INSERT INTO metrics.metric_revisions
+                    (metric_date, metric_type, metric_category, old_value, old_metadata, new_value, new_metadata,
+                     reason, revised_by, collection_log_id, old_definition_version, new_definition_version, project_id)
+                    VALUES ($1, $2, $3, $4::numeric, $5::jsonb, $6::numeric, $7::jsonb, $8, $9, $10::uuid, $11, $12, $13::uuid)",
+            };
+        }
         if layout.has_provenance() {
             return RevisionSql {
                 previous: "SELECT value::text, metadata::text, definition_version,
@@ -226,6 +251,7 @@ fn apply(
             date: rows.dates[i],
             metric_type: &rows.types[i],
             category: &rows.categories[i],
+            project: rows.projects[i],
         };
         let new = New {
             value: &rows.values[i],
@@ -373,7 +399,7 @@ fn outdated(
 ) -> Vec<(NaiveDate, Vec<String>)> {
     let mut by_day: BTreeMap<NaiveDate, Vec<String>> = BTreeMap::new();
     for (day, category) in spi::rows(
-        "SELECT dm.metric_date, dm.metric_category
+        "SELECT DISTINCT dm.metric_date, dm.metric_category
          FROM metrics.daily_metrics AS dm
          JOIN metrics.metric_definitions AS d ON d.metric_category = dm.metric_category
          WHERE dm.metric_date BETWEEN $1 AND $2

@@ -3,7 +3,7 @@
 -- them without touching this file.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(29);
+SELECT plan(30);
 CREATE EXTENSION metrics;
 
 SELECT has_schema('metrics');
@@ -25,7 +25,9 @@ SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metri
 SELECT columns_are('metrics', 'daily_metrics',
     ARRAY['id', 'metric_date', 'metric_type', 'metric_category', 'value', 'metadata', 'collection_timestamp', 'created_at',
           'definition_version', 'distinct_sketch', 'project_id']);
-SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_type', 'metric_category']);
+SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_type', 'metric_category', 'project_id']);
+SELECT is((SELECT indnullsnotdistinct FROM pg_catalog.pg_index WHERE indexrelid = 'metrics.unique_daily_metric'::regclass), true,
+          'one value per (date, type, category, project), the whole database (NULL) included');
 SELECT indexes_are('metrics', 'daily_metrics', ARRAY['daily_metrics_pkey', 'unique_daily_metric',
     'idx_daily_metrics_date_type', 'idx_daily_metrics_category', 'idx_daily_metrics_collection']);
 SELECT has_column('metrics', 'metric_collection_log', 'error_details', 'the log keeps per-metric errors');

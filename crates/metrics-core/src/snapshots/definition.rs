@@ -41,6 +41,8 @@ pub struct MetricArgs {
     pub top_n: Option<i32>,
     /// Percentiles: the fraction `p` of `percentile_cont(p)`, in [0, 1].
     pub percentile: Option<f64>,
+    /// Per-project metrics: the source's column naming each row's project (id or slug).
+    pub project_column: Option<String>,
 }
 
 /// Where a metric's rows come from: a relation and the column that dates them.
@@ -65,6 +67,8 @@ pub struct SourcedDefinition {
     pub top_n: Option<i32>,
     /// Percentiles: the fraction of `percentile_cont`, in [0, 1].
     pub percentile: Option<f64>,
+    /// Per-project metrics: the source's column naming each row's project (id or slug).
+    pub project_column: Option<String>,
 }
 
 /// A percentage of two other metrics of the same day.
@@ -132,6 +136,7 @@ pub struct StoredDefinition {
     pub denominator: Option<String>,
     pub top_n: Option<i32>,
     pub percentile: Option<f64>,
+    pub project_column: Option<String>,
 }
 
 /// The error for a stored definition the table's constraints should have refused.
@@ -194,6 +199,7 @@ impl StoredDefinition {
             filter: self.filter,
             top_n: self.top_n,
             percentile: self.percentile,
+            project_column: self.project_column,
         }))
     }
 }
@@ -297,6 +303,10 @@ fn check_sourced(kind: Kind, args: &MetricArgs) -> Outcome<SourcedDefinition> {
     if let Some(f) = &filter {
         check_length("filter", f, MAX_FILTER_LEN)?;
     }
+    let project_column = non_blank(&args.project_column);
+    if let Some(c) = &project_column {
+        check_length("project_column", c, MAX_IDENTIFIER_LEN)?;
+    }
     Ok(SourcedDefinition {
         category: args.category.clone(),
         kind,
@@ -305,6 +315,7 @@ fn check_sourced(kind: Kind, args: &MetricArgs) -> Outcome<SourcedDefinition> {
         filter,
         top_n: check_top_n(kind, args.top_n)?,
         percentile: check_percentile(kind, args.percentile)?,
+        project_column,
     })
 }
 
@@ -384,6 +395,13 @@ fn check_percentile(kind: Kind, percentile: Option<f64>) -> Outcome<Option<f64>>
 /// The arguments of a percentage: two other categories, and no source.
 fn check_ratio(args: &MetricArgs) -> Outcome<Ratio> {
     let kind = Kind::Percentage;
+    if non_blank(&args.project_column).is_some() {
+        return Err(not_used(
+            kind,
+            "project_column",
+            "a percentage is per project when both its numerator and its denominator are: drop project_column",
+        ));
+    }
     if [&args.source_table, &args.value_column, &args.filter]
         .into_iter()
         .any(|a| non_blank(a).is_some())

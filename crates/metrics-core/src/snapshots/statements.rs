@@ -37,6 +37,9 @@ pub struct Source {
     pub table: String,
     pub time_column: String,
     pub time_type: TimeType,
+    /// Per-project metrics: the column naming each row's project (a project id or slug);
+    /// then the statements seal the whole-database row and one row per project.
+    pub project_column: Option<String>,
 }
 
 /// One scalar or breakdown metric over a source.
@@ -155,17 +158,79 @@ struct Parts {
     value: String,
 }
 
-/// The parts of measure `i`. `in_range` is the range condition when totals pull the rows
-/// before the range into the scan: distinct and average then apply it themselves, since
-/// feeding them the "before" group would sort or sum the whole history for nothing.
-fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>, sketches: bool) -> Parts {
+/// A measure's row conditions: its filter, and the same with the range condition first
+/// (when totals pull the rows before the range into the scan).
+fn row_filters(m: &Measure, in_range: Option<&str>) -> (Vec<String>, Vec<String>) {
     let user_filter: Vec<String> = m.filter.iter().map(|f| format!("({f})")).collect();
     let mut in_range_filter = user_filter.clone();
     if let Some(condition) = in_range {
         in_range_filter.insert(0, condition.to_string());
     }
+    (user_filter, in_range_filter)
+}
+
+/// How a scalar statement groups the rows of a day: as one group (a metric of the whole
+/// database), or as one group and one per project (a per-project metric: `GROUPING SETS`).
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    scoped: bool,
+}
+
+impl Scope {
+    /// The `series` column of a running sum of `per_day` column `v`: the rows before the
+    /// range (the NULL day, of the same scope) plus the range's days so far.
+    fn running_sum(self, v: &str) -> String {
+        let (before, partition) = if self.scoped {
+            (
+                " AND b.whole = (sc.project IS NULL)::int4 AND b.project IS NOT DISTINCT FROM sc.project",
+                "PARTITION BY sc.project ",
+            )
+        } else {
+            ("", "")
+        };
+        format!(
+            "coalesce((SELECT b.{v} FROM per_day AS b WHERE b.day IS NULL{before}), 0) \
+             + coalesce(pg_catalog.sum(p.{v}) OVER ({partition}ORDER BY days.day), 0) AS {v}"
+        )
+    }
+}
+
+/// Per-project metrics: the rows of measure `i` that belong to no known project (`pk.id IS
+/// NULL`), counted into the whole-database row's `unassigned_rows` (a running count for
+/// totals, as their value). Adds its aggregate and its `series` column to `parts`.
+fn add_unassigned(i: usize, m: &Measure, in_range: Option<&str>, scope: Scope, parts: &mut Parts) {
+    let (user_filter, in_range_filter) = row_filters(m, in_range);
+    let mut conditions = if m.kind == Kind::Total {
+        user_filter
+    } else {
+        in_range_filter
+    };
+    conditions.insert(0, "pk.id IS NULL".to_string());
+    parts.aggregates.push(format!(
+        "pg_catalog.count(*){} AS u{i}",
+        filter_clause(&conditions)
+    ));
+    let series = if m.kind == Kind::Total {
+        scope.running_sum(&format!("u{i}"))
+    } else {
+        format!("coalesce(p.u{i}, 0) AS u{i}")
+    };
+    parts.series = format!("{}, {series}", parts.series);
+}
+
+/// The parts of measure `i`. `in_range` is the range condition when totals pull the rows
+/// before the range into the scan: distinct and average then apply it themselves, since
+/// feeding them the "before" group would sort or sum the whole history for nothing.
+fn scalar_parts(
+    i: usize,
+    m: &Measure,
+    in_range: Option<&str>,
+    sketches: bool,
+    scope: Scope,
+) -> Parts {
+    let (user_filter, in_range_filter) = row_filters(m, in_range);
     let category = format!("$4[{}]", i + 1);
-    let count_value = format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, NULL::bytea)");
+    let count_value = format!("'count', {category}, s.v{i}::numeric, '{{}}'::jsonb, NULL::bytea");
     let value_column = || {
         let c = m
             .value_column
@@ -187,10 +252,7 @@ fn scalar_parts(i: usize, m: &Measure, in_range: Option<&str>, sketches: bool) -
                 "pg_catalog.count(*){} AS v{i}",
                 filter_clause(&user_filter)
             )],
-            series: format!(
-                "coalesce((SELECT b.v{i} FROM per_day AS b WHERE b.day IS NULL), 0) \
-                 + coalesce(pg_catalog.sum(p.v{i}) OVER (ORDER BY days.day), 0) AS v{i}"
-            ),
+            series: scope.running_sum(&format!("v{i}")),
             value: count_value,
         },
         Kind::Distinct => {
@@ -237,7 +299,7 @@ fn distinct_parts(
     Parts {
         aggregates: std::iter::once(count).chain(aggregate).collect(),
         series: format!("coalesce(p.v{i}, 0) AS v{i}{series}"),
-        value: format!("('count', {category}, s.v{i}::numeric, '{{}}'::jsonb, {value})"),
+        value: format!("'count', {category}, s.v{i}::numeric, '{{}}'::jsonb, {value}"),
     }
 }
 
@@ -253,8 +315,8 @@ fn average_parts(i: usize, category: &str, col: &str, filter: &[String]) -> Part
         ],
         series: format!("p.a{i} AS a{i}, p.d{i} AS d{i}, coalesce(p.n{i}, 0) AS n{i}"),
         value: format!(
-            "('average', {category}, coalesce(s.a{i}::numeric, 0), \
-             pg_catalog.jsonb_build_object('sample_size', s.n{i}, 'std_deviation', coalesce(s.d{i}::numeric, 0)), NULL::bytea)"
+            "'average', {category}, coalesce(s.a{i}::numeric, 0), \
+             pg_catalog.jsonb_build_object('sample_size', s.n{i}, 'std_deviation', coalesce(s.d{i}::numeric, 0)), NULL::bytea"
         ),
     }
 }
@@ -304,8 +366,8 @@ fn percentile_parts(
             "p.q{i} AS q{i}, coalesce(p.n{i}, 0) AS n{i}, coalesce(p.x{i}, 0) AS x{i}{series}"
         ),
         value: format!(
-            "('percentile', {category}, CASE WHEN s.x{i} > 0 THEN 'NaN'::numeric ELSE coalesce(s.q{i}::text::numeric, 0) END, \
-             pg_catalog.jsonb_build_object('percentile', {p}::numeric, 'sample_size', s.n{i}, 'values_kept', {kept}), {sketch})"
+            "'percentile', {category}, CASE WHEN s.x{i} > 0 THEN 'NaN'::numeric ELSE coalesce(s.q{i}::text::numeric, 0) END, \
+             pg_catalog.jsonb_build_object('percentile', {p}::numeric, 'sample_size', s.n{i}, 'values_kept', {kept}), {sketch}"
         ),
     }
 }
@@ -316,12 +378,16 @@ fn percentile_parts(
 ///
 /// Rows before the range are needed only by totals; when there are totals they fall into a
 /// single NULL "before" group whose counts seed the running sums, otherwise the scan starts at
-/// the range.
+/// the range. A per-project source (`project_column`) is grouped in the same scan by day and
+/// by day and project (`scoped_frame`).
 pub fn scalar_sql(source: &Source, measures: &[Measure], sketches: bool) -> String {
     assert!(
         !measures.is_empty(),
         "a scalar plan needs at least one measure"
     );
+    let scope = Scope {
+        scoped: source.project_column.is_some(),
+    };
     let has_total = measures.iter().any(|m| m.kind == Kind::Total);
     let column = source.column();
     let in_range = format!("{column} >= {}", source.lower_bound());
@@ -334,23 +400,92 @@ pub fn scalar_sql(source: &Source, measures: &[Measure], sketches: bool) -> Stri
     } else {
         (source.day_of_row(), format!("{in_range} AND {below_end}"))
     };
-    let parts: Vec<Parts> = measures
+    let in_range = has_total.then_some(in_range.as_str());
+    let mut parts: Vec<Parts> = measures
         .iter()
         .enumerate()
-        .map(|(i, m)| scalar_parts(i, m, has_total.then_some(in_range.as_str()), sketches))
+        .map(|(i, m)| scalar_parts(i, m, in_range, sketches, scope))
         .collect();
+    let mut values = Vec::new();
+    for (i, (p, m)) in parts.iter_mut().zip(measures).enumerate() {
+        if scope.scoped {
+            add_unassigned(i, m, in_range, scope, p);
+            values.push(format!("({}, s.u{i})", p.value));
+        } else {
+            values.push(format!("({}, NULL::int8)", p.value));
+        }
+    }
     let aggregates: Vec<&str> = parts
         .iter()
         .flat_map(|p| p.aggregates.iter().map(String::as_str))
         .collect();
     let series: Vec<&str> = parts.iter().map(|p| p.series.as_str()).collect();
-    let values: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
+    let frame = Frame {
+        day_key,
+        aggregates: aggregates.join(",\n           "),
+        from: source.qualified(),
+        scan_filter,
+        series: series.join(",\n           "),
+    };
+    let head = match &source.project_column {
+        Some(project) => scoped_frame(&frame, &format!("src.{}", quote_ident(project))),
+        None => unscoped_frame(&frame),
+    };
+    let (metadata, project, order) = if scope.scoped {
+        (
+            "(CASE WHEN s.project IS NULL THEN m.metadata || pg_catalog.jsonb_build_object('unassigned_rows', m.unassigned) ELSE m.metadata END)::text",
+            "s.project",
+            "s.day, m.metric_category, s.project NULLS FIRST",
+        )
+    } else {
+        ("m.metadata::text", "NULL::uuid", "s.day, m.metric_category")
+    };
     format!(
-        "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, m.metadata::text AS metadata, m.sketch AS distinct_sketch\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata, sketch)\nORDER BY s.day, m.metric_category",
-        aggregates = aggregates.join(",\n           "),
-        from = source.qualified(),
-        series = series.join(",\n           "),
+        "{head}\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, {metadata} AS metadata, m.sketch AS distinct_sketch, {project} AS project_id\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata, sketch, unassigned)\nORDER BY {order}",
         values = values.join(",\n    "),
+    )
+}
+
+/// The parts of a scalar statement before its final SELECT.
+struct Frame {
+    day_key: String,
+    aggregates: String,
+    from: String,
+    scan_filter: String,
+    series: String,
+}
+
+/// `per_day` grouped by day, `series` over the range's days.
+fn unscoped_frame(f: &Frame) -> String {
+    format!(
+        "WITH per_day AS (\n    SELECT {day_key} AS day,\n           {aggregates}\n    FROM {from} AS src\n    WHERE {scan_filter}\n    GROUP BY 1\n), {DAYS_CTE}, series AS (\n    SELECT days.day,\n           {series}\n    FROM days LEFT JOIN per_day AS p ON p.day = days.day\n)",
+        day_key = f.day_key,
+        aggregates = f.aggregates,
+        from = f.from,
+        scan_filter = f.scan_filter,
+        series = f.series,
+    )
+}
+
+/// The projects a per-project statement knows: `$6` the keys a row's project column may hold
+/// (ids as text, slugs), `$7` the project id of each (so a value is one project's or none).
+const KEYS_CTE: &str = "keys AS (\n    SELECT k.key, k.id FROM ROWS FROM (pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::uuid[])) AS k(key, id)\n)";
+
+/// The scopes of a per-project statement: the whole database (NULL), then every project.
+const SCOPES_CTE: &str = "scopes AS (\n    SELECT NULL::uuid AS project\n    UNION ALL (SELECT DISTINCT k.id FROM keys AS k)\n)";
+
+/// `per_day` grouped by day (the whole database, `whole` = 1) and by day and project in one
+/// scan (`GROUPING SETS`; rows of no known project form the project-NULL group of the
+/// second set, which no scope reads), `series` over every day and scope. `project` is the
+/// source's project column.
+fn scoped_frame(f: &Frame, project: &str) -> String {
+    format!(
+        "WITH {KEYS_CTE}, per_day AS (\n    SELECT {day_key} AS day, pk.id AS project, GROUPING(pk.id) AS whole,\n           {aggregates}\n    FROM {from} AS src LEFT JOIN keys AS pk ON pk.key = {project}::text\n    WHERE {scan_filter}\n    GROUP BY GROUPING SETS (({day_key}), ({day_key}, pk.id))\n), {DAYS_CTE}, {SCOPES_CTE}, series AS (\n    SELECT days.day, sc.project,\n           {series}\n    FROM days CROSS JOIN scopes AS sc\n    LEFT JOIN per_day AS p ON p.day = days.day AND p.whole = (sc.project IS NULL)::int4\n                          AND p.project IS NOT DISTINCT FROM sc.project\n)",
+        day_key = f.day_key,
+        aggregates = f.aggregates,
+        from = f.from,
+        scan_filter = f.scan_filter,
+        series = f.series,
     )
 }
 
@@ -358,6 +493,9 @@ pub fn scalar_sql(source: &Source, measures: &[Measure], sketches: bool) -> Stri
 /// of scalar measures together.
 pub fn source_sql(source: &Source, measures: &[Measure], sketches: bool) -> String {
     match measures {
+        [only] if only.kind == Kind::Breakdown && source.project_column.is_some() => {
+            scoped_breakdown_sql(source, only, sketches)
+        }
         [only] if only.kind == Kind::Breakdown => breakdown_sql(source, only, sketches),
         _ => scalar_sql(source, measures, sketches),
     }
@@ -368,28 +506,7 @@ pub fn source_sql(source: &Source, measures: &[Measure], sketches: bool) -> Stri
 pub fn breakdown_sql(source: &Source, measure: &Measure, sketches: bool) -> String {
     assert_eq!(measure.kind, Kind::Breakdown);
     let column = source.column();
-    let key = format!(
-        "src.{}",
-        quote_ident(
-            measure
-                .value_column
-                .as_deref()
-                .expect("breakdown needs a column")
-        )
-    );
-    let user_filter = measure
-        .filter
-        .as_deref()
-        .map(|f| format!(" AND ({f})"))
-        .unwrap_or_default();
-    let (sketch, empty_sketch) = if sketches {
-        (
-            "metrics._distinct_sketch(pg_catalog.hashtextextended(r.key, 0))",
-            EMPTY_SKETCH,
-        )
-    } else {
-        ("NULL::bytea", "NULL::bytea")
-    };
+    let (key, user_filter, sketch, empty_sketch) = breakdown_parts(measure, sketches);
     format!(
         "WITH grouped AS (
     SELECT {day} AS day, {key}::text AS key, pg_catalog.count(*) AS n
@@ -417,7 +534,7 @@ SELECT days.day AS metric_date, 'aggregate' AS metric_type, $4[1] AS metric_cate
            'top_items', coalesce(p.top_items, '[]'::jsonb),
            'rows', coalesce(p.rows, 0),
            'truncated', coalesce(p.groups > {limit}, false))::text AS metadata,
-       coalesce(p.sketch, {empty_sketch}) AS distinct_sketch
+       coalesce(p.sketch, {empty_sketch}) AS distinct_sketch, NULL::uuid AS project_id
 FROM days LEFT JOIN per_day AS p ON p.day = days.day
 ORDER BY days.day",
         day = source.day_of_row(),
@@ -428,20 +545,134 @@ ORDER BY days.day",
     )
 }
 
+/// A breakdown's column and filter condition, and its sketch aggregate and the sketch of a
+/// day without rows (both NULL on tables without sketches).
+fn breakdown_parts(
+    measure: &Measure,
+    sketches: bool,
+) -> (String, String, &'static str, &'static str) {
+    let key = format!(
+        "src.{}",
+        quote_ident(
+            measure
+                .value_column
+                .as_deref()
+                .expect("breakdown needs a column")
+        )
+    );
+    let user_filter = measure
+        .filter
+        .as_deref()
+        .map(|f| format!(" AND ({f})"))
+        .unwrap_or_default();
+    if sketches {
+        (
+            key,
+            user_filter,
+            "metrics._distinct_sketch(pg_catalog.hashtextextended(r.key, 0))",
+            EMPTY_SKETCH,
+        )
+    } else {
+        (key, user_filter, "NULL::bytea", "NULL::bytea")
+    }
+}
+
+/// A per-project breakdown: `breakdown_sql` grouped by day and key, and by day, project and
+/// key, in one scan; one row per day for the whole database (with `unassigned_rows`: its
+/// rows of no known project) and one per day and project (`$6`, `$7` as `KEYS_CTE`).
+pub fn scoped_breakdown_sql(source: &Source, measure: &Measure, sketches: bool) -> String {
+    assert_eq!(measure.kind, Kind::Breakdown);
+    let column = source.column();
+    let project = format!(
+        "src.{}",
+        quote_ident(
+            source
+                .project_column
+                .as_deref()
+                .expect("a per-project source")
+        )
+    );
+    let (key, user_filter, sketch, empty_sketch) = breakdown_parts(measure, sketches);
+    format!(
+        "WITH {KEYS_CTE}, grouped AS (
+    SELECT {day} AS day, pk.id AS project, GROUPING(pk.id) AS whole, {key}::text AS key, pg_catalog.count(*) AS n
+    FROM {from} AS src LEFT JOIN keys AS pk ON pk.key = {project}::text
+    WHERE {column} >= {lower} AND {column} < {upper} AND {key} IS NOT NULL{user_filter}
+    GROUP BY GROUPING SETS (({day}, {key}::text), ({day}, pk.id, {key}::text))
+), unassigned AS (
+    SELECT g.day, pg_catalog.sum(g.n) AS n FROM grouped AS g WHERE g.whole = 0 AND g.project IS NULL GROUP BY g.day
+), ranked AS (
+    SELECT g.day, g.project, g.key, g.n,
+           pg_catalog.row_number() OVER (PARTITION BY g.day, g.project ORDER BY g.n DESC, g.key) AS rank,
+           pg_catalog.count(*) OVER (PARTITION BY g.day, g.project) AS groups
+    FROM grouped AS g WHERE g.whole = 1 OR g.project IS NOT NULL
+), per_day AS (
+    SELECT r.day, r.project, pg_catalog.max(r.groups) AS groups, pg_catalog.sum(r.n) AS rows,
+           pg_catalog.jsonb_object_agg(r.key, r.n) FILTER (WHERE r.rank <= {limit}) AS breakdown,
+           pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('key', r.key, 'value', r.n) ORDER BY r.rank)
+               FILTER (WHERE r.rank <= $5) AS top_items,
+           {sketch} AS sketch
+    FROM ranked AS r
+    GROUP BY r.day, r.project
+), {DAYS_CTE}, {SCOPES_CTE}
+SELECT days.day AS metric_date, 'aggregate' AS metric_type, $4[1] AS metric_category,
+       coalesce(p.groups, 0)::numeric::text AS value,
+       (pg_catalog.jsonb_build_object(
+           'breakdown', coalesce(p.breakdown, '{{}}'::jsonb),
+           'top_items', coalesce(p.top_items, '[]'::jsonb),
+           'rows', coalesce(p.rows, 0),
+           'truncated', coalesce(p.groups > {limit}, false))
+        || CASE WHEN sc.project IS NULL THEN pg_catalog.jsonb_build_object('unassigned_rows', coalesce(u.n, 0)) ELSE '{{}}'::jsonb END)::text AS metadata,
+       coalesce(p.sketch, {empty_sketch}) AS distinct_sketch, sc.project AS project_id
+FROM days CROSS JOIN scopes AS sc
+LEFT JOIN per_day AS p ON p.day = days.day AND p.project IS NOT DISTINCT FROM sc.project
+LEFT JOIN unassigned AS u ON u.day = days.day AND sc.project IS NULL
+ORDER BY days.day, sc.project NULLS FIRST",
+        day = source.day_of_row(),
+        from = source.qualified(),
+        lower = source.lower_bound(),
+        upper = source.upper_bound(),
+        limit = BREAKDOWN_LIMIT,
+    )
+}
+
 /// A percentage for every day of `[$1, $2]` on which both its numerator (`$4`) and its
-/// denominator (`$5`) are recorded; `$3` is its category. 0/0 is recorded as 0.
+/// denominator (`$5`) are recorded; `$3` is its category. 0/0 is recorded as 0. With `$6`
+/// (a per-project percentage), also per project, from the parts of the same project.
 pub const PERCENTAGE_SQL: &str = "SELECT n.metric_date, 'percentage' AS metric_type, $3 AS metric_category,
        (CASE WHEN d.value = 0 THEN 0 ELSE pg_catalog.round(n.value * 100 / d.value, 4) END)::text AS value,
        pg_catalog.jsonb_build_object('numerator', n.value, 'denominator', d.value)::text AS metadata,
-       NULL::bytea AS distinct_sketch
+       NULL::bytea AS distinct_sketch, n.project_id
 FROM metrics.daily_metrics AS n
 JOIN metrics.daily_metrics AS d ON d.metric_date = n.metric_date AND d.metric_category = $5
-WHERE n.metric_category = $4 AND n.metric_date BETWEEN $1 AND $2
+     AND d.project_id IS NOT DISTINCT FROM n.project_id
+WHERE n.metric_category = $4 AND n.metric_date BETWEEN $1 AND $2 AND (n.project_id IS NULL OR $6)
+ORDER BY n.metric_date, n.project_id NULLS FIRST";
+
+/// `PERCENTAGE_SQL` for tables before 0.6.0, without projects (`$6` unused).
+pub const PERCENTAGE_SQL_BEFORE_060: &str = "SELECT n.metric_date, 'percentage' AS metric_type, $3 AS metric_category,
+       (CASE WHEN d.value = 0 THEN 0 ELSE pg_catalog.round(n.value * 100 / d.value, 4) END)::text AS value,
+       pg_catalog.jsonb_build_object('numerator', n.value, 'denominator', d.value)::text AS metadata,
+       NULL::bytea AS distinct_sketch, NULL::uuid AS project_id
+FROM metrics.daily_metrics AS n
+JOIN metrics.daily_metrics AS d ON d.metric_date = n.metric_date AND d.metric_category = $5
+WHERE n.metric_category = $4 AND n.metric_date BETWEEN $1 AND $2 AND $6 IS NOT NULL
 ORDER BY n.metric_date";
 
-/// Seals computed rows: a (date, type, category) already recorded is left as it is. `$6` is
-/// the definition version of each row, `$7` its distinct-count sketch.
-pub const INSERT_SQL: &str = "INSERT INTO metrics.daily_metrics AS dm (metric_date, metric_type, metric_category, value, metadata, definition_version, distinct_sketch)
+/// Seals computed rows: a (date, type, category, project) already recorded is left as it
+/// is. `$6` is the definition version of each row, `$7` its distinct-count sketch, `$8` its
+/// project (NULL: the whole database).
+pub const INSERT_SQL: &str = "INSERT INTO metrics.daily_metrics AS dm (metric_date, metric_type, metric_category, value, metadata, definition_version, distinct_sketch, project_id)
+SELECT r.metric_date, r.metric_type, r.metric_category, r.value::numeric, r.metadata::jsonb, r.definition_version, r.distinct_sketch, r.project_id
+FROM ROWS FROM (pg_catalog.unnest($1::date[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]),
+               pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::int4[]),
+               pg_catalog.unnest($7::bytea[]), pg_catalog.unnest($8::uuid[]))
+     AS r(metric_date, metric_type, metric_category, value, metadata, definition_version, distinct_sketch, project_id)
+ON CONFLICT ON CONSTRAINT unique_daily_metric DO NOTHING
+RETURNING dm.metric_category";
+
+/// `INSERT_SQL` for tables of 0.3.0 to 0.5.0, without projects (`$1..$7`).
+pub const INSERT_SQL_BEFORE_060: &str = "INSERT INTO metrics.daily_metrics AS dm (metric_date, metric_type, metric_category, value, metadata, definition_version, distinct_sketch)
 SELECT r.metric_date, r.metric_type, r.metric_category, r.value::numeric, r.metadata::jsonb, r.definition_version, r.distinct_sketch
 FROM ROWS FROM (pg_catalog.unnest($1::date[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]),
                pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::int4[]),
@@ -469,6 +700,7 @@ mod tests {
             table: "posts".into(),
             time_column: "created_at".into(),
             time_type: TimeType::Timestamptz,
+            project_column: None,
         }
     }
 
@@ -486,7 +718,7 @@ mod tests {
         users.value_column = Some("user_id".into());
         let with = scalar_sql(&posts(), std::slice::from_ref(&users), true);
         assert!(with.contains("metrics._distinct_sketch(pg_catalog.hash_record_extended(ROW(src.\"user_id\"), 0)) FILTER (WHERE src.\"user_id\" IS NOT NULL) AS k0"));
-        assert!(with.contains("s.k0)"));
+        assert!(with.contains("s.k0, NULL::int8)"));
         let without = scalar_sql(&posts(), std::slice::from_ref(&users), false);
         users.hash = ValueHash::Function("hashint8extended".into());
         let direct = scalar_sql(&posts(), std::slice::from_ref(&users), true);
@@ -547,7 +779,7 @@ mod tests {
         ));
         let without = scalar_sql(&posts(), &[lead], false);
         assert!(!without.contains("string_agg"));
-        assert!(without.contains("'values_kept', false), NULL::bytea)"));
+        assert!(without.contains("'values_kept', false), NULL::bytea, NULL::int8)"));
     }
 
     #[test]
@@ -566,7 +798,11 @@ mod tests {
         assert!(sql.contains("src.\"created_at\" >= ($1::date::timestamp AT TIME ZONE $3) AND src.\"created_at\" < (($2::date + 1)::timestamp AT TIME ZONE $3)"));
         assert!(!sql.contains("CASE WHEN"));
         assert!(sql.contains("FROM \"public\".\"posts\" AS src"));
-        assert!(sql.contains("('count', $4[1], s.v0::numeric"));
+        assert!(
+            sql.contains("('count', $4[1], s.v0::numeric, '{}'::jsonb, NULL::bytea, NULL::int8)")
+        );
+        assert!(sql.contains("NULL::uuid AS project_id"));
+        assert!(!sql.contains("GROUPING"));
         // Categories are parameters, never SQL text.
         assert!(!sql.contains("posts_created"));
     }
@@ -633,6 +869,63 @@ mod tests {
         assert!(sql.contains("FILTER (WHERE r.rank <= $5)"));
         assert!(sql.contains(&format!("r.rank <= {BREAKDOWN_LIMIT}")));
         assert!(!sql.contains("top_genres"));
+    }
+
+    fn scoped() -> Source {
+        Source {
+            project_column: Some("org_id".into()),
+            ..posts()
+        }
+    }
+
+    #[test]
+    fn per_project_sources_group_by_day_and_by_day_and_project_in_one_scan() {
+        let mut avg = measure("avg_len", Kind::Average);
+        avg.value_column = Some("length".into());
+        avg.filter = Some("(length > 0)".into());
+        let sql = scalar_sql_t(
+            &scoped(),
+            &[
+                measure("posts_total", Kind::Total),
+                measure("posts_created", Kind::Created),
+                avg,
+            ],
+        );
+        assert_eq!(sql.matches("FROM \"public\".\"posts\"").count(), 1, "{sql}");
+        assert!(sql.contains("LEFT JOIN keys AS pk ON pk.key = src.\"org_id\"::text"));
+        assert!(sql.contains("ROWS FROM (pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::uuid[])) AS k(key, id)"));
+        assert!(sql.contains("GROUP BY GROUPING SETS ((CASE WHEN"));
+        assert!(sql.contains("GROUPING(pk.id) AS whole"));
+        // Totals run per scope, from the "before" group of the same scope.
+        assert!(sql.contains("OVER (PARTITION BY sc.project ORDER BY days.day)"));
+        assert!(sql.contains("b.day IS NULL AND b.whole = (sc.project IS NULL)::int4 AND b.project IS NOT DISTINCT FROM sc.project"));
+        // Rows of no known project are counted, per measure, with its conditions.
+        assert!(sql.contains("pg_catalog.count(*) FILTER (WHERE pk.id IS NULL) AS u0"));
+        assert!(sql.contains("pg_catalog.count(*) FILTER (WHERE pk.id IS NULL AND src.\"created_at\" >= ($1::date::timestamp AT TIME ZONE $3) AND ((length > 0))) AS u2"));
+        assert!(sql.contains("'unassigned_rows', m.unassigned"));
+        assert!(sql.contains("s.project AS project_id"));
+        assert!(sql.contains("FROM days CROSS JOIN scopes AS sc"));
+    }
+
+    #[test]
+    fn per_project_breakdowns_rank_each_scope_apart() {
+        let mut m = measure("top_genres", Kind::Breakdown);
+        m.value_column = Some("genre".into());
+        let sql = source_sql(&scoped(), std::slice::from_ref(&m), true);
+        assert_eq!(sql.matches("FROM \"public\".\"posts\"").count(), 1);
+        assert!(sql.contains("GROUP BY GROUPING SETS (("));
+        assert!(sql.contains("PARTITION BY g.day, g.project ORDER BY g.n DESC"));
+        assert!(sql.contains("WHERE g.whole = 0 AND g.project IS NULL"));
+        assert!(sql.contains("sc.project AS project_id"));
+        assert!(!breakdown_sql_t(&posts(), &m).contains("GROUPING"));
+    }
+
+    #[test]
+    fn percentages_pair_parts_of_the_same_project() {
+        assert!(PERCENTAGE_SQL.contains("d.project_id IS NOT DISTINCT FROM n.project_id"));
+        assert!(PERCENTAGE_SQL.contains("(n.project_id IS NULL OR $6)"));
+        assert!(!PERCENTAGE_SQL_BEFORE_060.contains("n.project_id"));
+        assert!(INSERT_SQL.contains("ON CONFLICT ON CONSTRAINT unique_daily_metric"));
     }
 
     #[test]
