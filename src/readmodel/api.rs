@@ -20,7 +20,9 @@ use crate::readmodel::query::{
     resolve_range, KeyFamily, Range, TimeGrain,
 };
 use crate::readmodel::read::{self, Project, Series};
-use crate::readmodel::read_live::{open_bucket, request_point, request_stats};
+use crate::readmodel::read_live::{
+    daily_point, daily_values, open_bucket, request_point, request_stats,
+};
 
 /// `now()`: the start of the transaction, microseconds since the Unix epoch.
 fn now() -> i64 {
@@ -75,15 +77,36 @@ fn trend_points(project: &Project, q: &TrendQuery, zone: &str) -> Vec<Point> {
         weeks.append(&mut points);
         points = weeks;
     }
-    let family = key_family(q.metric_key);
-    if q.grain.is_live() && family == KeyFamily::Requests {
-        let open = open_bucket(q.grain, zone, now());
-        if open.0 < q.range.end && open.1 > q.range.start {
-            let live = request_point(project, q.metric_key, q.dimensions, q.grain, open);
-            points = with_live(points, live);
-        }
+    match live_point(project, q, zone) {
+        Some(live) => with_live(points, live),
+        None => points,
     }
-    points
+}
+
+/// The bucket containing now, live, when the range reaches it: requests by the hour or day,
+/// daily metrics by the day (DORA keys have no live source: their last stored bucket is
+/// marked open instead).
+fn live_point(project: &Project, q: &TrendQuery, zone: &str) -> Option<Point> {
+    let family = key_family(q.metric_key);
+    let daily_day =
+        family == KeyFamily::Daily && q.grain == TimeGrain::Day && q.dimensions.is_empty();
+    if !(q.grain.is_live() && (family == KeyFamily::Requests || daily_day)) {
+        return None;
+    }
+    let open = open_bucket(q.grain, zone, now());
+    if open.0 >= q.range.end || open.1 <= q.range.start {
+        return None;
+    }
+    match family {
+        KeyFamily::Requests => Some(request_point(
+            project,
+            q.metric_key,
+            q.dimensions,
+            q.grain,
+            open,
+        )),
+        _ => daily_point(project, q.metric_key, open),
+    }
 }
 
 /// A project's series of one metric key at one grain over a range (by default the last 48
@@ -199,6 +222,7 @@ fn get_summary(project: Option<String>) -> JsonB {
     let now = now();
     let day = open_bucket(TimeGrain::Day, &project.info.time_zone, now);
     let requests = request_stats(&project, &Map::new(), day.0, day.1);
-    let today = today(day.0, now, &[], &requests);
+    let metrics = daily_values(&project, None);
+    let today = today(day.0, now, &metrics, &requests);
     JsonB(answer::summary(&project.info, stored.as_ref(), today, now))
 }

@@ -53,17 +53,23 @@ pub fn resolve(project: &str) -> Project {
     .expect("a project the caller resolved exists in the same snapshot")
 }
 
-/// A key the project has: a request or DORA key, an active metric, or one with stored rows.
+/// A key the project has: a request or DORA key, one of its active metrics (per-project
+/// ones; the whole database's project: all), or one with stored rows.
 pub fn check_key(project: &Project, key: &str) -> Outcome<()> {
     if is_fixed_key(key) {
         return Ok(());
     }
     let known = spi::value::<bool>(
-        "SELECT EXISTS (SELECT FROM metrics.metric_definitions AS d WHERE d.metric_category = $2 AND d.is_active)
+        "SELECT EXISTS (SELECT FROM metrics.metric_definitions AS d
+                        WHERE d.metric_category = $2 AND d.is_active AND ($3 OR d.project_column IS NOT NULL))
              OR EXISTS (SELECT FROM metrics.metrics_trend_point AS t WHERE t.project_id = $1::uuid AND t.metric_key = $2)
              OR EXISTS (SELECT FROM metrics.metrics_breakdown_point AS b WHERE b.project_id = $1::uuid AND b.metric_key = $2)
              OR EXISTS (SELECT FROM metrics.metrics_drilldown AS d WHERE d.project_id = $1::uuid AND d.metric_key = $2)",
-        &[project.info.id.as_str().into(), key.into()],
+        &[
+            project.info.id.as_str().into(),
+            key.into(),
+            project.whole_database.into(),
+        ],
     );
     match known {
         Some(true) => Ok(()),

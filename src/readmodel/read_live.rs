@@ -4,17 +4,18 @@
 //! merges them; and the open day's daily values.
 
 use pgrx::datum::DatumWithOid;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::pg::datum::{timestamptz, unix_micros};
 use crate::pg::spi::{not_null, stable as spi};
 use crate::readmodel::answer::Point;
-use crate::readmodel::live::{request_data, request_value, stats_of};
+use crate::readmodel::live::{request_data, request_value, stats_of, LiveMetric};
 use crate::readmodel::query::{TimeGrain, MICROS_PER_HOUR};
 use crate::readmodel::read::Project;
 use crate::requests::bucket::{Bucket, Totals};
 use crate::requests::read::decode;
 use crate::requests::report::Stats;
+use crate::snapshots::live::open_day_values;
 
 /// The open bucket of a grain: `[start, end)` containing now (hours in UTC, days in `zone`).
 pub fn open_bucket(grain: TimeGrain, zone: &str, now: i64) -> (i64, i64) {
@@ -97,4 +98,42 @@ pub fn request_point(
         data,
         computed_at: None,
     }
+}
+
+/// The open day's values of the project's daily metrics (`categories` only, when given),
+/// computed like collection computes them (`snapshots::live`), never sealed.
+pub fn daily_values(project: &Project, categories: Option<&[String]>) -> Vec<LiveMetric> {
+    open_day_values(
+        Some(project.info.id.as_str()),
+        project.whole_database,
+        categories,
+    )
+    .into_iter()
+    .map(|v| LiveMetric {
+        category: v.category,
+        metric_type: v.metric_type,
+        value: v.value,
+        metadata: v.metadata,
+    })
+    .collect()
+}
+
+/// The live point of a daily metric for the open day `[start, end)`; none when the project
+/// has no value of it today (a metric of the whole database asked for another project, or
+/// one that cannot be computed now).
+pub fn daily_point(project: &Project, key: &str, (start, end): (i64, i64)) -> Option<Point> {
+    let live = daily_values(project, Some(&[key.to_string()]))
+        .into_iter()
+        .find(|v| v.category == key)?;
+    let value = live.value.as_deref().and_then(|v| v.parse::<f64>().ok());
+    let data = json!({"value": value, "metadata": live.metadata, "metric_type": live.metric_type,
+                      "complete": false});
+    Some(Point {
+        start,
+        end,
+        grain: TimeGrain::Day,
+        value,
+        data,
+        computed_at: None,
+    })
 }

@@ -7,7 +7,7 @@
 -- who sees what: anon, members of one project, of two, administrators and service_role. A
 -- member of one project asking for another gets the error of a project that does not exist.
 BEGIN;
-SELECT plan(65);
+SELECT plan(72);
 \ir ../../fixtures/setup.sql
 
 SELECT metrics.create_project('acme', 'Acme Corp') IS NOT NULL AS created \gset
@@ -158,6 +158,33 @@ SELECT is((SELECT (metrics.get_trend('everything', 'requests', 'hour')->'points'
 SELECT is((SELECT (metrics.get_trend('globex', 'requests', 'hour')->'points'->-1->>'value')::numeric::bigint), 3::bigint, 'globex counts its own');
 SELECT is((SELECT metrics.get_trend('acme', 'requests', 'hour', now() - interval '3 days', now() - interval '2 days')->'points'),
           '[]', 'a range that ends before the open hour has no live point');
+-- The open day of a per-project daily metric, live from its source (snapshots::live), counted
+-- by us: rows of today per org (slug or id), and rows of no project for the whole database.
+CREATE TABLE regress_src.app_events (id int, org text, created_at timestamptz);
+INSERT INTO regress_src.app_events
+SELECT i, CASE WHEN i % 3 = 0 THEN :'globex' WHEN i % 3 = 1 THEN 'acme' END,
+       greatest(date_trunc('day', now()), now() - i * interval '1 second')
+FROM generate_series(1, 10) AS i
+UNION ALL SELECT 100 + i, 'acme', date_trunc('day', now()) - interval '2 hours' FROM generate_series(1, 4) AS i;
+SELECT lives_ok($$SELECT metrics.define_metric('app_events', 'created', source_table => 'app_events', source_schema => 'regress_src', project_column => 'org')$$,
+                'a per-project metric');
+SELECT is((SELECT (metrics.get_trend('acme', 'app_events')->'points'->-1->>'value')::numeric),
+          (SELECT count(*)::numeric FROM regress_src.app_events WHERE org IN ('acme', :'acme'::text) AND created_at >= date_trunc('day', now())),
+          'today''s value of acme, live: its rows of today');
+SELECT ok((SELECT (a->'points'->-1->'live')::text::boolean AND (a->'points'->-1->'partial')::text::boolean AND (a->'open')::text::boolean
+           AND (a->'points'->-1->>'time_bucket')::timestamptz = current_date::timestamptz
+           FROM (SELECT metrics.get_trend('acme', 'app_events') AS a) AS x), 'live and partial, in today''s bucket');
+SELECT is((SELECT (metrics.get_trend('globex', 'app_events')->'points'->-1->>'value')::numeric),
+          (SELECT count(*)::numeric FROM regress_src.app_events WHERE org = :'globex'::text AND created_at >= date_trunc('day', now())),
+          'globex''s own rows');
+SELECT is((SELECT (metrics.get_trend('everything', 'app_events')->'points'->-1->>'value')::numeric),
+          (SELECT count(*)::numeric FROM regress_src.app_events WHERE created_at >= date_trunc('day', now())),
+          'the whole database counts every row');
+SELECT is((SELECT e->>'value' FROM jsonb_array_elements(metrics.get_summary('acme')->'today'->'metrics') AS e WHERE e->>'metric_key' = 'app_events')::numeric,
+          (SELECT count(*)::numeric FROM regress_src.app_events WHERE org IN ('acme', :'acme'::text) AND created_at >= date_trunc('day', now())),
+          'and get_summary''s today shows it');
+SELECT is((SELECT count(*) FROM metrics.daily_metrics WHERE metric_category = 'app_events'), 0::bigint, 'nothing was sealed');
+
 -- Weeks and months: the last stored bucket is the open one.
 SELECT ok((SELECT (a->'open')::text::boolean AND (a->'points'->-1->'partial')::text::boolean AND NOT (a->'points'->-1->'live')::text::boolean
            FROM (SELECT metrics.get_trend('acme', 'requests', 'week') AS a) AS x), 'the stored week containing now is open and partial');
