@@ -114,6 +114,11 @@ extension_sql_file!(
     requires = ["project_tables"]
 );
 extension_sql_file!(
+    "../sql/readmodel/api.sql",
+    name = "readmodel_api",
+    requires = ["request_tables", "project_tables"]
+);
+extension_sql_file!(
     "../sql/access/levels.sql",
     name = "access_levels",
     requires = [
