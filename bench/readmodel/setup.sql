@@ -69,6 +69,6 @@ JOIN (SELECT project_id, jsonb_agg(jsonb_build_object('metric_key', metric_categ
 SELECT metrics.record_route_metric('/bench-template', 'GET', true, 25);
 INSERT INTO metrics.route_metrics (route, method, period_start, period_end, total_requests, successful, failed,
     total_duration_ms, average_duration_ms, min_duration_ms, max_duration_ms, last_request_at, latency_sketch, project_id)
-SELECT format('/r%s', r), 'GET', t.period_start, t.period_end, t.total_requests, t.successful, t.failed,
+SELECT format('/p%s/r%s', p.n, r), 'GET', t.period_start, t.period_end, t.total_requests, t.successful, t.failed,
        t.total_duration_ms, t.average_duration_ms, t.min_duration_ms, t.max_duration_ms, t.last_request_at, t.latency_sketch, p.id
 FROM bench.projects AS p, generate_series(1, 5) AS r, metrics.route_metrics AS t WHERE t.route = '/bench-template';
