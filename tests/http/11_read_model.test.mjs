@@ -14,7 +14,7 @@ import { createClient } from '@supabase/supabase-js';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import ws from 'ws';
-import { AS, BASE_URL, api, assertError, assertOk, jwtFor, screenResponse, sql, sqlRows } from './lib.mjs';
+import { AS, BASE_URL, api, assertError, assertOk, jwtFor, sql, sqlRows, withoutGateway } from './lib.mjs';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCHEMA = JSON.parse(readFileSync(join(REPO_ROOT, 'docs/schema/metrics-api-1.0.json'), 'utf8'));
@@ -150,14 +150,6 @@ describe('GET /rpc/get_* through PostgREST', () => {
 // ---------------------------------------------------------------------------------------------
 // supabase-js, as a dashboard calls it.
 
-async function withoutGateway(input, init) {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const direct = url.replace(/^(https?:\/\/[^/]+)\/rest\/v1(?=\/|$)/, '$1');
-    const res = typeof input === 'string' || input instanceof URL
-        ? await fetch(direct, init) : await fetch(new Request(direct, input), init);
-    if (res.status >= 400) screenResponse(`supabase-js ${init?.method ?? 'GET'} ${direct}`, res.status, await res.clone().text());
-    return res;
-}
 
 const ANON_KEY = jwtFor('anon');
 const client = (jwt) => createClient(BASE_URL, ANON_KEY, {
