@@ -23,6 +23,8 @@ CREATE FUNCTION bench.case_sql(kind text, slug text, category text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE kind
         WHEN 'trend' THEN format($q$SELECT metrics.get_trend(%L, %L, 'day', now() - interval '365 days', now())$q$, slug, category)
+        WHEN 'trend_stored' THEN format($q$SELECT metrics.get_trend(%L, %L, 'day', current_date - interval '365 days', current_date::timestamptz)$q$, slug, category)
+        WHEN 'trend_hour' THEN format($q$SELECT metrics.get_trend(%L, 'requests', 'hour')$q$, slug)
         WHEN 'trend_sql' THEN format($q$
             SELECT jsonb_build_object('metric_key', %2$L, 'points', jsonb_agg(jsonb_build_object(
                        'time_bucket', d.metric_date, 'value', d.value, 'metadata', d.metadata) ORDER BY d.metric_date))
