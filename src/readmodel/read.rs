@@ -7,7 +7,6 @@
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiHeapTupleData, SpiResult};
-use pgrx::JsonB;
 use serde_json::Value;
 
 use crate::common::problem::Outcome;
@@ -92,16 +91,21 @@ fn grain_of(text: &str) -> TimeGrain {
         .unwrap_or_else(|_| panic!("metrics: {text:?} is not a metrics_time_grain"))
 }
 
-/// A stored point of the columns (bucket, end, grain, value, value_json, computed_at).
+/// The columns of a stored point after its bucket's start and end: grain, value, the
+/// payload as text, whether it is complete, when it was computed.
+const POINT_COLUMNS: &str = "t.time_grain::text, t.value_numeric, t.value_json::text,
+    coalesce(t.value_json -> 'complete' <> 'false'::jsonb, true), t.computed_at";
+
+/// A stored point of the columns (bucket, end, POINT_COLUMNS).
 fn point(row: &SpiHeapTupleData) -> SpiResult<Point> {
-    let JsonB(data) = not_null::<JsonB>(row, 5)?;
     Ok(Point {
         start: unix_micros(not_null(row, 1)?),
         end: unix_micros(not_null(row, 2)?),
         grain: grain_of(&not_null::<String>(row, 3)?),
         value: row.get::<f64>(4)?,
-        data,
-        computed_at: Some(unix_micros(not_null(row, 6)?)),
+        data: not_null(row, 5)?,
+        complete: not_null(row, 6)?,
+        computed_at: Some(unix_micros(not_null(row, 7)?)),
     })
 }
 
@@ -120,7 +124,7 @@ pub struct Series<'a> {
 /// The stored points of a series, in time order.
 pub fn trend_points(project: &Project, s: &Series) -> Vec<Point> {
     let sql = format!(
-        "SELECT t.time_bucket, {end}, t.time_grain::text, t.value_numeric, t.value_json, t.computed_at
+        "SELECT t.time_bucket, {end}, {POINT_COLUMNS}
          FROM metrics.metrics_trend_point AS t
          WHERE t.project_id = $1::uuid AND t.metric_key = $2
            AND t.time_grain = $3::text::metrics.metrics_time_grain AND t.dimensions = $4::text::jsonb
@@ -152,8 +156,7 @@ pub fn breakdown_points(
     zone: &str,
 ) -> Vec<BreakdownPoint> {
     let sql = format!(
-        "SELECT t.time_bucket, e.bucket_end, coalesce(t.time_grain, 'day')::text, t.value_numeric, t.value_json,
-                t.computed_at, t.dimension_key, t.dimension_value
+        "SELECT t.time_bucket, e.bucket_end, {POINT_COLUMNS}, t.dimension_key, t.dimension_value
          FROM metrics.metrics_breakdown_point AS t, LATERAL (SELECT {end} AS bucket_end) AS e
          WHERE t.project_id = $1::uuid AND t.metric_key = $2 AND ($3::text IS NULL OR t.dimension_key = $3)
            AND t.time_bucket < $5 AND e.bucket_end > $4
@@ -171,8 +174,8 @@ pub fn breakdown_points(
     spi::rows(&sql, &args, |row| {
         Ok(BreakdownPoint {
             point: point(row)?,
-            dimension_key: not_null(row, 7)?,
-            dimension_value: not_null(row, 8)?,
+            dimension_key: not_null(row, 8)?,
+            dimension_value: not_null(row, 9)?,
         })
     })
 }
@@ -199,7 +202,7 @@ pub fn drilldown_rows(
         limit.into(),
     ];
     spi::rows(
-        "SELECT t.reference_id, t.entity_id::text, t.time_bucket, t.payload, t.computed_at
+        "SELECT t.reference_id, t.entity_id::text, t.time_bucket, t.payload::text, t.computed_at
          FROM metrics.metrics_drilldown AS t
          WHERE t.project_id = $1::uuid AND t.metric_key = $2 AND t.entity_type = $3
            AND (NOT $4
@@ -210,12 +213,11 @@ pub fn drilldown_rows(
          LIMIT $7",
         &args,
         |row| {
-            let JsonB(payload) = not_null::<JsonB>(row, 4)?;
             Ok(Entity {
                 reference_id: not_null(row, 1)?,
                 entity_id: row.get(2)?,
                 time_bucket: row.get::<TimestampWithTimeZone>(3)?.map(unix_micros),
-                payload,
+                payload: not_null(row, 4)?,
                 computed_at: unix_micros(not_null(row, 5)?),
             })
         },
@@ -225,13 +227,12 @@ pub fn drilldown_rows(
 /// The project's latest stored summary.
 pub fn latest_summary(project: &Project) -> Option<StoredSummary> {
     spi::rows(
-        "SELECT s.payload, s.captured_at, s.created_at FROM metrics.metrics_summary AS s
+        "SELECT s.payload::text, s.captured_at, s.created_at FROM metrics.metrics_summary AS s
          WHERE s.project_id = $1::uuid ORDER BY s.captured_at DESC LIMIT 1",
         &[project.info.id.as_str().into()],
         |row| {
-            let JsonB(payload) = not_null::<JsonB>(row, 1)?;
             Ok(StoredSummary {
-                payload,
+                payload: not_null(row, 1)?,
                 captured_at: unix_micros(not_null(row, 2)?),
                 computed_at: unix_micros(not_null(row, 3)?),
             })

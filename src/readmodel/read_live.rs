@@ -95,7 +95,8 @@ pub fn request_point(
         end,
         grain,
         value: request_value(key, &stats),
-        data,
+        data: data.to_string(),
+        complete: false,
         computed_at: None,
     }
 }
@@ -133,7 +134,8 @@ pub fn daily_point(project: &Project, key: &str, (start, end): (i64, i64)) -> Op
         end,
         grain: TimeGrain::Day,
         value,
-        data,
+        data: data.to_string(),
+        complete: false,
         computed_at: None,
     })
 }

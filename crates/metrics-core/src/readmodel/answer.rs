@@ -4,6 +4,10 @@
 //! computed; `open`: whether its last bucket is still open; `resolution`: the grain actually
 //! served, coarser than asked where retention compacted old points), and every point whether
 //! it is `partial` (its bucket was not over when it was computed, or it is computed live).
+//!
+//! Answers are assembled as JSON text: the stored payloads (`value_json`, `payload`) go in as
+//! the text PostgreSQL printed, never parsed and printed again, so a year of points costs one
+//! `jsonb_in` of the answer rather than a parse and a print per point.
 
 use chrono::{DateTime, SecondsFormat};
 use serde_json::{json, Map, Value};
@@ -44,15 +48,18 @@ impl ProjectInfo {
     }
 }
 
-/// One point of a series: a bucket `[start, end)`, its value and stored payload; stored
-/// points carry their `computed_at`, live points none.
+/// One point of a series: a bucket `[start, end)`, its value and stored payload (JSON text);
+/// stored points carry their `computed_at`, live points none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
     pub start: i64,
     pub end: i64,
     pub grain: TimeGrain,
     pub value: Option<f64>,
-    pub data: Value,
+    /// The payload as JSON text (`value_json` as stored).
+    pub data: String,
+    /// Whether the payload says its bucket was over when it was computed (`complete`).
+    pub complete: bool,
     pub computed_at: Option<i64>,
 }
 
@@ -63,7 +70,7 @@ impl Point {
 
     /// Partial: live, or stored with `"complete": false` (its bucket ended after the cut).
     pub fn is_partial(&self) -> bool {
-        self.is_live() || self.data.get("complete") == Some(&Value::Bool(false))
+        self.is_live() || !self.complete
     }
 
     /// The end of the data this point holds: its bucket's end when complete, else when it
@@ -76,17 +83,59 @@ impl Point {
         }
     }
 
-    pub fn to_json(&self) -> Value {
-        json!({
-            "time_bucket": iso(self.start),
-            "bucket_end": iso(self.end),
-            "grain": self.grain.as_str(),
-            "value": number(self.value),
-            "data": self.data,
-            "partial": self.is_partial(),
-            "live": self.is_live(),
-        })
+    /// Appends the point's JSON object, without its closing brace (so callers may add fields).
+    fn write_open(&self, out: &mut String) {
+        out.push_str("{\"time_bucket\":\"");
+        out.push_str(&iso(self.start));
+        out.push_str("\",\"bucket_end\":\"");
+        out.push_str(&iso(self.end));
+        out.push_str("\",\"grain\":\"");
+        out.push_str(self.grain.as_str());
+        out.push_str("\",\"value\":");
+        out.push_str(&number(self.value).to_string());
+        out.push_str(",\"data\":");
+        out.push_str(&self.data);
+        out.push_str(",\"partial\":");
+        out.push_str(if self.is_partial() { "true" } else { "false" });
+        out.push_str(",\"live\":");
+        out.push_str(if self.is_live() { "true" } else { "false" });
     }
+
+    pub fn to_json_text(&self) -> String {
+        let mut out = String::with_capacity(160 + self.data.len());
+        self.write_open(&mut out);
+        out.push('}');
+        out
+    }
+}
+
+/// An answer's fields as JSON text, then `extra` (name, JSON text) pairs appended verbatim.
+fn object_text(fields: Map<String, Value>, extra: &[(&str, String)]) -> String {
+    let mut out = Value::Object(fields).to_string();
+    out.pop(); // the closing brace
+    for (name, text) in extra {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&Value::String((*name).to_string()).to_string());
+        out.push(':');
+        out.push_str(text);
+    }
+    out.push('}');
+    out
+}
+
+/// A JSON array of texts.
+fn array_text<I: IntoIterator<Item = String>>(items: I) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&item);
+    }
+    out.push(']');
+    out
 }
 
 /// How fresh an answer is.
@@ -141,19 +190,16 @@ pub struct TrendQuery<'a> {
     pub range: Range,
 }
 
-/// The answer of `get_trend`.
-pub fn trend(project: &ProjectInfo, q: &TrendQuery, points: &[Point], now: i64) -> Value {
+/// The answer of `get_trend`, as JSON text.
+pub fn trend(project: &ProjectInfo, q: &TrendQuery, points: &[Point], now: i64) -> String {
     let fresh = Freshness::of(points, q.grain, now);
     let mut out = header("trend", project, &fresh);
     out.insert("metric_key".into(), json!(q.metric_key));
     out.insert("dimensions".into(), Value::Object(q.dimensions.clone()));
     out.insert("grain".into(), json!(q.grain.as_str()));
     out.insert("range".into(), range_json(q.range));
-    out.insert(
-        "points".into(),
-        Value::Array(points.iter().map(Point::to_json).collect()),
-    );
-    Value::Object(out)
+    let shown = array_text(points.iter().map(Point::to_json_text));
+    object_text(out, &[("points", shown)])
 }
 
 /// Puts a live point in its place: it replaces a stored point of the same bucket (a partial
@@ -179,8 +225,8 @@ pub struct BreakdownPoint {
     pub dimension_value: String,
 }
 
-/// The answer of `get_breakdown`: the points, and per dimension value the total over the
-/// range and its share of its dimension's total.
+/// The answer of `get_breakdown`, as JSON text: the points, and per dimension value the
+/// total over the range and its share of its dimension's total.
 pub fn breakdown(
     project: &ProjectInfo,
     metric_key: &str,
@@ -188,7 +234,7 @@ pub fn breakdown(
     range: Range,
     points: &[BreakdownPoint],
     now: i64,
-) -> Value {
+) -> String {
     let plain: Vec<Point> = points.iter().map(|b| b.point.clone()).collect();
     let fresh = Freshness::of(&plain, TimeGrain::Day, now);
     let mut out = header("breakdown", project, &fresh);
@@ -196,14 +242,17 @@ pub fn breakdown(
     out.insert("dimension_key".into(), json!(dimension_key));
     out.insert("range".into(), range_json(range));
     out.insert("items".into(), Value::Array(breakdown_items(points)));
-    let shown = points.iter().map(|b| {
-        let mut p = b.point.to_json();
-        p["dimension_key"] = json!(b.dimension_key);
-        p["dimension_value"] = json!(b.dimension_value);
+    let shown = array_text(points.iter().map(|b| {
+        let mut p = String::new();
+        b.point.write_open(&mut p);
+        p.push_str(",\"dimension_key\":");
+        p.push_str(&json!(b.dimension_key).to_string());
+        p.push_str(",\"dimension_value\":");
+        p.push_str(&json!(b.dimension_value).to_string());
+        p.push('}');
         p
-    });
-    out.insert("points".into(), Value::Array(shown.collect()));
-    Value::Object(out)
+    }));
+    object_text(out, &[("points", shown)])
 }
 
 /// Totals per (dimension key, value), largest first, with their share of the key's total.
@@ -237,11 +286,13 @@ pub struct Entity {
     pub reference_id: String,
     pub entity_id: Option<String>,
     pub time_bucket: Option<i64>,
-    pub payload: Value,
+    /// The payload as JSON text, as stored.
+    pub payload: String,
     pub computed_at: i64,
 }
 
-/// A page of `get_drilldown`; `next` is the cursor of the following page, NULL on the last.
+/// A page of `get_drilldown`, as JSON text; `next` is the cursor of the following page,
+/// NULL on the last.
 pub fn drilldown(
     project: &ProjectInfo,
     metric_key: &str,
@@ -249,7 +300,7 @@ pub fn drilldown(
     page_size: i32,
     entities: &[Entity],
     next: Option<String>,
-) -> Value {
+) -> String {
     let computed_at = entities.iter().map(|e| e.computed_at).max();
     let fresh = Freshness {
         as_of: computed_at,
@@ -262,32 +313,33 @@ pub fn drilldown(
     out.insert("metric_key".into(), json!(metric_key));
     out.insert("entity_type".into(), json!(entity_type));
     out.insert("page_size".into(), json!(page_size));
-    let items = entities.iter().map(|e| {
-        json!({"reference_id": e.reference_id, "entity_id": e.entity_id,
-               "time_bucket": iso_or_null(e.time_bucket), "payload": e.payload,
-               "computed_at": iso(e.computed_at), "partial": false})
-    });
-    out.insert("items".into(), Value::Array(items.collect()));
     out.insert("next".into(), next.map_or(Value::Null, Value::String));
-    Value::Object(out)
+    let items = array_text(entities.iter().map(|e| {
+        let fields = json!({"reference_id": e.reference_id, "entity_id": e.entity_id,
+               "time_bucket": iso_or_null(e.time_bucket), "computed_at": iso(e.computed_at), "partial": false});
+        let Value::Object(fields) = fields else { unreachable!("an object") };
+        object_text(fields, &[("payload", e.payload.clone())])
+    }));
+    object_text(out, &[("items", items)])
 }
 
 /// The stored summary a `get_summary` answer shows: the payload and when it was captured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSummary {
-    pub payload: Value,
+    /// The payload as JSON text, as stored.
+    pub payload: String,
     pub captured_at: i64,
     pub computed_at: i64,
 }
 
-/// The answer of `get_summary`: the latest stored summary and today's live values (the
-/// open day: `today`, always partial).
+/// The answer of `get_summary`, as JSON text: the latest stored summary and today's live
+/// values (the open day: `today`, always partial).
 pub fn summary(
     project: &ProjectInfo,
     stored: Option<&StoredSummary>,
     today: Value,
     now: i64,
-) -> Value {
+) -> String {
     let fresh = Freshness {
         as_of: Some(now),
         computed_at: stored.map(|s| s.computed_at),
@@ -299,12 +351,9 @@ pub fn summary(
         "captured_at".into(),
         iso_or_null(stored.map(|s| s.captured_at)),
     );
-    out.insert(
-        "summary".into(),
-        stored.map_or(Value::Null, |s| s.payload.clone()),
-    );
     out.insert("today".into(), today);
-    Value::Object(out)
+    let payload = stored.map_or_else(|| "null".to_string(), |s| s.payload.clone());
+    object_text(out, &[("summary", payload)])
 }
 
 #[cfg(test)]
@@ -314,6 +363,10 @@ mod tests {
     const H: i64 = 3_600_000_000;
     const DAY: i64 = 24 * H;
     const T0: i64 = 1_748_736_000_000_000; // 2025-06-01T00:00:00Z
+
+    fn parse(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
 
     fn project() -> ProjectInfo {
         ProjectInfo {
@@ -330,7 +383,8 @@ mod tests {
             end: T0 + (i + 1) * DAY,
             grain: TimeGrain::Day,
             value: Some(i as f64),
-            data: json!({"complete": complete}),
+            data: format!("{{\"complete\": {complete}}}"),
+            complete,
             computed_at: computed,
         }
     }
@@ -395,7 +449,7 @@ mod tests {
             Some(T0),
             "live points were not computed earlier"
         );
-        let shown = points[1].to_json();
+        let shown: Value = serde_json::from_str(&points[1].to_json_text()).unwrap();
         assert_eq!(shown["partial"], true);
         assert_eq!(shown["live"], true);
         assert_eq!(shown["time_bucket"], "2025-06-03T00:00:00Z");
@@ -431,12 +485,12 @@ mod tests {
                 end: T0 + 2 * DAY,
             },
         };
-        let a = trend(
+        let a = parse(&trend(
             &project(),
             &q,
             &[day(0, true, Some(T0 + DAY))],
             T0 + 3 * DAY,
-        );
+        ));
         for field in [
             "version",
             "kind",
@@ -479,7 +533,14 @@ mod tests {
             start: T0,
             end: T0 + 2 * DAY,
         };
-        let a = breakdown(&project(), "top_genres", None, range, &points, T0 + 5 * DAY);
+        let a = parse(&breakdown(
+            &project(),
+            "top_genres",
+            None,
+            range,
+            &points,
+            T0 + 5 * DAY,
+        ));
         assert_eq!(
             a["items"][0],
             json!({"dimension_key": "genre", "dimension_value": "jazz", "total": 5.0, "share": 0.625, "points": 2})
@@ -489,7 +550,7 @@ mod tests {
         assert_eq!(a["points"][2]["dimension_value"], "jazz");
         let zero = vec![bp(0, "genre", "jazz", 0.0)];
         assert_eq!(
-            breakdown(&project(), "k", None, range, &zero, T0)["items"][0]["share"],
+            parse(&breakdown(&project(), "k", None, range, &zero, T0))["items"][0]["share"],
             Value::Null
         );
     }
@@ -500,35 +561,41 @@ mod tests {
             reference_id: "GET /users".into(),
             entity_id: None,
             time_bucket: Some(T0),
-            payload: json!({"route": "/users"}),
+            payload: r#"{"route": "/users"}"#.to_string(),
             computed_at: T0 + H,
         };
-        let a = drilldown(
+        let a = parse(&drilldown(
             &project(),
             "requests",
             "route",
             50,
             &[e],
             Some("abc".into()),
-        );
+        ));
+        assert_eq!(a["items"][0]["payload"]["route"], "/users");
         assert_eq!(a["next"], "abc");
         assert_eq!(a["computed_at"], "2025-06-01T01:00:00Z");
         assert_eq!(a["resolution"], "entity");
         assert_eq!(a["items"][0]["time_bucket"], "2025-06-01T00:00:00Z");
-        let last = drilldown(&project(), "requests", "route", 50, &[], None);
+        let last = parse(&drilldown(&project(), "requests", "route", 50, &[], None));
         assert_eq!(last["next"], Value::Null);
         assert_eq!(last["computed_at"], Value::Null);
         let s = StoredSummary {
-            payload: json!({"version": "1.0"}),
+            payload: r#"{"version": "1.0"}"#.to_string(),
             captured_at: T0,
             computed_at: T0 + 1,
         };
-        let a = summary(&project(), Some(&s), json!({"partial": true}), T0 + DAY);
+        let a = parse(&summary(
+            &project(),
+            Some(&s),
+            json!({"partial": true}),
+            T0 + DAY,
+        ));
         assert_eq!(a["summary"]["version"], "1.0");
         assert_eq!(a["as_of"], "2025-06-02T00:00:00Z");
         assert_eq!(a["open"], true);
         assert_eq!(
-            summary(&project(), None, json!({}), T0)["summary"],
+            parse(&summary(&project(), None, json!({}), T0))["summary"],
             Value::Null
         );
     }
