@@ -132,15 +132,19 @@ AS $$
         ('function',  'metrics.current_metrics(text)',                      'EXECUTE', 'read'),
         ('function',  'metrics.last_closed_day()',                          'EXECUTE', 'read'),
         ('function',  'metrics.is_admin()',                                 'EXECUTE', 'read'),
-        ('function',  'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
-        ('function',  'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)', 'EXECUTE', 'read'),
+        -- 0.6.0: the reports take a project (last, NULL: every project together); they run as
+        -- the caller, who names the project through metrics.project_id (RLS: administrators).
+        ('function',  'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean,text)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean,text)', 'EXECUTE', 'read'),
         ('function',  'metrics.merge_latency_sketch(bytea,bytea)',          'EXECUTE', 'read'),
         ('function',  'metrics.merge_latency_sketches(bytea)',              'EXECUTE', 'read'),
         ('function',  'metrics.latency_quantile(bytea,double precision)',   'EXECUTE', 'read'),
         -- Recording writes the tables with the owner's rights: server-side callers only
         -- (service_role), never a browser's anon key.
-        ('function',  'metrics.record_route_metric(text,text,boolean,double precision)', 'EXECUTE', 'manage'),
-        ('function',  'metrics.record_operation_metric(text,boolean,double precision)',  'EXECUTE', 'manage'),
+        -- 0.6.0: an event may name its project (the last argument, or the batch's "project"
+        -- field), resolved with the owner's rights: the recorder is a server, not a member.
+        ('function',  'metrics.record_route_metric(text,text,boolean,double precision,text)', 'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metric(text,boolean,double precision,text)',  'EXECUTE', 'manage'),
         ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
         ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
         -- Defining writes the definitions with the owner's rights (0.6.0: and a project column).

@@ -65,6 +65,16 @@ ALTER TABLE metrics.daily_metrics
 -- foreign key would cost every upsert a lookup.
 ALTER TABLE metrics.route_metrics ADD COLUMN project_id uuid;
 ALTER TABLE metrics.operation_metrics ADD COLUMN project_id uuid;
+-- A bucket is per project: a (route, method, hour) has a row for each project its events
+-- named and one for the events of no project; NULLS NOT DISTINCT keeps those of no project
+-- one row, as before 0.6.0. Recording adds into the buckets with ON CONFLICT ON CONSTRAINT,
+-- so the constraints keep their names (sql/metrics--0.5.0--0.6.0.sql makes the same change).
+ALTER TABLE metrics.route_metrics
+    DROP CONSTRAINT route_metrics_bucket,
+    ADD CONSTRAINT route_metrics_bucket UNIQUE NULLS NOT DISTINCT (route, method, period_start, project_id);
+ALTER TABLE metrics.operation_metrics
+    DROP CONSTRAINT operation_metrics_bucket,
+    ADD CONSTRAINT operation_metrics_bucket UNIQUE NULLS NOT DISTINCT (operation, period_start, project_id);
 
 SELECT pg_catalog.pg_extension_config_dump('metrics.projects', '');
 SELECT pg_catalog.pg_extension_config_dump('metrics.project_check', '');

@@ -1,6 +1,7 @@
 -- metrics: route and operation metrics, one row per (route, method, UTC hour) and per
--- (operation, UTC hour); after the retention policy's time, one per day or ISO week
--- (metrics.compact_metrics, sql/maintenance/tables.sql). Rows are added into by
+-- (operation, UTC hour), and per project since 0.6.0 (project_id and the bucket constraints
+-- with it: sql/projects/tables.sql); after the retention policy's time, one per day or ISO
+-- week (metrics.compact_metrics, sql/maintenance/tables.sql). Rows are added into by
 -- metrics.record_* (directly, or from the shared-memory buffer) and folded by compaction;
 -- nobody writes them otherwise. Durations are milliseconds, to the microsecond.
 -- latency_sketch is a mergeable log-bucketed histogram (its format is documented in

@@ -15,6 +15,9 @@
 //! its subtransaction but held until the transaction ends, so in one call of
 //! `compact_metrics()` a late event waits for the whole call (bench/maintenance/run measures
 //! both). The periods folded are recorded in `metrics.compacted_periods`.
+//!
+//! A key is the route and method (or the operation) and the project: each project's rows
+//! (and those of no project) fold into rows of their own, never into another's.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -30,10 +33,10 @@ use crate::pg::raise::{raise, OrRaise};
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::pg::subxact::isolated;
 use crate::requests::bucket::{Bucket, Totals};
-use crate::requests::event::Subject;
+use crate::requests::event::{uuid_text, ProjectId, Subject};
 use crate::requests::sketch::LatencySketch;
 use crate::requests::statements::{columns, key_len};
-use crate::requests::store::{add_into_period, Period};
+use crate::requests::store::{add_into_period, Period, PeriodBucket};
 
 /// One period of one family to fold or drop.
 #[derive(Debug, Clone)]
@@ -145,9 +148,14 @@ fn start_of(grain: &str, at: TimestampWithTimeZone, zone: &str) -> TimestampWith
 }
 
 /// The units the policies call for now, per family drops, then weeks, then days, each
-/// oldest first; at most `max` of them. Each action starts where the older ones leave off:
+/// oldest first; at most `max` of them (none before the tables have projects). Each action starts where the older ones leave off:
 /// a fold does not plan the periods a drop empties, nor days a week folds.
 pub fn plan(max: usize) -> Vec<Unit> {
+    // Tables before 0.6.0 (the new library, before ALTER EXTENSION metrics UPDATE) have no
+    // project column to fold by: compaction waits for the update.
+    if !crate::requests::read::has_projects() {
+        return Vec::new();
+    }
     let zone = guc::timezone();
     let mut out = Vec::new();
     for subject in [Subject::Route, Subject::Operation] {
@@ -178,16 +186,43 @@ pub fn plan(max: usize) -> Vec<Unit> {
     out
 }
 
+/// A key of a unit's rows: the name columns (route and method, or operation) and the
+/// project, in the order of `compaction::conserved` (no project first).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct FoldKey {
+    names: Vec<String>,
+    project: Option<ProjectId>,
+}
+
+impl FoldKey {
+    /// The key as errors name it: `(route, method)` or `(route, method, project <id>)`.
+    fn shown(&self) -> String {
+        let mut parts = self.names.clone();
+        parts.extend(self.project.map(|p| format!("project {}", uuid_text(&p))));
+        format!("({})", parts.join(", "))
+    }
+}
+
 /// One key's conserved numbers, as `compaction::conserved` returns them.
 #[derive(Debug, Clone, PartialEq)]
 struct KeyTotals {
-    key: Vec<String>,
+    key: FoldKey,
     rows: i64,
     numbers: Conserved,
 }
 
-fn key_of(subject: Subject, row: &SpiHeapTupleData) -> pgrx::spi::SpiResult<Vec<String>> {
-    (1..=key_len(subject)).map(|i| not_null(row, i)).collect()
+/// The key of a row: its name columns first, its project in column `project`.
+fn key_of(
+    subject: Subject,
+    row: &SpiHeapTupleData,
+    project: usize,
+) -> pgrx::spi::SpiResult<FoldKey> {
+    Ok(FoldKey {
+        names: (1..=key_len(subject))
+            .map(|i| not_null(row, i))
+            .collect::<Result<_, _>>()?,
+        project: row.get::<pgrx::Uuid>(project)?.map(|id| *id.as_bytes()),
+    })
 }
 
 fn conserved(unit: &Unit) -> Vec<KeyTotals> {
@@ -197,7 +232,7 @@ fn conserved(unit: &Unit) -> Vec<KeyTotals> {
         &unit.args(),
         |row| {
             Ok(KeyTotals {
-                key: key_of(unit.subject, row)?,
+                key: key_of(unit.subject, row, k + 8)?,
                 rows: not_null(row, k + 1)?,
                 numbers: Conserved {
                     total: not_null(row, k + 2)?,
@@ -229,7 +264,7 @@ pub fn estimate(unit: Unit) -> Done {
 /// A taken row's bucket; a stored sketch the extension did not write fails the unit.
 fn taken_bucket(
     unit: &Unit,
-    key: &[String],
+    key: &FoldKey,
     row: &SpiHeapTupleData,
 ) -> pgrx::spi::SpiResult<Bucket> {
     let k = key_len(unit.subject);
@@ -238,7 +273,7 @@ fn taken_bucket(
         .map_err(|e| {
             Problem::corrupt_row(
                 compaction::family(unit.subject),
-                &format!("({}) of {}", key.join(", "), unit.start.to_iso_string()),
+                &format!("{} of {}", key.shown(), unit.start.to_iso_string()),
                 format!("latency_sketch is not a sketch: {}", e.message()),
                 "the row was written around the extension; its owner can delete it",
             )
@@ -259,13 +294,13 @@ fn taken_bucket(
 }
 
 /// Deletes the unit's rows and merges them per key, in the reports' order (key, then time).
-fn take(unit: &Unit) -> Vec<(Vec<String>, Bucket)> {
+fn take(unit: &Unit) -> Vec<(FoldKey, Bucket)> {
     let k = key_len(unit.subject);
     let mut rows = spi::rows(
         &compaction::take(unit.subject, unit.action),
         &unit.args(),
         |row| {
-            let key = key_of(unit.subject, row)?;
+            let key = key_of(unit.subject, row, k + 11)?;
             let bucket = taken_bucket(unit, &key, row)?;
             let start: TimestampWithTimeZone = not_null(row, k + 10)?;
             Ok((key, i64::from(start), bucket))
@@ -273,7 +308,7 @@ fn take(unit: &Unit) -> Vec<(Vec<String>, Bucket)> {
     );
     // Keys and starts are unique together (the bucket constraint): the order is total.
     rows.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let mut merged: Vec<(Vec<String>, Bucket)> = Vec::new();
+    let mut merged: Vec<(FoldKey, Bucket)> = Vec::new();
     for (key, _, bucket) in rows {
         match merged.last_mut() {
             Some((k, b)) if *k == key => b.merge(&bucket),
@@ -286,10 +321,13 @@ fn take(unit: &Unit) -> Vec<(Vec<String>, Bucket)> {
 /// Writes each key's folded row (added into a row a concurrent late event may have made),
 /// through one statement prepared for the unit: a day of 200 routes is 200 executions,
 /// parsed and planned once (each on its own took about 8% of a loop over 90 such days).
-fn write(unit: &Unit, folded: &[(Vec<String>, Bucket)]) {
-    let rows: Vec<(Vec<&str>, &Bucket)> = folded
+fn write(unit: &Unit, folded: &[(FoldKey, Bucket)]) {
+    let rows: Vec<PeriodBucket> = folded
         .iter()
-        .map(|(key, b)| (key.iter().map(String::as_str).collect(), b))
+        .map(|(key, b)| {
+            let names = key.names.iter().map(String::as_str).collect();
+            (names, key.project, b)
+        })
         .collect();
     let period = Period {
         start: unit.start,
@@ -304,7 +342,7 @@ fn write(unit: &Unit, folded: &[(Vec<String>, Bucket)]) {
 fn mismatch(
     before: &[KeyTotals],
     after: &[KeyTotals],
-    folded: &[(Vec<String>, Bucket)],
+    folded: &[(FoldKey, Bucket)],
 ) -> Option<String> {
     if before.len() != after.len() {
         return Some(format!(
@@ -316,8 +354,8 @@ fn mismatch(
     for ((b, a), (_, f)) in before.iter().zip(after).zip(folded) {
         if b.key != a.key || a.rows != 1 || !b.numbers.matches(&a.numbers) {
             return Some(format!(
-                "key ({}): {:?} in {} rows before, {:?} in {} rows after",
-                b.key.join(", "),
+                "key {}: {:?} in {} rows before, {:?} in {} rows after",
+                b.key.shown(),
                 b.numbers,
                 b.rows,
                 a.numbers,
@@ -326,8 +364,8 @@ fn mismatch(
         }
         if f.sketch.count() != a.numbers.total as u64 {
             return Some(format!(
-                "key ({}): the folded sketch counts {} requests, the row {}",
-                b.key.join(", "),
+                "key {}: the folded sketch counts {} requests, the row {}",
+                b.key.shown(),
                 f.sketch.count(),
                 a.numbers.total
             ));

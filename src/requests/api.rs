@@ -9,71 +9,85 @@ use crate::common::problem::required;
 use crate::pg::datum::{finite_micros, now_micros};
 use crate::pg::guc;
 use crate::pg::raise::OrRaise;
-use crate::requests::event::{check_event, check_method, check_name, Subject};
+use crate::requests::event::{check_event, check_method, check_name, Event, Subject};
 use crate::requests::read::{self, Query};
-use crate::requests::record::{record, record_batch, window};
+use crate::requests::record::{record_batch, record_one, window};
 use crate::requests::report::{check_quantile, check_range, ReportGrain};
 use crate::requests::sketch_encoding::merge_encoded;
 
-/// Records one request to a route. Durable with the caller's commit in direct mode.
-#[pg_extern(security_definer, volatile, parallel_unsafe)]
+/// One event given as arguments, checked, at now: a route's (with its method) or an
+/// operation's (no method).
+fn event_now(
+    subject: Subject,
+    name: Option<String>,
+    method: Option<Option<String>>,
+    success: Option<bool>,
+    duration_ms: Option<f64>,
+) -> Event {
+    let name = required(name, subject.name_key()).or_raise();
+    let method = method.map(|m| required(m, "method").or_raise());
+    let success = required(success, "success").or_raise();
+    let duration_ms = required(duration_ms, "duration_ms").or_raise();
+    check_event(
+        subject,
+        &name,
+        method.as_deref(),
+        success,
+        duration_ms,
+        now_micros(),
+        window(),
+    )
+    .or_raise()
+}
+
+/// Records one request to a route, of a project (slug or id) or of none. Durable with the
+/// caller's commit in direct mode.
+#[pg_extern(
+    security_definer,
+    volatile,
+    parallel_unsafe,
+    name = "record_route_metric"
+)]
 #[search_path(pg_catalog, pg_temp)]
-fn record_route_metric(
+fn record_route_event(
     route: Option<String>,
     method: Option<String>,
     success: Option<bool>,
     duration_ms: Option<f64>,
+    project: default!(Option<String>, "NULL"),
 ) {
-    let route = required(route, "route").or_raise();
-    let method = required(method, "method").or_raise();
-    let success = required(success, "success").or_raise();
-    let duration_ms = required(duration_ms, "duration_ms").or_raise();
-    let event = check_event(
-        Subject::Route,
-        &route,
-        Some(&method),
-        success,
-        duration_ms,
-        now_micros(),
-        window(),
-    )
-    .or_raise();
-    record(Subject::Route, &[event]);
+    let event = event_now(Subject::Route, route, Some(method), success, duration_ms);
+    record_one(Subject::Route, event, project.as_deref());
 }
 
-/// Records one execution of an operation.
-#[pg_extern(security_definer, volatile, parallel_unsafe)]
+/// Records one execution of an operation, of a project or of none.
+#[pg_extern(
+    security_definer,
+    volatile,
+    parallel_unsafe,
+    name = "record_operation_metric"
+)]
 #[search_path(pg_catalog, pg_temp)]
-fn record_operation_metric(
+fn record_operation_event(
     operation: Option<String>,
     success: Option<bool>,
     duration_ms: Option<f64>,
+    project: default!(Option<String>, "NULL"),
 ) {
-    let operation = required(operation, "operation").or_raise();
-    let success = required(success, "success").or_raise();
-    let duration_ms = required(duration_ms, "duration_ms").or_raise();
-    let event = check_event(
-        Subject::Operation,
-        &operation,
-        None,
-        success,
-        duration_ms,
-        now_micros(),
-        window(),
-    )
-    .or_raise();
-    record(Subject::Operation, &[event]);
+    let event = event_now(Subject::Operation, operation, None, success, duration_ms);
+    record_one(Subject::Operation, event, project.as_deref());
 }
 
-/// Records a batch of requests: a JSON array of `{route, method, success, duration_ms, at}`
-/// (`at` optional). All or nothing; returns the number of events recorded.
+/// Records a batch of requests: a JSON array of `{route, method, success, duration_ms, at,
+/// project}` (`at` and `project` optional). All or nothing; returns the number of events
+/// recorded.
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn record_route_metrics(events: Option<pgrx::JsonB>) -> i64 {
     record_batch(Subject::Route, events)
 }
 
-/// Records a batch of operation executions: `{operation, success, duration_ms, at}`.
+/// Records a batch of operation executions: `{operation, success, duration_ms, at, project}`.
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn record_operation_metrics(events: Option<pgrx::JsonB>) -> i64 {
@@ -81,7 +95,9 @@ fn record_operation_metrics(events: Option<pgrx::JsonB>) -> i64 {
 }
 
 /// The checked query of a report: a grain, a finite range of at most
-/// `metrics.max_query_days` days, and names that could have been recorded.
+/// `metrics.max_query_days` days, names that could have been recorded, and the project
+/// (resolved as the caller: `metrics.project_id`), if one is named.
+#[allow(clippy::too_many_arguments)]
 fn query(
     subject: Subject,
     name: Option<String>,
@@ -90,6 +106,7 @@ fn query(
     end_at: Option<TimestampWithTimeZone>,
     grain: Option<String>,
     combined: Option<bool>,
+    project: Option<String>,
 ) -> Query {
     let start = required(start_at, "start_at").or_raise();
     let end = required(end_at, "end_at").or_raise();
@@ -111,6 +128,7 @@ fn query(
         end,
         grain,
         combined: combined.unwrap_or(false),
+        project: project.map(|p| read::project_of_caller(&p)),
     }
 }
 
@@ -180,18 +198,20 @@ fn operation_row(r: read::ReportRow) -> OperationRow {
     )
 }
 
-/// Requests per route and method, or all together, per hour, day or week; `resolution`
-/// says whether a row was made of hours or of compacted days or weeks.
+/// Requests per route and method, or all together, per hour, day or week, of one project
+/// (slug or id) or of every project and none together (NULL); `resolution` says whether a
+/// row was made of hours or of compacted days or weeks.
 #[pg_extern(stable, parallel_safe, name = "get_route_metrics")]
 #[search_path(pg_catalog, pg_temp)]
 #[allow(clippy::type_complexity)]
-fn route_report(
+fn route_metrics_report(
     route: default!(Option<String>, "NULL"),
     method: default!(Option<String>, "NULL"),
     start_at: default!(Option<TimestampWithTimeZone>, "now() - interval '24 hours'"),
     end_at: default!(Option<TimestampWithTimeZone>, "now()"),
     grain: default!(Option<String>, "'hour'"),
     combined: default!(Option<bool>, "false"),
+    project: default!(Option<String>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -220,21 +240,23 @@ fn route_report(
         end_at,
         grain,
         combined,
+        project,
     );
     TableIterator::new(read::report(&q).into_iter().map(route_row))
 }
 
-/// Executions per operation, or all together, per hour, day or week, with the resolution
-/// of the rows each was made of.
+/// Executions per operation, or all together, per hour, day or week, of one project or of
+/// all together (NULL), with the resolution of the rows each was made of.
 #[pg_extern(stable, parallel_safe, name = "get_operation_metrics")]
 #[search_path(pg_catalog, pg_temp)]
 #[allow(clippy::type_complexity)]
-fn operation_report(
+fn operation_metrics_report(
     operation: default!(Option<String>, "NULL"),
     start_at: default!(Option<TimestampWithTimeZone>, "now() - interval '24 hours'"),
     end_at: default!(Option<TimestampWithTimeZone>, "now()"),
     grain: default!(Option<String>, "'hour'"),
     combined: default!(Option<bool>, "false"),
+    project: default!(Option<String>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -262,6 +284,7 @@ fn operation_report(
         end_at,
         grain,
         combined,
+        project,
     );
     TableIterator::new(read::report(&q).into_iter().map(operation_row))
 }
@@ -308,6 +331,7 @@ mod before_040 {
             end_at,
             grain,
             combined,
+            None,
         );
         TableIterator::new(read::report(&q).into_iter().map(|r| {
             let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, _) = route_row(r);
@@ -349,11 +373,102 @@ mod before_040 {
             end_at,
             grain,
             combined,
+            None,
         );
         TableIterator::new(read::report(&q).into_iter().map(|r| {
             let (a, b, c, d, e, f, g, h, i, j, k, l, m, _) = operation_row(r);
             (a, b, c, d, e, f, g, h, i, j, k, l, m)
         }))
+    }
+}
+
+/// The functions as 0.4.0 and 0.5.0 declared them (without a project), which their install
+/// scripts bind to these symbols: a database that has the new library but has not run
+/// `ALTER EXTENSION metrics UPDATE` yet keeps calling them. No SQL of this version.
+mod before_060 {
+    use super::*;
+
+    #[pg_extern(volatile, parallel_unsafe, sql = false)]
+    fn record_route_metric(
+        route: Option<String>,
+        method: Option<String>,
+        success: Option<bool>,
+        duration_ms: Option<f64>,
+    ) {
+        let event = event_now(Subject::Route, route, Some(method), success, duration_ms);
+        record_one(Subject::Route, event, None);
+    }
+
+    #[pg_extern(volatile, parallel_unsafe, sql = false)]
+    fn record_operation_metric(
+        operation: Option<String>,
+        success: Option<bool>,
+        duration_ms: Option<f64>,
+    ) {
+        let event = event_now(Subject::Operation, operation, None, success, duration_ms);
+        record_one(Subject::Operation, event, None);
+    }
+
+    #[pg_extern(stable, parallel_safe, sql = false)]
+    #[allow(clippy::type_complexity)]
+    fn route_report(
+        route: Option<String>,
+        method: Option<String>,
+        start_at: Option<TimestampWithTimeZone>,
+        end_at: Option<TimestampWithTimeZone>,
+        grain: Option<String>,
+        combined: Option<bool>,
+    ) -> TableIterator<
+        'static,
+        (
+            TimestampWithTimeZone,
+            TimestampWithTimeZone,
+            Option<String>,
+            Option<String>,
+            i64,
+            i64,
+            i64,
+            f64,
+            f64,
+            f64,
+            f64,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            String,
+        ),
+    > {
+        route_metrics_report(route, method, start_at, end_at, grain, combined, None)
+    }
+
+    #[pg_extern(stable, parallel_safe, sql = false)]
+    #[allow(clippy::type_complexity)]
+    fn operation_report(
+        operation: Option<String>,
+        start_at: Option<TimestampWithTimeZone>,
+        end_at: Option<TimestampWithTimeZone>,
+        grain: Option<String>,
+        combined: Option<bool>,
+    ) -> TableIterator<
+        'static,
+        (
+            TimestampWithTimeZone,
+            TimestampWithTimeZone,
+            Option<String>,
+            i64,
+            i64,
+            i64,
+            f64,
+            f64,
+            f64,
+            f64,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            String,
+        ),
+    > {
+        operation_metrics_report(operation, start_at, end_at, grain, combined, None)
     }
 }
 

@@ -3,7 +3,7 @@
 //! shuts down cleanly, the way pg_stat_statements keeps its counters in shared memory.
 //!
 //! The buffer is a fixed hash table of `PARTITIONS * SLOTS_PER_PARTITION` slots, one per
-//! (route, method, hour) or (operation, hour) seen since the last write. A key's partition
+//! (route, method, hour, project) or (operation, hour, project) seen since the last write. A key's partition
 //! and first slot come from its hash; each partition has its own LWLock, held only to add a
 //! few numbers, so concurrent callers rarely wait for each other and never for disk. A slot
 //! keeps the bucket's `Totals` as they are and the dense form of its latency sketch
@@ -38,8 +38,11 @@ struct Slot {
     /// 1 + index into METHODS for routes, 0 for operations.
     method: u8,
     name_len: u16,
+    /// Whether the bucket is a project's (`project` holds its id) or of no project.
+    scoped: bool,
     hash: u64,
     hour: i64,
+    project: [u8; 16],
     totals: Totals,
     name: [u8; MAX_NAME_BYTES],
     counts: [u32; BUCKETS],
@@ -167,9 +170,13 @@ fn method_code(method: Option<&str>) -> u8 {
         .unwrap_or(0)
 }
 
-fn hash(subject: u8, method: u8, hour: i64, name: &[u8]) -> u64 {
+fn hash(subject: u8, method: u8, hour: i64, project: Option<&[u8; 16]>, name: &[u8]) -> u64 {
     let h = fnv1a(&[subject, method], 0xcbf29ce484222325);
     let h = fnv1a(&hour.to_le_bytes(), h);
+    let h = match project {
+        Some(id) => fnv1a(id, fnv1a(&[1], h)),
+        None => h,
+    };
     fnv1a(name, h)
 }
 
@@ -201,7 +208,8 @@ pub fn add(subject: Subject, key: &Key, bucket: &Bucket) -> bool {
     }
     let subject_code = subject as u8;
     let method = method_code(key.method.as_deref());
-    let h = hash(subject_code, method, key.hour, name);
+    let h = hash(subject_code, method, key.hour, key.project.as_ref(), name);
+    let (scoped, project) = (key.project.is_some(), key.project.unwrap_or_default());
     let p = (h % PARTITIONS as u64) as usize;
     let start = ((h / PARTITIONS as u64) % SLOTS_PER_PARTITION as u64) as usize;
     let _lock = Locked::partition(p);
@@ -215,6 +223,8 @@ pub fn add(subject: Subject, key: &Key, bucket: &Bucket) -> bool {
             slot.method = method;
             slot.hash = h;
             slot.hour = key.hour;
+            slot.scoped = scoped;
+            slot.project = project;
             slot.name_len = name.len() as u16;
             slot.name[..name.len()].copy_from_slice(name);
             slot.totals = Totals::EMPTY;
@@ -227,6 +237,8 @@ pub fn add(subject: Subject, key: &Key, bucket: &Bucket) -> bool {
             && slot.subject == subject_code
             && slot.method == method
             && slot.hour == key.hour
+            && slot.scoped == scoped
+            && slot.project == project
             && &slot.name[..slot.name_len as usize] == name
         {
             add_into(slot, bucket);
@@ -315,6 +327,7 @@ pub fn drain() -> Vec<(Subject, Key, Bucket)> {
                 name: String::from_utf8_lossy(&slot.name[..slot.name_len as usize]).into_owned(),
                 method: (slot.method > 0).then(|| METHODS[slot.method as usize - 1].to_string()),
                 hour: slot.hour,
+                project: slot.scoped.then_some(slot.project),
             };
             let bucket = Bucket {
                 totals: slot.totals,

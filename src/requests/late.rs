@@ -77,7 +77,7 @@ pub fn separate<'a>(
                     resolution: &resolution,
                     zone: &zone,
                 };
-                add_into_period(subject, &[(key_values(key), bucket)], &period)
+                add_into_period(subject, &[(key_values(key), key.project, bucket)], &period)
             }
             None => hourly.push((key, bucket)),
         }

@@ -3,8 +3,8 @@
 //! The pure model is `metrics_core::requests`, re-exported here: events, JSON batches,
 //! buckets, the sketch and its encoding, what a report checks and computes. Its PostgreSQL
 //! face: where recorded events go (`record`), the prepared upserts (`store`), the
-//! shared-memory buffer (`buffer`) and its background writer (`writer`), the reports
-//! (`read`), and the SQL functions (`api`).
+//! shared-memory buffer (`buffer`) and its background writer (`writer`), the projects events
+//! name (`project`), the reports (`read`), and the SQL functions (`api`).
 
 pub use metrics_core::requests::{
     batch, bucket, event, report, sketch, sketch_encoding, statements,
@@ -13,6 +13,7 @@ pub use metrics_core::requests::{
 pub mod api;
 pub mod buffer;
 pub mod late;
+pub mod project;
 pub mod read;
 pub mod record;
 pub mod store;

@@ -9,6 +9,10 @@
 //! holds them whole; a row coarser than the grain (a day asked per hour) or made in another
 //! zone is returned as its own period, never split into invented hours. Each report row
 //! names the coarsest resolution it was made of.
+//!
+//! A report of one project reads that project's rows; without one it reads every row, of
+//! every project and of none, merged per (period, name, method) as one: the same answer as
+//! before projects existed.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -20,7 +24,7 @@ use crate::pg::guc;
 use crate::pg::raise::{raise, OrRaise};
 use crate::pg::spi::{not_null, stable as spi};
 use crate::requests::bucket::{Bucket, Totals};
-use crate::requests::event::Subject;
+use crate::requests::event::{ProjectId, Subject};
 use crate::requests::report::{ReportGrain, Stats};
 use crate::requests::sketch::LatencySketch;
 use crate::requests::sketch_encoding::SketchError;
@@ -80,6 +84,17 @@ pub struct Query {
     pub end: TimestampWithTimeZone,
     pub grain: ReportGrain,
     pub combined: bool,
+    /// Only this project's rows (`None`: every row).
+    pub project: Option<ProjectId>,
+}
+
+/// The id of a project named by slug or id, among those the caller reads
+/// (`metrics.project_id`, as the caller: these reports are SECURITY INVOKER): 42704 for one
+/// that does not exist or that the caller may not read.
+pub fn project_of_caller(project: &str) -> ProjectId {
+    let id = spi::value::<pgrx::Uuid>("SELECT metrics.project_id($1)", &[project.into()]);
+    *id.expect("metrics.project_id returns an id or raises")
+        .as_bytes()
 }
 
 /// One row of a report: a period, the route and method or the operation (NULL when
@@ -100,16 +115,26 @@ fn resolution_rank(text: &str) -> usize {
     RESOLUTIONS.iter().position(|r| *r == text).unwrap_or(0)
 }
 
-/// Whether the tables have 0.4.0's `resolution` column: before `ALTER EXTENSION metrics
-/// UPDATE`, the new library reads the old tables, whose rows are all hours.
-pub fn has_resolution() -> bool {
+/// Whether `metrics.route_metrics` has a column (the operation table has the same ones).
+fn has_column(column: &str) -> bool {
     spi::value::<bool>(
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute
                         WHERE attrelid = 'metrics.route_metrics'::pg_catalog.regclass
-                          AND attname = 'resolution' AND NOT attisdropped)",
-        &[],
+                          AND attname = $1 AND NOT attisdropped)",
+        &[column.into()],
     )
     .unwrap_or(false)
+}
+
+/// Whether the tables have 0.4.0's `resolution` column: before `ALTER EXTENSION metrics
+/// UPDATE`, the new library reads the old tables, whose rows are all hours.
+pub fn has_resolution() -> bool {
+    has_column("resolution")
+}
+
+/// Whether the tables have 0.6.0's `project_id` column (see `has_resolution`).
+pub fn has_projects() -> bool {
+    has_column("project_id")
 }
 
 /// The period a row goes into: the grain's that holds it whole (an hour row by its start,
@@ -129,9 +154,10 @@ fn bucket_columns(compacted: bool) -> &'static str {
 }
 
 /// The statement of a report: `$1` grain, `$2` time zone, `$3` start, `$4` end, `$5` the name
-/// and (routes) `$6` the method to keep, in period, then name and method, then time order
-/// (the order compaction merges a key's rows in, so a key's day reads the same after it).
-fn statement(subject: Subject, combined: bool, compacted: bool) -> String {
+/// and (routes) `$6` the method to keep, and when `scoped` the project after them, in period,
+/// then name and method, then time order (the order compaction merges a key's rows in, so a
+/// key's day reads the same after it).
+fn statement(subject: Subject, combined: bool, compacted: bool, scoped: bool) -> String {
     let (table, name, method, total, last, filter) = match subject {
         Subject::Route => (
             "route_metrics",
@@ -155,6 +181,11 @@ fn statement(subject: Subject, combined: bool, compacted: bool) -> String {
         (false, Subject::Route) => format!(", {name}, {method}"),
         (false, Subject::Operation) => format!(", {name}"),
     };
+    let project = match (scoped, subject) {
+        (false, _) => "",
+        (true, Subject::Route) => " AND t.project_id = $7",
+        (true, Subject::Operation) => " AND t.project_id = $6",
+    };
     let whole = if compacted {
         ", LATERAL (SELECT t.resolution = 'hour'
                       OR pg_catalog.date_trunc($1, t.period_start, $2)
@@ -168,7 +199,7 @@ fn statement(subject: Subject, combined: bool, compacted: bool) -> String {
                 t.total_duration_ms, t.min_duration_ms, t.max_duration_ms, {last}, t.latency_sketch,
                 t.period_start
          FROM metrics.{table} AS t{whole}
-         WHERE t.period_start < $4 AND t.period_end > $3 AND {filter}
+         WHERE t.period_start < $4 AND t.period_end > $3 AND {filter}{project}
          ORDER BY 1{order}, t.period_start",
         buckets = bucket_columns(compacted)
     )
@@ -196,7 +227,8 @@ fn stored_rows(q: &Query) -> Vec<Group> {
     if q.subject == Subject::Route {
         args.push(q.method.as_deref().into());
     }
-    let sql = statement(q.subject, q.combined, has_resolution());
+    args.extend(q.project.map(crate::requests::store::project_argument));
+    let sql = statement(q.subject, q.combined, has_resolution(), q.project.is_some());
     spi::rows(&sql, &args, |row| {
         let totals = Totals {
             total: not_null::<i64>(row, 6)? as u64,

@@ -5,6 +5,10 @@
 //! `metrics.flush_interval`. Buffered mode needs the library in `shared_preload_libraries` and
 //! works in `metrics.buffer_database`; elsewhere, and for buckets that do not fit into a full
 //! buffer, events are written directly.
+//!
+//! An event may name its project: the projects of a batch are resolved first, each once
+//! (`project`), and a batch naming one that does not exist is refused as a whole, before
+//! anything is written.
 
 use std::cell::Cell;
 
@@ -14,11 +18,11 @@ use crate::common::problem::Problem;
 use crate::pg::datum::now_micros;
 use crate::pg::guc::{self, IngestMode};
 use crate::pg::raise::{raise, OrRaise};
-use crate::requests::batch::parse_batch;
+use crate::requests::batch::{parse_batch, unknown_project, unknown_project_at};
 use crate::requests::bucket::aggregate;
 use crate::requests::buffer;
 use crate::requests::event::{Event, Subject, Window};
-use crate::requests::store;
+use crate::requests::{project, store};
 
 thread_local! {
     /// Whether this backend already warned that buffered mode is unavailable.
@@ -69,9 +73,30 @@ pub fn record_batch(subject: Subject, events: Option<pgrx::JsonB>) -> i64 {
                 .hint("pass a JSON array of events; [] records nothing"),
         );
     };
-    let events = parse_batch(subject, &events, window()).or_raise();
-    if events.is_empty() {
+    let mut batch = parse_batch(subject, &events, window()).or_raise();
+    if batch.events.is_empty() {
         return 0;
     }
-    record(subject, &events)
+    if !batch.projects.is_empty() {
+        let names: Vec<&str> = batch.projects.iter().map(|(n, _)| n.as_str()).collect();
+        let ids = project::resolve(&names);
+        let mut found = Vec::with_capacity(ids.len());
+        for ((name, first), id) in batch.projects.iter().zip(ids) {
+            match id {
+                Some(id) => found.push(id),
+                None => raise(unknown_project_at(*first, name)),
+            }
+        }
+        batch.assign(&found);
+    }
+    record(subject, &batch.events)
+}
+
+/// Records one checked event, of the named project (slug or id) if any.
+pub fn record_one(subject: Subject, mut event: Event, project: Option<&str>) {
+    if let Some(name) = project {
+        let id = project::resolve(&[name]).pop().flatten();
+        event.project = Some(id.unwrap_or_else(|| raise(unknown_project(name))));
+    }
+    record(subject, &[event]);
 }

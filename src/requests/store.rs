@@ -3,8 +3,10 @@
 //! merge with what the hour's row already holds. Used by direct mode (in the caller's
 //! transaction) and by the buffer's background worker.
 //!
-//! The two statements are prepared once per backend and kept (SPI_keepplan), so a call that
-//! records one event parses and plans nothing.
+//! The statements are prepared once per backend and kept (SPI_keepplan), so a call that
+//! records one event parses and plans nothing: per table one for buckets of no project (the
+//! statement of every earlier version) and one for buckets of a project, prepared the first
+//! time a project's event comes.
 
 use std::cell::OnceCell;
 
@@ -15,13 +17,15 @@ use pgrx::spi::OwnedPreparedStatement;
 use crate::pg::datum::timestamptz;
 use crate::pg::raise::OrRaise;
 use crate::requests::bucket::Bucket;
-use crate::requests::event::{Key, Subject};
+use crate::requests::event::{Key, ProjectId, Subject};
 use crate::requests::late;
 use crate::requests::statements::{self, upsert_into, Target};
 
 thread_local! {
     static ROUTE_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
     static OPERATION_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
+    static SCOPED_ROUTE_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
+    static SCOPED_OPERATION_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
 }
 
 /// The parameter types of `statements::upsert`: the key's text columns, then the hour, the
@@ -42,10 +46,37 @@ fn parameter_types(subject: Subject) -> Vec<PgOid> {
     types
 }
 
-fn prepare(subject: Subject) -> OwnedPreparedStatement {
-    let sql = statements::upsert(subject);
-    let types = parameter_types(subject);
+/// The types of `upsert_into(subject, target, scoped)`'s parameters.
+fn types_of(subject: Subject, target: Target, scoped: bool) -> Vec<PgOid> {
+    let mut types = parameter_types(subject);
+    if target == Target::Period {
+        types.extend([
+            PgBuiltInOids::TIMESTAMPTZOID.oid(),
+            PgBuiltInOids::TEXTOID.oid(),
+            PgBuiltInOids::TEXTOID.oid(),
+        ]);
+    }
+    if scoped {
+        types.push(PgBuiltInOids::UUIDOID.oid());
+    }
+    types
+}
+
+fn prepare(subject: Subject, scoped: bool) -> OwnedPreparedStatement {
+    let sql = upsert_into(subject, Target::Hour, scoped);
+    let types = types_of(subject, Target::Hour, scoped);
     Spi::connect(|client| client.prepare_mut(&sql, &types).map(|p| p.keep())).or_raise()
+}
+
+/// The kept plan of `subject`'s hour upsert, for buckets of a project or of none.
+fn with_plan<R>(subject: Subject, scoped: bool, f: impl FnOnce(&OwnedPreparedStatement) -> R) -> R {
+    let cell = match (subject, scoped) {
+        (Subject::Route, false) => &ROUTE_PLAN,
+        (Subject::Operation, false) => &OPERATION_PLAN,
+        (Subject::Route, true) => &SCOPED_ROUTE_PLAN,
+        (Subject::Operation, true) => &SCOPED_OPERATION_PLAN,
+    };
+    cell.with(|plan| f(plan.get_or_init(|| prepare(subject, scoped))))
 }
 
 /// Adds each bucket into its hour's row.
@@ -58,22 +89,32 @@ pub fn add<'a>(subject: Subject, buckets: impl IntoIterator<Item = (&'a Key, &'a
     }
     // A bucket of a period compaction has folded goes into that period's row (`late`).
     let buckets = late::separate(subject, buckets.collect());
-    let cell = match subject {
-        Subject::Route => &ROUTE_PLAN,
-        Subject::Operation => &OPERATION_PLAN,
-    };
-    cell.with(|plan| {
-        let plan = plan.get_or_init(|| prepare(subject));
-        Spi::connect_mut(|client| {
-            for (key, b) in buckets {
-                let sketch = b.sketch.to_bytes();
-                let args = arguments(&key_values(key), timestamptz(key.hour), b, &sketch);
-                client.update(plan, None, &args)?;
-            }
-            Ok::<(), pgrx::spi::SpiError>(())
-        })
-        .or_raise();
-    });
+    // Plans are prepared (a connection of their own) before this call's connection.
+    for scoped in [false, true] {
+        if buckets
+            .iter()
+            .any(|(key, _)| key.project.is_some() == scoped)
+        {
+            with_plan(subject, scoped, |_| ());
+        }
+    }
+    Spi::connect_mut(|client| {
+        for (key, b) in buckets {
+            let sketch = b.sketch.to_bytes();
+            let mut args = arguments(&key_values(key), timestamptz(key.hour), b, &sketch);
+            args.extend(key.project.map(project_argument));
+            with_plan(subject, key.project.is_some(), |plan| {
+                client.update(plan, None, &args).map(|_| ())
+            })?;
+        }
+        Ok::<(), pgrx::spi::SpiError>(())
+    })
+    .or_raise();
+}
+
+/// A project id as the `uuid` parameter of the scoped statements.
+pub fn project_argument(id: ProjectId) -> DatumWithOid<'static> {
+    pgrx::Uuid::from_bytes(id).into()
 }
 
 /// A key's text columns: the route and method, or the operation.
@@ -118,22 +159,28 @@ pub struct Period<'a> {
     pub zone: &'a str,
 }
 
-/// Adds buckets (each with its key's text columns) into their rows of one folded period
-/// (compaction's, or a late event's), through one statement prepared for the call.
-pub fn add_into_period(subject: Subject, buckets: &[(Vec<&str>, &Bucket)], period: &Period) {
+/// A bucket of a folded period: its key's text columns, its project, what it adds up.
+pub type PeriodBucket<'a> = (Vec<&'a str>, Option<ProjectId>, &'a Bucket);
+
+/// Adds buckets into their rows of one folded period (compaction's, or a late event's),
+/// through the statements prepared for the call (one for buckets of no project, one for
+/// those of a project, each when first needed).
+pub fn add_into_period(subject: Subject, buckets: &[PeriodBucket], period: &Period) {
     if buckets.is_empty() {
         return;
     }
-    let sql = upsert_into(subject, Target::Period);
-    let mut types = parameter_types(subject);
-    types.extend([
-        PgBuiltInOids::TIMESTAMPTZOID.oid(),
-        PgBuiltInOids::TEXTOID.oid(),
-        PgBuiltInOids::TEXTOID.oid(),
-    ]);
     Spi::connect_mut(|client| {
-        let plan = client.prepare_mut(sql.as_str(), &types)?;
-        for (key, b) in buckets {
+        let mut plans = [None, None];
+        for (key, project, b) in buckets {
+            let scoped = project.is_some();
+            let plan = match &mut plans[scoped as usize] {
+                Some(plan) => plan,
+                slot => {
+                    let sql = upsert_into(subject, Target::Period, scoped);
+                    let types = types_of(subject, Target::Period, scoped);
+                    slot.insert(client.prepare_mut(sql.as_str(), &types)?)
+                }
+            };
             let sketch = b.sketch.to_bytes();
             let mut args = arguments(key, period.start, b, &sketch);
             args.extend([
@@ -141,7 +188,8 @@ pub fn add_into_period(subject: Subject, buckets: &[(Vec<&str>, &Bucket)], perio
                 period.resolution.into(),
                 period.zone.into(),
             ]);
-            client.update(&plan, None, &args)?;
+            args.extend(project.map(project_argument));
+            client.update(&*plan, None, &args)?;
         }
         Ok::<(), pgrx::spi::SpiError>(())
     })

@@ -53,6 +53,8 @@ pub struct Rows {
     pub sketches: Vec<Option<Vec<u8>>>,
     /// The project of each row (None: the whole database).
     pub projects: Vec<Option<Uuid>>,
+    /// Per-project metrics: how many of each metric's rows belong to no known project.
+    pub unassigned: Vec<(String, i64)>,
 }
 
 /// One computed row, as the statements return it.
@@ -238,9 +240,9 @@ pub fn compute_sourced(metrics: &[&Sourced], start: NaiveDate, end: NaiveDate) -
     }
     let scoped = metrics[0].source.project_column.is_some();
     let keys = scoped.then(|| project_keys(metrics[0].project_is_uuid, None));
-    let rows = compute_over(metrics, start, end, sketches, keys);
+    let mut rows = compute_over(metrics, start, end, sketches, keys);
     if scoped {
-        report_unassigned(&rows);
+        rows.unassigned = report_unassigned(&rows, metrics);
     }
     rows
 }
@@ -299,33 +301,42 @@ pub fn project_keys(uuid_column: bool, only: Option<Uuid>) -> ProjectKeys {
 
 /// Tells the caller, with a NOTICE per metric, how many of its rows belonged to no known
 /// project (their project column NULL, or naming no project): they are counted in the
-/// whole-database value only (its `metadata.unassigned_rows`, day by day).
-fn report_unassigned(rows: &Rows) {
+/// whole-database value only (its `metadata.unassigned_rows`, day by day; a total's is a
+/// running count, so its last day's is reported).
+fn report_unassigned(rows: &Rows, metrics: &[&Sourced]) -> Vec<(String, i64)> {
     let mut per_metric: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
-    for ((category, metadata), project) in rows
+    let rows_of_whole = rows
         .categories
         .iter()
         .zip(&rows.metadata)
         .zip(&rows.projects)
-    {
-        if project.is_some() {
-            continue;
-        }
+        .filter(|(_, project)| project.is_none());
+    for ((category, metadata), _) in rows_of_whole {
         let unassigned = serde_json::from_str::<serde_json::Value>(metadata)
             .ok()
             .and_then(|m| m.get("unassigned_rows").and_then(serde_json::Value::as_i64))
             .unwrap_or(0);
         if unassigned > 0 {
+            let total = metrics
+                .iter()
+                .any(|m| m.measure.category == *category && m.measure.kind == Kind::Total);
             let entry = per_metric.entry(category).or_default();
-            entry.0 += unassigned;
+            entry.0 = if total {
+                entry.0.max(unassigned)
+            } else {
+                entry.0 + unassigned
+            };
             entry.1 += 1;
         }
     }
+    let mut counts = Vec::new();
     for (category, (count, days)) in per_metric {
         notice!(
-            "metrics: metric \"{category}\": {count} rows on {days} days belong to no known project (their project column is NULL or names no project); they are counted in the whole-database value only (metadata.unassigned_rows)"
+            "metrics: metric \"{category}\": {count} rows (on {days} days) belong to no known project (their project column is NULL or names no project); they are counted in the whole-database value only (metadata.unassigned_rows)"
         );
+        counts.push((category.to_string(), count));
     }
+    counts
 }
 
 /// Computes a percentage from the sealed values of its parts, on the days both are recorded
@@ -563,6 +574,8 @@ struct Sealed {
     computed: usize,
     inserted: i64,
     non_finite: Vec<NonFinite>,
+    /// Per-project metrics: their rows of no known project (`report_unassigned`).
+    unassigned: Vec<(String, i64)>,
 }
 
 /// The time limit of computing `metrics` over `range`: `metrics.metric_timeout` for each
@@ -582,18 +595,23 @@ fn attempt(metrics: &[&Sourced], range: Range, versions: &Versions) -> Result<Se
     let limit = time_limit(metrics.len(), range);
     isolated(|| {
         let mut rows = timeout::within(limit, || compute_sourced(metrics, range.start, range.end));
+        let unassigned = std::mem::take(&mut rows.unassigned);
         let non_finite = rows.take_non_finite();
         let computed = rows.len();
         Sealed {
             computed,
             inserted: seal(rows, versions),
             non_finite,
+            unassigned,
         }
     })
 }
 
 fn record(sealed: Sealed, tally: &mut Tally) {
     tally.sealed(sealed.computed, sealed.inserted);
+    for (category, rows) in sealed.unassigned {
+        tally.unassigned(&category, rows);
+    }
     for bad in sealed.non_finite {
         tally.fail_days(&bad.category, &[bad.date], bad.failure());
     }
@@ -708,6 +726,33 @@ pub fn catch_up() -> Summary {
     run_days(RunType::Collect, &days)
 }
 
+/// The values a run plans: a value per day of each metric's window, and for a per-project
+/// metric (a percentage: when both its parts are) one more per project and day.
+fn planned_values(definitions: &[Definition], days: &RunDays) -> i64 {
+    let projects = if layout().has_projects() {
+        spi::value::<i64>("SELECT count(*) FROM metrics.projects", &[]).unwrap_or(0)
+    } else {
+        0
+    };
+    let scoped: Vec<&str> = definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Sourced(s) if s.project_column.is_some() => Some(s.category.as_str()),
+            _ => None,
+        })
+        .collect();
+    let is_scoped = |d: &Definition| match d {
+        Definition::Sourced(s) => s.project_column.is_some(),
+        Definition::Ratio(r) => {
+            scoped.contains(&r.numerator.as_str()) && scoped.contains(&r.denominator.as_str())
+        }
+    };
+    definitions
+        .iter()
+        .map(|d| days.of(d.category()).count() * if is_scoped(d) { 1 + projects } else { 1 })
+        .sum()
+}
+
 /// Collects every active metric for every day of its range, logs the run (a collection, a
 /// catch-up or a backfill: the same engine, logged apart), and tells the caller with a
 /// NOTICE when nothing was new and a WARNING when metrics failed.
@@ -730,10 +775,7 @@ pub fn run_days(kind: RunType, days: &RunDays) -> Summary {
     let mut tally = Tally::new(day_count(start, end), definitions.len());
     let progress = Progress {
         label: format!("backfill {label}"),
-        total: definitions
-            .iter()
-            .map(|d| days.of(d.category()).count())
-            .sum(),
+        total: planned_values(&definitions, days),
         started,
         enabled: kind == RunType::Backfill,
     };

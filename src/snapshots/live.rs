@@ -190,3 +190,72 @@ fn live_ratio(ratio: &Ratio, values: &[LiveValue]) -> Option<LiveValue> {
         metadata,
     })
 }
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    use super::open_day_values;
+
+    fn setup() -> String {
+        Spi::run(
+            "CREATE TABLE public.live_orders (org text, amount int NOT NULL,
+                                              created_at timestamptz NOT NULL DEFAULT now());
+             SELECT metrics.create_project('live-a', 'A');
+             SELECT metrics.create_project('live-b', 'B');
+             INSERT INTO public.live_orders (org, amount)
+             VALUES ('live-a', 1), ('live-a', 5), ('live-b', 3), (NULL, 4), ('nobody', 2);
+             INSERT INTO public.live_orders VALUES ('live-a', 100, now() - interval '3 days');
+             SELECT metrics.define_metric('live_created', 'created', source_table => 'live_orders', project_column => 'org');
+             SELECT metrics.define_metric('live_total', 'total', source_table => 'live_orders', project_column => 'org');
+             SELECT metrics.define_metric('live_amount', 'average', source_table => 'live_orders', value_column => 'amount', project_column => 'org');
+             SELECT metrics.define_metric('live_share', 'percentage', numerator => 'live_created', denominator => 'live_total');
+             SELECT metrics.define_metric('live_all', 'created', source_table => 'live_orders')",
+        )
+        .unwrap();
+        Spi::get_one::<String>("SELECT id::text FROM metrics.projects WHERE slug = 'live-a'")
+            .unwrap()
+            .unwrap()
+    }
+
+    fn value(values: &[super::LiveValue], category: &str) -> Option<String> {
+        values
+            .iter()
+            .find(|v| v.category == category)
+            .and_then(|v| v.value.clone())
+    }
+
+    #[pg_test]
+    fn the_open_day_is_computed_per_project_and_never_sealed() {
+        let a = setup();
+        // As PostgREST's GET requests ask: in a read-only transaction.
+        Spi::run("SET LOCAL transaction_read_only = on").unwrap();
+        let values = open_day_values(Some(&a), false, None);
+        let categories: Vec<&str> = values.iter().map(|v| v.category.as_str()).collect();
+        assert_eq!(
+            categories,
+            ["live_amount", "live_created", "live_share", "live_total"],
+            "a project has its per-project metrics only"
+        );
+        assert_eq!(value(&values, "live_created").as_deref(), Some("2"));
+        assert_eq!(value(&values, "live_total").as_deref(), Some("3"));
+        assert_eq!(
+            value(&values, "live_amount").as_deref(),
+            Some("3.0000000000000000")
+        );
+        assert_eq!(value(&values, "live_share").as_deref(), Some("66.6667"));
+        let whole = open_day_values(
+            None,
+            true,
+            Some(&["live_created".into(), "live_all".into()]),
+        );
+        assert_eq!(value(&whole, "live_created").as_deref(), Some("5"));
+        assert_eq!(value(&whole, "live_all").as_deref(), Some("5"));
+        let created = whole.iter().find(|v| v.category == "live_created").unwrap();
+        assert_eq!(created.metadata["unassigned_rows"].to_string(), "2");
+        assert!(open_day_values(Some("not-a-uuid"), false, None).is_empty());
+        let sealed = Spi::get_one::<i64>("SELECT count(*) FROM metrics.daily_metrics").unwrap();
+        assert_eq!(sealed, Some(0), "nothing is sealed");
+    }
+}

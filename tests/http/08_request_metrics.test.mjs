@@ -135,3 +135,47 @@ describe('reading the report', () => {
         assertError(await api('GET', '/rpc/get_route_metrics?grain=month', { as: AS.admin }), 400, '22023');
     });
 });
+
+describe('requests of a project', () => {
+    // The project exists before the calls (made with psql, as its owner would).
+    sql(`SELECT metrics.create_project('http-shop', 'HTTP shop') WHERE NOT EXISTS (SELECT FROM metrics.projects WHERE slug = 'http-shop')`);
+    const SHOP = sql(`SELECT id FROM metrics.projects WHERE slug = 'http-shop'`);
+    const rowsOf = (route) => sql(`SELECT string_agg(concat_ws('|', coalesce(p.slug, '-'), r.total_requests, r.failed), ',' ORDER BY p.slug NULLS FIRST)
+        FROM metrics.route_metrics AS r LEFT JOIN metrics.projects AS p ON p.id = r.project_id WHERE r.route = '${route}'`);
+
+    test('POST /rpc/record_route_metrics as service_role: events of the project (by slug and by id) and of none, one row each', async () => {
+        const events = [
+            { route: '/http/shop', method: 'GET', success: true, duration_ms: 5, at: at(10), project: 'http-shop' },
+            { route: '/http/shop', method: 'GET', success: false, duration_ms: 7, at: at(11), project: SHOP },
+            { route: '/http/shop', method: 'GET', success: true, duration_ms: 9, at: at(12) },
+        ];
+        assert.equal(assertOk(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } })), 3);
+        assert.equal(rowsOf('/http/shop'), '-|1|0,http-shop|2|1');
+    });
+
+    test('POST /rpc/record_route_metric with project: 204, into the project\'s row', async () => {
+        assertOk(await api('POST', '/rpc/record_route_metric', {
+            as: AS.service_role, body: { route: '/http/shop-single', method: 'PUT', success: true, duration_ms: 2, project: 'http-shop' },
+        }), 204);
+        assert.equal(rowsOf('/http/shop-single'), 'http-shop|1|0');
+    });
+
+    test('a project that does not exist: 400, 42704, the batch not recorded', async () => {
+        const events = [
+            { route: '/http/shop-refused', method: 'GET', success: true, duration_ms: 1 },
+            { route: '/http/shop-refused', method: 'GET', success: true, duration_ms: 1, project: 'no-such-shop' },
+        ];
+        const body = assertError(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } }), 400, '42704');
+        assert.equal(body.message, 'events[1]: project "no-such-shop" does not exist');
+        assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics WHERE route = '/http/shop-refused'`), '0');
+    });
+
+    test('GET /rpc/get_route_metrics?project=: the project\'s rows; without it, every project together', async () => {
+        const q = (extra) => new URLSearchParams({ route: '/http/shop', start_at: HOUR, end_at: at(59), grain: 'hour', ...extra }).toString();
+        const shop = assertOk(await api('GET', `/rpc/get_route_metrics?${q({ project: 'http-shop' })}`, { as: AS.admin }));
+        assert.deepEqual(shop.map((r) => [r.total_requests, r.failed, r.min_duration_ms, r.max_duration_ms]), [[2, 1, 5, 7]]);
+        const all = assertOk(await api('GET', `/rpc/get_route_metrics?${q({})}`, { as: AS.admin }));
+        assert.deepEqual(all.map((r) => [r.total_requests, r.failed, r.min_duration_ms, r.max_duration_ms]), [[3, 1, 5, 9]]);
+        assertError(await api('GET', `/rpc/get_route_metrics?${q({ project: 'no-such-shop' })}`, { as: AS.admin }), 400, '42704');
+    });
+});

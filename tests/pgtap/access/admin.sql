@@ -17,7 +17,7 @@ SELECT results_eq(
              ('service_role', 'manage', 'supabase default', true)$$,
     'anon and authenticated read, service_role manages');
 SELECT is((SELECT count(*) FROM metrics.api_access), 0::bigint, 'the defaults are not recorded as choices');
-SELECT ok(has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'anon may fetch metrics');
+SELECT ok(has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[],text[],text,text)', 'EXECUTE'), 'anon may fetch metrics');
 SELECT ok(NOT has_function_privilege('anon', 'metrics.collect_daily_metrics(date)', 'EXECUTE'), 'anon may not collect');
 SELECT ok(has_function_privilege('service_role', 'metrics.collect_daily_metrics(date)', 'EXECUTE'), 'service_role may collect');
 SELECT ok(NOT has_function_privilege('service_role', 'metrics.grant_api_access(name,text)', 'EXECUTE'), 'service_role may not change access');
@@ -49,7 +49,7 @@ SELECT is((SELECT count(*) FROM metrics.metric_collection_log), 1::bigint, 'a ma
 SELECT set_config('role', 'none', true);
 SELECT lives_ok($$SELECT * FROM metrics.grant_api_access('regress_metrics_web_anon', 'read')$$, 'back to read');
 SELECT ok(NOT has_function_privilege('regress_metrics_web_anon', 'metrics.collect_daily_metrics(date)', 'EXECUTE'), 'the manage privileges are gone');
-SELECT ok(has_function_privilege('regress_metrics_web_anon', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'the read ones stay');
+SELECT ok(has_function_privilege('regress_metrics_web_anon', 'metrics.fetch_metrics(date,date,text[],text[],text,text)', 'EXECUTE'), 'the read ones stay');
 SELECT results_eq($$SELECT access, granted_by::text COLLATE "default" FROM metrics.api_access WHERE role_name = 'regress_metrics_web_anon'$$,
                   $$VALUES ('read', session_user::text COLLATE "default")$$, 'the choice is recorded with who made it');
 
@@ -63,9 +63,9 @@ SELECT results_eq($$SELECT api_role::text COLLATE "default", api_access, status 
 SELECT ok(NOT has_schema_privilege('regress_metrics_web_anon', 'metrics', 'USAGE'), 'and the role stays out');
 -- A Supabase role can be taken out the same way and put back.
 SELECT lives_ok($$SELECT * FROM metrics.revoke_api_access('anon')$$, 'take anon out');
-SELECT ok(NOT has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'anon cannot fetch any more');
+SELECT ok(NOT has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[],text[],text,text)', 'EXECUTE'), 'anon cannot fetch any more');
 SELECT lives_ok($$SELECT * FROM metrics.grant_api_access('anon', 'read')$$, 'put anon back');
-SELECT ok(has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'anon fetches again');
+SELECT ok(has_function_privilege('anon', 'metrics.fetch_metrics(date,date,text[],text[],text,text)', 'EXECUTE'), 'anon fetches again');
 
 -- Changing access is for the owner, and for the roles it delegates to with GRANT EXECUTE (on
 -- Supabase, supabase_admin owns the extension and delegates to postgres). A delegate that owns
@@ -81,7 +81,7 @@ SELECT set_config('role', 'regress_metrics_delegate', true);
 SELECT results_eq($$SELECT api_access, status FROM metrics.grant_api_access('regress_metrics_dashboard')$$,
                   $$VALUES ('read', 'applied')$$, 'a delegate gives a role the read level');
 SELECT set_config('role', 'none', true);
-SELECT ok(has_function_privilege('regress_metrics_dashboard', 'metrics.fetch_metrics(date,date,text[],text[],text)', 'EXECUTE'), 'and the grant took effect');
+SELECT ok(has_function_privilege('regress_metrics_dashboard', 'metrics.fetch_metrics(date,date,text[],text[],text,text)', 'EXECUTE'), 'and the grant took effect');
 SELECT is((SELECT granted_by::text FROM metrics.api_access WHERE role_name = 'regress_metrics_dashboard'), session_user::text, 'recorded with the session user who made it');
 SELECT is_empty($$SELECT * FROM metrics.verify_security()$$, 'a delegate is not an API role: nothing to report');
 SELECT lives_ok($$SELECT * FROM metrics.revoke_api_access('regress_metrics_dashboard')$$, 'clean up the dashboard role');
@@ -182,8 +182,8 @@ SELECT set_eq($$SELECT pg_temp.findings_after('CREATE FUNCTION metrics.sneaky() 
               $$VALUES ('privileged function executable by an API role: metrics.sneaky()'),
                        ('security definer function without a pinned search_path: metrics.sneaky()')$$,
               'a function added to the schema by hand is held to the same rules');
-SELECT set_eq($$SELECT pg_temp.findings_after('ALTER FUNCTION metrics.current_metrics() VOLATILE')$$,
-              $$VALUES ('read function that is not STABLE: metrics.current_metrics()')$$, 'finds a read function that PostgREST would not GET');
+SELECT set_eq($$SELECT pg_temp.findings_after('ALTER FUNCTION metrics.current_metrics(text) VOLATILE')$$,
+              $$VALUES ('read function that is not STABLE: metrics.current_metrics(text)')$$, 'finds a read function that PostgREST would not GET');
 SELECT set_eq($$SELECT pg_temp.findings_after('CREATE VIEW metrics.latest AS SELECT * FROM metrics.daily_metrics')$$,
               $$VALUES ('view that is not security_invoker: metrics.latest')$$, 'finds a view that reads with its owner''s rights');
 SELECT is_empty($$SELECT pg_temp.findings_after('CREATE VIEW metrics.latest WITH (security_invoker = true) AS SELECT * FROM metrics.daily_metrics')$$,
@@ -206,7 +206,7 @@ BEGIN
         ALTER TABLE metrics.api_access DISABLE ROW LEVEL SECURITY;
         ALTER FUNCTION metrics.collect_daily_metrics(date) RESET search_path;
         GRANT EXECUTE ON FUNCTION metrics.recollect(date, text[], text) TO anon;
-        ALTER FUNCTION metrics.current_metrics() VOLATILE;
+        ALTER FUNCTION metrics.current_metrics(text) VOLATILE;
         CREATE VIEW metrics.latest AS SELECT * FROM metrics.daily_metrics;
         GRANT INSERT ON metrics.daily_metrics TO anon;
         GRANT SELECT ON metrics.api_access TO anon;

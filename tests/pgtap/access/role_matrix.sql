@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(934);
+SELECT plan(1126);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -63,6 +63,13 @@ SELECT is((SELECT recorded FROM metrics.record_github_events($$[
       "workflow_run": {"id": 31, "run_attempt": 1, "status": "completed", "conclusion": "success",
                        "created_at": "2025-06-03T08:00:00Z", "updated_at": "2025-06-03T08:30:00Z"}}}]$$)),
           6, 'record six GitHub events');
+
+-- A project (no caller of the matrix is a member: administrators see it) with a repository
+-- and a trend point.
+SELECT is((metrics.create_project('matrix', 'Matrix')).slug, 'matrix', 'create a project');
+SELECT isnt(metrics.set_project_repository('octo/repo', 'matrix'), NULL, 'put the repository in it');
+INSERT INTO metrics.metrics_trend_point (project_id, metric_key, time_grain, time_bucket, value_numeric)
+SELECT id, 'posts_created', 'day', '2025-06-02', 1 FROM metrics.projects;
 
 -- pgTAP keeps its bookkeeping in temporary tables; the roles under test must be able to write them.
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
@@ -232,7 +239,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:47,ok:47}'),
+     '{42501,42501,42501,ok:57,ok:57}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -247,14 +254,14 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:47}'),
+     '{42501,42501,42501,42501,ok:57}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
-    ('metrics.record_route_metric(text,text,boolean,double precision)',
+    ('metrics.record_route_metric(text,text,boolean,double precision,text)',
      $$SELECT metrics.record_route_metric('/matrix', 'GET', true, 5)::text$$, false,
      '{42501,42501,42501,ok:,ok:}'),
-    ('metrics.record_operation_metric(text,boolean,double precision)',
+    ('metrics.record_operation_metric(text,boolean,double precision,text)',
      $$SELECT metrics.record_operation_metric('matrix_op', true, 5)::text$$, false,
      '{42501,42501,42501,ok:,ok:}'),
     ('metrics.record_route_metrics(jsonb)',
@@ -263,10 +270,10 @@ INSERT INTO function_cases VALUES
     ('metrics.record_operation_metrics(jsonb)',
      $$SELECT metrics.record_operation_metrics('[{"operation": "matrix_op", "success": true, "duration_ms": 5}]')::text$$, false,
      '{42501,42501,42501,ok:1,ok:1}'),
-    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean)',
+    ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean,text)',
      $$SELECT coalesce(sum(total_requests), 0)::text FROM metrics.get_route_metrics(start_at => '2025-06-02', end_at => '2025-06-03')$$, true,
      '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
-    ('metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean)',
+    ('metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean,text)',
      $$SELECT coalesce(sum(total_executions), 0)::text FROM metrics.get_operation_metrics(start_at => '2025-06-02', end_at => '2025-06-03')$$, true,
      '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
     ('metrics.merge_latency_sketch(bytea,bytea)',
@@ -335,6 +342,40 @@ INSERT INTO function_cases VALUES
      -- Only the owner may even try; pgrx's trigger wrapper then refuses with XX000, as
      -- contrib's C triggers do when called directly.
      '{42501,42501,42501,42501,XX000}');
+
+-- Projects: the membership rule runs as the caller (nobody here is a member; administrators
+-- read every project); a project one cannot read does not exist (42704).
+INSERT INTO function_cases VALUES
+    ('metrics.is_project_member(uuid,text)',
+     $$SELECT metrics.is_project_member((SELECT id FROM metrics.projects LIMIT 1), 'matrix')::text$$, true,
+     '{ok:false,ok:false,ok:false,ok:false,ok:false}'),
+    ('metrics.member_projects()',
+     $$SELECT cardinality(metrics.member_projects())::text$$, true,
+     '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.project_id(text)',
+     $$SELECT (metrics.project_id('matrix') IS NOT NULL)::text$$, true,
+     '{42704,42704,ok:true,ok:true,ok:true}'),
+    ('metrics.create_project(text,text,text,boolean)',
+     $$SELECT (metrics.create_project('matrix-2', 'Matrix 2')).slug$$, false,
+     '{42501,42501,42501,ok:matrix-2,ok:matrix-2}'),
+    ('metrics.update_project(text,text,text,text)',
+     $$SELECT (metrics.update_project('matrix', name => 'Renamed')).name$$, false,
+     '{42501,42501,42501,ok:Renamed,ok:Renamed}'),
+    ('metrics.drop_project(text)',
+     $$SELECT metrics.drop_project('matrix')::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics.set_project_repository(text,text)',
+     $$SELECT (metrics.set_project_repository('octo/other', 'matrix') IS NOT NULL)::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
+    ('metrics.set_project_check(text)',
+     $$SELECT coalesce(metrics.set_project_check(NULL), 'default')$$, false,
+     '{42501,42501,42501,42501,ok:default}'),
+    ('metrics._check_project_fields(text,text,text)',
+     $$SELECT metrics._check_project_fields('ok', 'Ok', 'UTC')::text$$, true,
+     '{42501,42501,42501,42501,ok:}'),
+    ('metrics._resolve_check_function(text,regtype,text)',
+     $$SELECT metrics._resolve_check_function('regress_hooks.claims_admin()', NULL, 'an example')::text$$, true,
+     '{42501,42501,42501,42501,ok:regress_hooks.claims_admin()}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims, f.statement, f.read_only), f.expected[c.position],
           format('%s calls %s', c.caller, f.fn))
@@ -468,7 +509,36 @@ INSERT INTO table_cases VALUES
     ('metrics.dora_incidents',              'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
     ('metrics.dora_deployment_facts',       'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
     ('metrics.dora_change_facts',           'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
-    ('metrics.dora_recovery_facts',         'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}');
+    ('metrics.dora_recovery_facts',         'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
+    -- Projects and the read model: members and administrators (nobody here is a member).
+    ('metrics.projects',                    'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.projects',                    'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.projects',                    'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.projects',                    'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.project_check',               'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
+    ('metrics.project_check',               'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.project_check',               'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.project_check',               'delete', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.project_repositories',        'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.project_repositories',        'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.project_repositories',        'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.project_repositories',        'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.metrics_trend_point',         'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.metrics_trend_point',         'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.metrics_trend_point',         'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.metrics_trend_point',         'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.metrics_summary',             'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
+    ('metrics.metrics_summary',             'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.metrics_summary',             'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.metrics_summary',             'delete', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.metrics_breakdown_point',     'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
+    ('metrics.metrics_breakdown_point',     'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.metrics_breakdown_point',     'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.metrics_breakdown_point',     'delete', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.metrics_drilldown',           'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
+    ('metrics.metrics_drilldown',           'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.metrics_drilldown',           'update', '{42501,42501,42501,42501,ok:0}'),
+    ('metrics.metrics_drilldown',           'delete', '{42501,42501,42501,42501,ok:0}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims,
               CASE t.action

@@ -8,7 +8,7 @@
 -- (huge and extreme input).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(163);
+SELECT plan(261);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -56,6 +56,41 @@ ORDER BY b.position, r.position, q.position;
 -- The escaped spelling of admin is admin: JSON semantics, not text matching.
 SELECT is(pg_temp.outcome('authenticated', '{"app_metadata": {"role": "adm\u0069n"}}', 'public', 'SELECT metrics.is_admin()::text')->>'result',
           'true', 'a JSON escape spelling admin is admin');
+
+-- Project membership by claim: claims that do not hold app_metadata.projects as a JSON
+-- array of strings (or one string) naming the project make nobody a member, without an
+-- error: no project is visible, member_projects() is empty, is_project_member() is false.
+SELECT is((metrics.create_project('acme', 'Acme')).slug, 'acme', 'a project to claim');
+CREATE TEMP TABLE bad_project_claims (position serial, label text, claims text);
+INSERT INTO bad_project_claims (label, claims) VALUES
+    ('not JSON', 'not json'),
+    ('truncated JSON', '{"app_metadata": {"projects": ["acme"]}'),
+    ('projects as an object', '{"app_metadata": {"projects": {"acme": true}}}'),
+    ('projects as a number', '{"app_metadata": {"projects": 1}}'),
+    ('projects as true', '{"app_metadata": {"projects": true}}'),
+    ('projects null', '{"app_metadata": {"projects": null}}'),
+    ('nested array', '{"app_metadata": {"projects": [["acme"]]}}'),
+    ('array of objects', '{"app_metadata": {"projects": [{"slug": "acme"}]}}'),
+    ('projects at the top level', '{"projects": ["acme"]}'),
+    ('projects in user_metadata (user-editable)', '{"user_metadata": {"projects": ["acme"]}}'),
+    ('slug in upper case', '{"app_metadata": {"projects": ["ACME"]}}'),
+    ('slug with a trailing space', '{"app_metadata": {"projects": ["acme "]}}'),
+    ('a prefix of the slug', '{"app_metadata": {"projects": ["acm"]}}'),
+    ('a LIKE pattern', '{"app_metadata": {"projects": ["ac%"]}}'),
+    ('NUL escape in the slug', '{"app_metadata": {"projects": ["acme\u0000"]}}'),
+    ('a number too large for numeric', '{"exp": 1e1000000, "app_metadata": {"projects": ["acme"]}}');
+SELECT is(pg_temp.outcome(r.api_role, b.claims, 'public', q.statement),
+          jsonb_build_object('result', q.expected, 'written', false, 'check', NULL, 'ran', 0, 'slow', false),
+          format('%s project claims, as %s: %s', b.label, r.api_role, q.label))
+FROM bad_project_claims AS b
+CROSS JOIN (VALUES (1, 'anon'), (2, 'authenticated')) AS r(position, api_role)
+CROSS JOIN (VALUES (1, 'SELECT count(*)::text FROM metrics.projects', '0', 'no project visible'),
+                   (2, 'SELECT cardinality(metrics.member_projects())::text', '0', 'no member projects'),
+                   (3, format('SELECT metrics.is_project_member(%L, ''acme'')::text', (SELECT id FROM metrics.projects WHERE slug = 'acme')),
+                    'false', 'not a member')) AS q(position, statement, expected, label)
+ORDER BY b.position, r.position, q.position;
+SELECT is(pg_temp.outcome('authenticated', '{"app_metadata": {"projects": ["\u0061cme"]}}', 'public', 'SELECT count(*)::text FROM metrics.projects')->>'result',
+          '1', 'a JSON escape spelling acme is acme');
 
 -- ---------------------------------------------------------------------------------------
 -- Nothing hostile left a trace.

@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(180);
+SELECT plan(201);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -350,12 +350,12 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
        FROM metrics.alert_log$$, NULL);
 -- Recording requests and operations: what the hour's rows hold afterwards.
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
-    ('metrics.record_route_metric(text,text,boolean,double precision)', 'recording a request',
+    ('metrics.record_route_metric(text,text,boolean,double precision,text)', 'recording a request',
      $$SELECT metrics.record_route_metric('/hijack', 'get', true, 12.5)::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT route, method, period_end - period_start, total_requests, successful, failed,
                                    total_duration_ms, min_duration_ms, max_duration_ms, length(latency_sketch) > 0
                             FROM metrics.route_metrics WHERE route = '/hijack') AS d$$, NULL),
-    ('metrics.record_operation_metric(text,boolean,double precision)', 'recording an operation',
+    ('metrics.record_operation_metric(text,boolean,double precision,text)', 'recording an operation',
      $$SELECT metrics.record_operation_metric('hijack_op', false, 80)::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT operation, period_end - period_start, total_executions, successful, failed,
                                    total_duration_ms, min_duration_ms, max_duration_ms
@@ -488,6 +488,33 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VA
     ('metrics.set_admin_check(text)', 'a refused check (not boolean)',
      $$SELECT metrics.set_admin_check('now')$$, NULL, NULL, 'regress_metrics_hostile_delegate');
 
+-- Projects: created, changed, mapped and dropped with their own (pinned) search_path; the
+-- membership check plugged in by the owner's delegate.
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VALUES
+    ('metrics.create_project(text,text,text,boolean)', 'creating a project',
+     $$SELECT pg_catalog.concat_ws('|', slug, name, time_zone, whole_database) FROM metrics.create_project('hijack', '  Hijack  ', 'Europe/Berlin')$$,
+     $$SELECT pg_catalog.concat_ws('|', slug, name, time_zone) FROM metrics.projects$$, NULL, 'service_role'),
+    ('metrics.create_project(text,text,text,boolean)', 'a refused project (bad time zone)',
+     $$SELECT slug FROM metrics.create_project('hijack', 'Hijack', 'Mars/Olympus')$$, NULL, NULL, 'service_role'),
+    ('metrics.update_project(text,text,text,text)', 'renaming a project',
+     $$SELECT pg_catalog.concat_ws('|', slug, name) FROM metrics.update_project('hijack', slug => 'hijack-2', name => 'Renamed')$$,
+     $$SELECT pg_catalog.concat_ws('|', slug, name) FROM metrics.projects$$,
+     $$INSERT INTO metrics.projects (slug, name) VALUES ('hijack', 'Hijack')$$, 'service_role'),
+    ('metrics.drop_project(text)', 'dropping a project',
+     $$SELECT metrics.drop_project('hijack')::text$$, $$SELECT count(*)::text FROM metrics.projects$$,
+     $$INSERT INTO metrics.projects (slug, name) VALUES ('hijack', 'Hijack')$$, 'service_role'),
+    ('metrics.set_project_repository(text,text)', 'mapping a repository',
+     $$SELECT (metrics.set_project_repository('octo/hijack', 'hijack') IS NOT NULL)::text$$,
+     $$SELECT count(*)::text FROM metrics.project_repositories$$,
+     $$INSERT INTO metrics.projects (slug, name) VALUES ('hijack', 'Hijack')$$, 'service_role'),
+    ('metrics.set_project_check(text)', 'plugging in a membership check',
+     $$SELECT metrics.set_project_check('regress_hooks.hijack_member(uuid)')$$,
+     $$SELECT concat_ws('|', check_function, set_by) FROM metrics.project_check$$, NULL, 'regress_metrics_hostile_delegate'),
+    ('metrics.set_project_check(text)', 'a refused membership check (no argument)',
+     $$SELECT metrics.set_project_check('regress_hooks.claims_admin()')$$, NULL, NULL, 'regress_metrics_hostile_delegate');
+CREATE FUNCTION regress_hooks.hijack_member(project uuid) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT project IS NOT NULL $$;
+GRANT EXECUTE ON FUNCTION regress_hooks.hijack_member(uuid) TO PUBLIC;
+
 -- The calls that must be refused, and with what (the others must succeed).
 UPDATE hijack_cases AS c SET refused = v.state
 FROM (VALUES ('a refused definition (did-you-mean hint)', '42P01'),
@@ -501,7 +528,9 @@ FROM (VALUES ('a refused definition (did-you-mean hint)', '42P01'),
              ('a refused check (needs arguments)', '42809'),
              ('a refused check (not boolean)', '42804'),
              ('a refused payload (no sha)', '22023'),
-             ('a refused tier', '22023')) AS v(label, state)
+             ('a refused tier', '22023'),
+             ('a refused project (bad time zone)', '22023'),
+             ('a refused membership check (no argument)', '42809')) AS v(label, state)
 WHERE c.label = v.label;
 
 -- Every SECURITY DEFINER function, and get_dora_metrics: it runs as its caller, whose

@@ -3,7 +3,7 @@
 -- known project reported, a project created after days were sealed, corrections, the
 -- definition checks, the reads with a project, and row-level security across projects.
 BEGIN;
-SELECT plan(57);
+SELECT plan(58);
 \ir ../../fixtures/setup.sql
 
 SELECT lives_ok($$SELECT metrics.create_project('acme', 'Acme')$$, 'create project acme');
@@ -126,6 +126,10 @@ SELECT is((SELECT count(*) FROM unassigned u WHERE (pg_temp.sealed('o_total', u.
           'and as a running count for totals');
 SELECT is((SELECT count(*) FROM unassigned u WHERE (pg_temp.sealed('o_kinds', u.day, NULL)).metadata->>'unassigned_rows' = u.created::text), 4::bigint,
           'and for breakdowns');
+SELECT ok((SELECT message FROM metrics.metric_collection_log WHERE run_type = 'backfill')
+          LIKE '%rows of no known project, counted in the whole database only: % o_created ' ||
+               (SELECT sum(created) FROM unassigned) || ',%',
+          'the collection log names each metric with rows of no known project, and their count');
 SELECT is((SELECT count(*) FROM metrics.daily_metrics WHERE project_id IS NOT NULL AND metadata ? 'unassigned_rows'), 0::bigint,
           'project rows carry no unassigned count');
 

@@ -11,6 +11,9 @@
 //! `[$1, $2)` and, unless it is an hour row, ends by `$3` (a fold's end: a row of another
 //! zone's day that straddles it is left alone), or, for a drop, when it ends by `$3`, the
 //! policy's cutoff.
+//!
+//! A key is a route and method (or an operation) and a project: the rows of different
+//! projects (and those of no project) are folded apart, never into one another.
 
 use crate::requests::event::Subject;
 use crate::requests::statements::columns;
@@ -153,26 +156,27 @@ fn taken(action: Action) -> &'static str {
     }
 }
 
-/// What the unit's rows hold, per key, in key order: the number of rows, the counts, the
-/// sum and extremes of the durations. Asked before a fold and after it, of the same rows'
-/// period: the two answers must match (`Conserved::matches`).
+/// What the unit's rows hold, per key (the name columns and the project, last), in key
+/// order (no project first, as `Option` sorts): the number of rows, the counts, the sum and
+/// extremes of the durations, and the project. Asked before a fold and after it, of the same
+/// rows' period: the two answers must match (`Conserved::matches`).
 pub fn conserved(subject: Subject, action: Action) -> String {
     let (table, key, total, _) = columns(subject);
     let key = qualified(key);
     format!(
         "SELECT {key}, count(*), sum(t.{total})::bigint, sum(t.successful)::bigint,
                 sum(t.failed)::bigint, sum(t.total_duration_ms), min(t.min_duration_ms),
-                max(t.max_duration_ms)
+                max(t.max_duration_ms), t.project_id
          FROM metrics.{table} AS t
          WHERE {taken}
-         GROUP BY {key}
-         ORDER BY {key}",
+         GROUP BY {key}, t.project_id
+         ORDER BY {key}, t.project_id NULLS FIRST",
         taken = taken(action)
     )
 }
 
 /// Deletes the unit's rows and returns them: the key, the counts, sum and extremes, the last
-/// event's time, the sketch, the resolution and the period's start. In no order: the caller
+/// event's time, the sketch, the resolution, the period's start and the project. In no order: the caller
 /// sorts them by key, then time (the order the reports merge them in), which costs less than
 /// materializing and sorting the wide rows (sketches included) in the executor.
 pub fn take(subject: Subject, action: Action) -> String {
@@ -182,7 +186,7 @@ pub fn take(subject: Subject, action: Action) -> String {
         "DELETE FROM metrics.{table} AS t WHERE {taken}
          RETURNING {key}, t.{total}, t.successful, t.failed, t.total_duration_ms,
                    t.min_duration_ms, t.max_duration_ms, t.{last}, t.latency_sketch,
-                   t.resolution, t.period_start",
+                   t.resolution, t.period_start, t.project_id",
         taken = taken(action)
     )
 }
@@ -260,9 +264,10 @@ mod tests {
     fn a_day_takes_the_hours_that_start_in_it_and_the_rows_it_holds_whole() {
         let sql = squeeze(&take(Subject::Route, Action::Day));
         assert!(sql.starts_with("DELETE FROM metrics.route_metrics AS t WHERE t.period_start >= $1 AND t.period_start < $2 AND (t.resolution = 'hour' OR t.period_end <= $3) RETURNING t.route, t.method, t.total_requests,"));
-        assert!(sql.ends_with("t.latency_sketch, t.resolution, t.period_start"));
+        assert!(sql.ends_with("t.latency_sketch, t.resolution, t.period_start, t.project_id"));
         let drop = squeeze(&conserved(Subject::Operation, Action::Drop));
-        assert!(drop.contains("FROM metrics.operation_metrics AS t WHERE t.period_start >= $1 AND t.period_start < $2 AND t.period_end <= $3 GROUP BY t.operation"));
+        assert!(drop.contains("FROM metrics.operation_metrics AS t WHERE t.period_start >= $1 AND t.period_start < $2 AND t.period_end <= $3 GROUP BY t.operation, t.project_id ORDER BY t.operation, t.project_id NULLS FIRST"));
+        assert!(drop.contains("max(t.max_duration_ms), t.project_id FROM"));
     }
 
     #[test]

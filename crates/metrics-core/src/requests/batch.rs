@@ -1,11 +1,14 @@
 //! Batches of events as JSON: `record_route_metrics` and `record_operation_metrics` take an
 //! array of objects, checked as a whole: the first bad event refuses the batch, naming its
-//! index and what is wrong.
+//! index and what is wrong. An event may name its project (`"project"`: a slug or an id);
+//! the batch lists each project it names once, for one lookup each (`Batch`).
 
 use serde_json::Value;
 
 use crate::common::problem::{json_kind, Outcome, Problem, SqlState};
-use crate::requests::event::{check_event, parse_at, Event, Subject, Window};
+use std::collections::HashMap;
+
+use crate::requests::event::{check_event, parse_at, Event, ProjectId, Subject, Window};
 
 /// Most events in one batch call.
 pub const MAX_BATCH_EVENTS: usize = 100_000;
@@ -20,10 +23,48 @@ fn event_problem(index: usize, problem: Problem) -> Problem {
     }
 }
 
+/// The refusal of a project that does not exist (or that the caller may not read: the
+/// same answer), as `metrics.project_id` words it.
+pub fn unknown_project(name: &str) -> Problem {
+    let shown: String = name.chars().take(100).collect();
+    Problem::new(
+        SqlState::UndefinedObject,
+        format!("project \"{shown}\" does not exist"),
+    )
+    .hint("name a project by its slug or id; metrics.projects lists the projects (metrics.create_project makes one)")
+}
+
+/// The refusal of a batch whose event `index` names a project that does not exist.
+pub fn unknown_project_at(index: usize, name: &str) -> Problem {
+    event_problem(index, unknown_project(name))
+}
+
+/// A checked batch: its events, and the projects they name, each once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub events: Vec<Event>,
+    /// The distinct project names (slugs or ids, as given), in order of first mention, each
+    /// with the index of the first event that names it.
+    pub projects: Vec<(String, usize)>,
+    /// `(event, project)`: the index of each event that names a project, and of its name in
+    /// `projects`. Empty for a batch without projects.
+    pub named: Vec<(usize, usize)>,
+}
+
+impl Batch {
+    /// Gives each event that named a project its id: `ids[i]` is the id of `projects[i]`.
+    pub fn assign(&mut self, ids: &[ProjectId]) {
+        for &(event, project) in &self.named {
+            self.events[event].project = Some(ids[project]);
+        }
+    }
+}
+
 /// Reads and checks a whole batch: a JSON array of objects with the subject's name key
 /// (`route` or `operation`), `method` (routes), `success`, `duration_ms` and optionally
-/// `at`. The first bad event refuses the batch, naming its index and what is wrong.
-pub fn parse_batch(subject: Subject, events: &Value, window: Window) -> Outcome<Vec<Event>> {
+/// `at` and `project`. The first bad event refuses the batch, naming its index and what is
+/// wrong.
+pub fn parse_batch(subject: Subject, events: &Value, window: Window) -> Outcome<Batch> {
     let Some(items) = events.as_array() else {
         return Err(Problem::new(
             SqlState::InvalidParameterValue,
@@ -42,15 +83,42 @@ pub fn parse_batch(subject: Subject, events: &Value, window: Window) -> Outcome<
         .hint("split the batch into smaller calls"));
     }
     let allowed: &[&str] = match subject {
-        Subject::Route => &["route", "method", "success", "duration_ms", "at"],
-        Subject::Operation => &["operation", "success", "duration_ms", "at"],
+        Subject::Route => &["route", "method", "success", "duration_ms", "at", "project"],
+        Subject::Operation => &["operation", "success", "duration_ms", "at", "project"],
     };
-    let mut out = Vec::with_capacity(items.len());
+    let mut batch = Batch {
+        events: Vec::with_capacity(items.len()),
+        projects: Vec::new(),
+        named: Vec::new(),
+    };
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
         let event = parse_one(subject, item, allowed, window).map_err(|p| event_problem(i, p))?;
-        out.push(event);
+        batch.events.push(event);
+        if let Some(name) = project_of(item, subject).map_err(|p| event_problem(i, p))? {
+            let next = seen.len();
+            let at = *seen.entry(name).or_insert(next);
+            if at == next {
+                batch.projects.push((name.to_string(), i));
+            }
+            batch.named.push((i, at));
+        }
     }
-    Ok(out)
+    Ok(batch)
+}
+
+/// The project an event names: a string, or none (the key left out, or null).
+fn project_of(item: &Value, subject: Subject) -> Outcome<Option<&str>> {
+    match item.get("project") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(other) => Err(wrong_type(
+            "project",
+            "a project's slug or id (a string)",
+            other,
+            subject,
+        )),
+    }
 }
 
 fn parse_one(subject: Subject, item: &Value, allowed: &[&str], window: Window) -> Outcome<Event> {
@@ -123,8 +191,8 @@ fn json_ms(n: &serde_json::Number) -> f64 {
 
 fn batch_hint(subject: Subject) -> String {
     match subject {
-        Subject::Route => "pass [{\"route\": \"/api/posts\", \"method\": \"GET\", \"success\": true, \"duration_ms\": 12.5, \"at\": \"2025-06-01T12:00:00Z\"}, ...]; \"at\" is optional".to_string(),
-        Subject::Operation => "pass [{\"operation\": \"send_email\", \"success\": true, \"duration_ms\": 80, \"at\": \"2025-06-01T12:00:00Z\"}, ...]; \"at\" is optional".to_string(),
+        Subject::Route => "pass [{\"route\": \"/api/posts\", \"method\": \"GET\", \"success\": true, \"duration_ms\": 12.5, \"at\": \"2025-06-01T12:00:00Z\", \"project\": \"acme\"}, ...]; \"at\" and \"project\" are optional".to_string(),
+        Subject::Operation => "pass [{\"operation\": \"send_email\", \"success\": true, \"duration_ms\": 80, \"at\": \"2025-06-01T12:00:00Z\", \"project\": \"acme\"}, ...]; \"at\" and \"project\" are optional".to_string(),
     }
 }
 
@@ -157,7 +225,9 @@ mod tests {
             {"route": "/a", "method": "get", "success": true, "duration_ms": 5},
             {"route": "/a", "method": "GET", "success": false, "duration_ms": 7.5, "at": "2025-06-01T11:10:00Z"},
         ]);
-        let events = parse_batch(Subject::Route, &ok, w).unwrap();
+        let batch = parse_batch(Subject::Route, &ok, w).unwrap();
+        assert!(batch.projects.is_empty() && batch.named.is_empty());
+        let events = batch.events;
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].at, w.now);
         assert_eq!(events[1].method.as_deref(), Some("GET"));
@@ -240,6 +310,49 @@ mod tests {
             parse_batch(Subject::Route, &too_many, w).unwrap_err().state,
             SqlState::ProgramLimitExceeded
         );
+    }
+
+    #[test]
+    fn each_project_of_a_batch_is_listed_once() {
+        let w = test_window();
+        let events = json!([
+            {"route": "/a", "method": "GET", "success": true, "duration_ms": 1, "project": "acme"},
+            {"route": "/a", "method": "GET", "success": true, "duration_ms": 2},
+            {"route": "/a", "method": "GET", "success": true, "duration_ms": 3, "project": "beta"},
+            {"route": "/a", "method": "GET", "success": true, "duration_ms": 4, "project": "acme"},
+            {"route": "/a", "method": "GET", "success": true, "duration_ms": 5, "project": null},
+        ]);
+        let mut batch = parse_batch(Subject::Route, &events, w).unwrap();
+        assert_eq!(
+            batch.projects,
+            vec![("acme".to_string(), 0), ("beta".to_string(), 2)]
+        );
+        assert_eq!(batch.named, vec![(0, 0), (2, 1), (3, 0)]);
+        let (acme, beta) = ([1u8; 16], [2u8; 16]);
+        batch.assign(&[acme, beta]);
+        let projects: Vec<_> = batch.events.iter().map(|e| e.project).collect();
+        assert_eq!(
+            projects,
+            vec![Some(acme), None, Some(beta), Some(acme), None]
+        );
+        assert_ne!(batch.events[0].key(), batch.events[1].key());
+
+        let bad = json!([{"operation": "o", "success": true, "duration_ms": 1, "project": 7}]);
+        let p = parse_batch(Subject::Operation, &bad, w).unwrap_err();
+        assert_eq!(p.state, SqlState::InvalidParameterValue);
+        assert!(
+            p.message.starts_with("events[0]: \"project\" must be"),
+            "{}",
+            p.message
+        );
+        let p = unknown_project_at(3, &"x".repeat(300));
+        assert_eq!(p.state, SqlState::UndefinedObject);
+        assert_eq!(
+            p.message,
+            format!("events[3]: project \"{}\" does not exist", "x".repeat(100))
+        );
+        assert!(p.detail.unwrap().contains("nothing was recorded"));
+        assert!(p.hint.is_some());
     }
 
     #[test]

@@ -159,12 +159,13 @@ mod tests {
             {"route": "/a", "method": "POST", "success": true, "duration_ms": 5, "at": "2025-06-01T11:30:00Z"},
             {"route": "/a", "method": "GET", "success": true, "duration_ms": 20, "at": "2025-06-01T12:00:00Z"},
         ]);
-        let buckets = aggregate(&parse_batch(Subject::Route, &batch, w).unwrap());
+        let buckets = aggregate(&parse_batch(Subject::Route, &batch, w).unwrap().events);
         assert_eq!(buckets.len(), 3);
         let get11 = &buckets[&Key {
             name: "/a".into(),
             method: Some("GET".into()),
             hour: utc("2025-06-01 11:00:00"),
+            project: None,
         }];
         assert_eq!(
             (
@@ -205,6 +206,7 @@ mod tests {
             success: false,
             duration_ms: 4.5,
             at: utc("2025-06-01 12:00:00"),
+            project: None,
         };
         t.merge(&Bucket::of(&e).totals);
         assert_eq!(t, Bucket::of(&e).totals);

@@ -38,6 +38,9 @@ impl Subject {
     }
 }
 
+/// A project's id (a uuid's 16 bytes, as PostgreSQL stores them).
+pub type ProjectId = [u8; 16];
+
 /// The bucket an event belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
@@ -47,6 +50,8 @@ pub struct Key {
     pub method: Option<String>,
     /// Start of the UTC hour, microseconds since the Unix epoch.
     pub hour: i64,
+    /// The project the events belong to (`None`: no project).
+    pub project: Option<ProjectId>,
 }
 
 /// One checked event.
@@ -58,6 +63,8 @@ pub struct Event {
     pub duration_ms: f64,
     /// When it happened, microseconds since the Unix epoch.
     pub at: i64,
+    /// Its project, once the name the event gave is resolved (`None`: no project).
+    pub project: Option<ProjectId>,
 }
 
 impl Event {
@@ -66,8 +73,43 @@ impl Event {
             name: self.name.clone(),
             method: self.method.clone(),
             hour: hour_of(self.at),
+            project: self.project,
         }
     }
+}
+
+/// A uuid in PostgreSQL's text form (`0e5c...-....-....-....-............`, either case), as
+/// `metrics.project_id` compares a project's id with `lower(project)`; `None` for any other
+/// text (a slug).
+pub fn parse_uuid(text: &str) -> Option<ProjectId> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&i| bytes[i] != b'-') {
+        return None;
+    }
+    let mut digits = bytes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ![8, 13, 18, 23].contains(i))
+        .map(|(_, b)| (*b as char).to_digit(16));
+    let mut out = [0u8; 16];
+    for byte in out.iter_mut() {
+        let (hi, lo) = (digits.next()??, digits.next()??);
+        *byte = (hi * 16 + lo) as u8;
+    }
+    Some(out)
+}
+
+/// A project id in PostgreSQL's text form, lower case.
+pub fn uuid_text(id: &ProjectId) -> String {
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// How far from now an event's time may be.
@@ -291,6 +333,7 @@ pub fn check_event(
         success,
         duration_ms: crate::requests::bucket::whole_micros(duration_ms),
         at,
+        project: None,
     })
 }
 
@@ -503,6 +546,25 @@ mod tests {
             check_at(w.now + w.max_ahead + 1, w).unwrap_err().state,
             SqlState::DatetimeFieldOverflow
         );
+    }
+
+    #[test]
+    fn uuids_are_read_in_postgresqls_text_form() {
+        let text = "0E5C2a4b-1f00-4c3d-8e9f-00112233aaff";
+        let id = parse_uuid(text).unwrap();
+        assert_eq!((id[0], id[1], id[15]), (0x0e, 0x5c, 0xff));
+        assert_eq!(uuid_text(&id), text.to_lowercase());
+        for bad in [
+            "acme-corp",
+            "",
+            "0e5c2a4b1f004c3d8e9f00112233aaff",
+            "{0e5c2a4b-1f00-4c3d-8e9f-00112233aaff}",
+            "0e5c2a4b-1f00-4c3d-8e9f-00112233aafg",
+            "0e5c2a4b-1f00-4c3d-8e9f_00112233aaff",
+            "0e5c2a4b-1f00-4c3d-8e9f-00112233aa\u{e9}",
+        ] {
+            assert_eq!(parse_uuid(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -192,6 +192,7 @@ mod tests {
                 success,
                 duration_ms,
                 at: utc("2025-06-01 12:00:00"),
+                project: None,
             })
             .collect();
         let bucket = aggregate(&events).into_values().next().unwrap();

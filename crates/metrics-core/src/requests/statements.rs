@@ -5,7 +5,12 @@
 //!
 //! Parameters: `$1..$k` the key (the route and method, or the operation), then the hour, the
 //! total, successful and failed counts, the sum, minimum and maximum duration, the time of the
-//! last event, and the encoded sketch.
+//! last event, and the encoded sketch. A bucket of a project names its `project_id` in the
+//! last parameter (`scoped`); a bucket of no project leaves the column out (NULL), so the
+//! statement of unscoped events is the one every earlier version ran (and works on tables
+//! that have no project column yet, before `ALTER EXTENSION metrics UPDATE`). The bucket
+//! constraint treats NULL projects as equal (`NULLS NOT DISTINCT`), so either adds into
+//! its one row.
 
 use crate::requests::event::Subject;
 
@@ -66,15 +71,16 @@ pub enum Target {
     Period,
 }
 
-/// The upsert of one bucket into the hour rows of `subject`.
+/// The upsert of one bucket of no project into the hour rows of `subject`.
 pub fn upsert(subject: Subject) -> String {
-    upsert_into(subject, Target::Hour)
+    upsert_into(subject, Target::Hour, false)
 }
 
 /// The upsert of one bucket into a row of `subject`: an hour's (`upsert`), or a folded
-/// period's, whose `$k+10..$k+12` are the period's end, resolution and zone. Either way a row
-/// that already holds the key's period is added into, never replaced.
-pub fn upsert_into(subject: Subject, target: Target) -> String {
+/// period's, whose `$k+10..$k+12` are the period's end, resolution and zone; `scoped`, the
+/// bucket's project id is the parameter after those. Either way a row that already holds the
+/// key's period is added into, never replaced.
+pub fn upsert_into(subject: Subject, target: Target, scoped: bool) -> String {
     let Table {
         name,
         key,
@@ -85,12 +91,19 @@ pub fn upsert_into(subject: Subject, target: Target) -> String {
     let keys: Vec<String> = (1..=k).map(|i| format!("${i}")).collect();
     let [hour, n, ok, failed, sum, min, max, at, sketch] =
         std::array::from_fn::<String, 9, _>(|i| format!("${}", k + 1 + i));
-    let (columns, end) = match target {
-        Target::Hour => (String::new(), format!("{hour} + interval '1 hour'")),
+    let (columns, end, project) = match target {
+        Target::Hour => (String::new(), format!("{hour} + interval '1 hour'"), k + 10),
         Target::Period => (
             ", resolution, timezone".to_string(),
             format!("${}, ${}, ${}", k + 10, k + 11, k + 12),
+            k + 13,
         ),
+    };
+    let (key, keys) = (key.join(", "), keys.join(", "));
+    let (key, keys) = if scoped {
+        (format!("{key}, project_id"), format!("{keys}, ${project}"))
+    } else {
+        (key, keys)
     };
     format!(
         "
@@ -109,9 +122,7 @@ ON CONFLICT ON CONSTRAINT {name}_bucket DO UPDATE SET
     max_duration_ms = greatest(t.max_duration_ms, excluded.max_duration_ms),
     {last} = greatest(t.{last}, excluded.{last}),
     latency_sketch = metrics.merge_latency_sketch(t.latency_sketch, excluded.latency_sketch),
-    updated_at = now()",
-        key = key.join(", "),
-        keys = keys.join(", "),
+    updated_at = now()"
     )
 }
 
@@ -151,19 +162,33 @@ mod tests {
 
     #[test]
     fn the_period_upsert_names_its_end_resolution_and_zone() {
-        let sql = squeeze(&upsert_into(Subject::Route, Target::Period));
+        let sql = squeeze(&upsert_into(Subject::Route, Target::Period, false));
         assert!(sql.contains(
             "(route, method, period_start, period_end, resolution, timezone, total_requests,"
         ));
         assert!(sql.contains(
             "VALUES ($1, $2, $3, $12, $13, $14, $4, $5, $6, $7, $7 / $4, $8, $9, $10, $11)"
         ));
-        let op = squeeze(&upsert_into(Subject::Operation, Target::Period));
+        let op = squeeze(&upsert_into(Subject::Operation, Target::Period, false));
         assert!(op.contains("VALUES ($1, $2, $11, $12, $13, $3,"));
         assert_eq!(
             upsert(Subject::Route),
-            upsert_into(Subject::Route, Target::Hour)
+            upsert_into(Subject::Route, Target::Hour, false)
         );
+    }
+
+    #[test]
+    fn a_bucket_of_a_project_names_it_last() {
+        let hour = squeeze(&upsert_into(Subject::Route, Target::Hour, true));
+        assert!(
+            hour.contains("(route, method, project_id, period_start, period_end, total_requests,")
+        );
+        assert!(hour.contains("VALUES ($1, $2, $12, $3, $3 + interval '1 hour', $4,"));
+        assert!(!squeeze(&upsert(Subject::Route)).contains("project_id"));
+        let period = squeeze(&upsert_into(Subject::Operation, Target::Period, true));
+        assert!(period
+            .contains("(operation, project_id, period_start, period_end, resolution, timezone,"));
+        assert!(period.contains("VALUES ($1, $14, $2, $11, $12, $13, $3,"));
     }
 
     #[test]

@@ -492,6 +492,29 @@ mod tests {
     }
 
     #[test]
+    fn a_project_column_belongs_to_a_source() {
+        let mut a = args("orders_created", "created");
+        a.source_table = Some("orders".into());
+        a.project_column = Some(" org_id ".into());
+        let s = sourced(check_shape(&a).unwrap().0);
+        assert_eq!(s.project_column.as_deref(), Some("org_id"));
+        a.project_column = Some("   ".into());
+        assert_eq!(sourced(check_shape(&a).unwrap().0).project_column, None);
+        a.project_column = Some("x".repeat(64));
+        assert_eq!(
+            check_shape(&a).unwrap_err().state,
+            SqlState::StringDataRightTruncation
+        );
+        let mut p = args("share", "percentage");
+        p.numerator = Some("a".into());
+        p.denominator = Some("b".into());
+        p.project_column = Some("org".into());
+        let e = check_shape(&p).unwrap_err();
+        assert_eq!(e.state, SqlState::InvalidParameterValue);
+        assert!(e.message.contains("project_column"), "{}", e.message);
+    }
+
+    #[test]
     fn categories_are_slugs() {
         for ok in ["posts_created", "a", "dau_7d", &"x".repeat(63)] {
             assert!(check_category(ok).is_ok(), "{ok}");

@@ -177,6 +177,20 @@ struct Scope {
 }
 
 impl Scope {
+    /// The final SELECT's metadata (with `unassigned_rows` on a per-project metric's
+    /// whole-database row) and project, and its order.
+    fn final_columns(self) -> (&'static str, &'static str, &'static str) {
+        if self.scoped {
+            (
+                "(CASE WHEN s.project IS NULL THEN m.metadata || pg_catalog.jsonb_build_object('unassigned_rows', m.unassigned) ELSE m.metadata END)::text",
+                "s.project",
+                "s.day, m.metric_category, s.project NULLS FIRST",
+            )
+        } else {
+            ("m.metadata::text", "NULL::uuid", "s.day, m.metric_category")
+        }
+    }
+
     /// The `series` column of a running sum of `per_day` column `v`: the rows before the
     /// range (the NULL day, of the same scope) plus the range's days so far.
     fn running_sum(self, v: &str) -> String {
@@ -431,15 +445,7 @@ pub fn scalar_sql(source: &Source, measures: &[Measure], sketches: bool) -> Stri
         Some(project) => scoped_frame(&frame, &format!("src.{}", quote_ident(project))),
         None => unscoped_frame(&frame),
     };
-    let (metadata, project, order) = if scope.scoped {
-        (
-            "(CASE WHEN s.project IS NULL THEN m.metadata || pg_catalog.jsonb_build_object('unassigned_rows', m.unassigned) ELSE m.metadata END)::text",
-            "s.project",
-            "s.day, m.metric_category, s.project NULLS FIRST",
-        )
-    } else {
-        ("m.metadata::text", "NULL::uuid", "s.day, m.metric_category")
-    };
+    let (metadata, project, order) = scope.final_columns();
     format!(
         "{head}\nSELECT s.day AS metric_date, m.metric_type, m.metric_category, m.value::text AS value, {metadata} AS metadata, m.sketch AS distinct_sketch, {project} AS project_id\nFROM series AS s\nCROSS JOIN LATERAL (VALUES\n    {values}\n) AS m(metric_type, metric_category, value, metadata, sketch, unassigned)\nORDER BY {order}",
         values = values.join(",\n    "),

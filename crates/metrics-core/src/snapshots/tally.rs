@@ -26,6 +26,9 @@ pub struct Tally {
     /// The SQLSTATEs of the transient failures of each metric that were tried again
     /// (`jobs::retry`), in order; the metric was sealed in the end unless it failed.
     pub retries: BTreeMap<String, Vec<String>>,
+    /// Per-project metrics: how many of their rows belong to no known project (counted in
+    /// the whole-database value only), which the log message names.
+    pub unassigned: BTreeMap<String, i64>,
 }
 
 impl Tally {
@@ -39,7 +42,13 @@ impl Tally {
             failed_metrics: BTreeMap::new(),
             failed_days: BTreeMap::new(),
             retries: BTreeMap::new(),
+            unassigned: BTreeMap::new(),
         }
+    }
+
+    /// `rows` rows of per-project metric `category` belong to no known project.
+    pub fn unassigned(&mut self, category: &str, rows: i64) {
+        *self.unassigned.entry(category.to_string()).or_default() += rows;
     }
 
     /// An attempt of `category` failed with a transient `sqlstate` and is tried again.
@@ -132,7 +141,7 @@ impl Tally {
 
     /// The run as the log records it.
     pub fn outcome(&self) -> RunOutcome {
-        let message = if self.metrics == 0 {
+        let mut message = if self.metrics == 0 {
             "no active metric definitions: nothing to collect".to_string()
         } else {
             format!(
@@ -140,6 +149,17 @@ impl Tally {
                 self.days, self.metrics, self.recorded, self.already_sealed, self.failed_values
             )
         };
+        if !self.unassigned.is_empty() {
+            let counts: Vec<String> = self
+                .unassigned
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            message.push_str(&format!(
+                "; rows of no known project, counted in the whole database only: {}",
+                counts.join(", ")
+            ));
+        }
         let (error_message, mut error_details) = if self.failed_metrics.is_empty() {
             (None, None)
         } else {
@@ -374,5 +394,24 @@ mod tests {
         let mut complete = Tally::new(1, 1);
         complete.ratio_gaps(&ratio, d("2025-01-01"), d("2025-01-01"), &[d("2025-01-01")]);
         assert!(complete.failed_metrics.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod unassigned_tests {
+    use super::*;
+
+    #[test]
+    fn the_log_names_rows_of_no_known_project() {
+        let mut t = Tally::new(2, 3);
+        t.sealed(6, 6);
+        assert!(!t.outcome().message.contains("no known project"));
+        t.unassigned("orders_created", 4);
+        t.unassigned("orders_created", 3);
+        t.unassigned("orders_total", 9);
+        assert_eq!(
+            t.outcome().message,
+            "2 days x 3 metrics: 6 values recorded, 0 already sealed, 0 failed; rows of no known project, counted in the whole database only: orders_created 7, orders_total 9"
+        );
     }
 }
