@@ -60,10 +60,10 @@ before(() => {
     sql(`INSERT INTO metrics.metrics_summary (project_id, captured_at, payload)
          SELECT p.id, now() - interval '1 hour', jsonb_build_object('version', '1.0', 'metrics', '[]'::jsonb, 'secret', p.slug)
          FROM metrics.projects AS p WHERE p.slug IN ('${A}', '${B}')`);
-    // Five requests of acme in the open hour (one failed); their hour row is acme's.
+    // Five requests of acme in the open hour (one failed), recorded with their project.
     sql(`SELECT metrics.record_route_metrics((SELECT jsonb_agg(jsonb_build_object('route', '/http-acme', 'method', 'GET',
-           'success', i <> 3, 'duration_ms', 40, 'at', now() - i * interval '1 second')) FROM generate_series(1, 5) AS i))`);
-    sql(`UPDATE metrics.route_metrics SET project_id = (SELECT id FROM metrics.projects WHERE slug = '${A}') WHERE route = '/http-acme'`);
+           'success', i <> 3, 'duration_ms', 40, 'at', now() - i * interval '1 second', 'project', '${A}'))
+           FROM generate_series(1, 5) AS i))`);
 });
 
 const stored = (slug) => sqlRows(`SELECT t.value_numeric AS value FROM metrics.metrics_trend_point AS t JOIN metrics.projects AS p ON p.id = t.project_id
