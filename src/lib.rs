@@ -115,6 +115,11 @@ extension_sql_file!(
     requires = ["project_tables"]
 );
 extension_sql_file!(
+    "../sql/readmodel/api.sql",
+    name = "readmodel_api",
+    requires = ["request_tables", "project_tables"]
+);
+extension_sql_file!(
     "../sql/readmodel/state.sql",
     name = "readmodel_state",
     requires = ["readmodel_tables"]

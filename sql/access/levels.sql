@@ -113,6 +113,13 @@ AS $$
         ('table',     'metrics.metrics_trend_point',        'SELECT', 'read'),
         ('table',     'metrics.metrics_breakdown_point',    'SELECT', 'read'),
         ('table',     'metrics.metrics_drilldown',          'SELECT', 'read'),
+        -- The read API: one jsonb answer each, STABLE (GET). SECURITY DEFINER, but the project
+        -- is resolved as the caller first (metrics.project_id, the caller's RLS: a project they
+        -- may not read is 42704 like one that does not exist), and only its rows are read.
+        ('function',  'metrics.get_summary(text)',                          'EXECUTE', 'read'),
+        ('function',  'metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_breakdown(text,text,text,timestamp with time zone,timestamp with time zone)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_drilldown(text,text,text,integer,text)', 'EXECUTE', 'read'),
         -- How far refresh_read_model has got per project and source: what the jobs that
         -- refresh need to see (the policy shows it to administrators only).
         ('table',     'metrics.read_model_state',           'SELECT', 'manage'),

@@ -81,3 +81,40 @@ impl JsonbText {
         })
     }
 }
+
+/// A `jsonb` result given as JSON text: PostgreSQL parses it once (`jsonb_in`). What the read
+/// API returns, assembled as text around stored payloads that are never parsed in Rust.
+pub struct JsonbOut(pub String);
+
+impl pgrx::IntoDatum for JsonbOut {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        let text = std::ffi::CString::new(self.0).expect("JSON text has no NUL byte");
+        unsafe {
+            pgrx::direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(text.as_ptr().into())])
+        }
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+unsafe impl pgrx::callconv::BoxRet for JsonbOut {
+    unsafe fn box_into<'fcx>(
+        self,
+        fcinfo: &mut pgrx::callconv::FcInfo<'fcx>,
+    ) -> pgrx::datum::Datum<'fcx> {
+        match pgrx::IntoDatum::into_datum(self) {
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+            None => fcinfo.return_null(),
+        }
+    }
+}
+
+unsafe impl SqlTranslatable for JsonbOut {
+    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbOut);
+    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> =
+        Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
+}

@@ -7,19 +7,11 @@ import { createClient } from '@supabase/supabase-js';
 import ws from 'ws';
 import {
     AS, BASE_URL, DAYS, LAST_CLOSED, SOCIAL_METRICS, assertNothingWritten, byDayAndCategory, ensureSealedAsSuperuser,
-    expectedSocial, jwtFor, screenResponse, sealedSocial, sql,
+    expectedSocial, jwtFor, sealedSocial, sql, withoutGateway,
 } from './lib.mjs';
 
 before(() => ensureSealedAsSuperuser());
 
-async function withoutGateway(input, init) {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const direct = url.replace(/^(https?:\/\/[^/]+)\/rest\/v1(?=\/|$)/, '$1');
-    const res = typeof input === 'string' || input instanceof URL
-        ? await fetch(direct, init) : await fetch(new Request(direct, input), init);
-    if (res.status >= 400) screenResponse(`supabase-js ${init?.method ?? 'GET'} ${direct}`, res.status, await res.clone().text());
-    return res;
-}
 
 function client(key, headers = {}) {
     return createClient(BASE_URL, key, {

@@ -235,3 +235,16 @@ export function ensureSealedAsSuperuser() {
     sql(`SELECT count(*) FROM metrics.collect_daily_metrics('${DAYS.collect}')`);
     sql(`SELECT count(*) FROM metrics.backfill_daily_metrics('${DAYS.recentFrom}', '${DAYS.recentTo}')`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// supabase-js calls <url>/rest/v1/...; PostgREST here has no gateway in front, so the fetch
+// given to createClient strips /rest/v1 (and screens error answers like api() does).
+
+export async function withoutGateway(input, init) {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const direct = url.replace(/^(https?:\/\/[^/]+)\/rest\/v1(?=\/|$)/, '$1');
+    const res = typeof input === 'string' || input instanceof URL
+        ? await fetch(direct, init) : await fetch(new Request(direct, input), init);
+    if (res.status >= 400) screenResponse(`supabase-js ${init?.method ?? 'GET'} ${direct}`, res.status, await res.clone().text());
+    return res;
+}
