@@ -26,7 +26,7 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN 'trend_stored' THEN format($q$SELECT metrics.get_trend(%L, %L, 'day', current_date - interval '365 days', current_date::timestamptz)$q$, slug, category)
         WHEN 'trend_hour' THEN format($q$SELECT metrics.get_trend(%L, 'requests', 'hour')$q$, slug)
         WHEN 'trend_sql' THEN format($q$
-            SELECT jsonb_build_object('metric_key', %2$L, 'points', jsonb_agg(jsonb_build_object(
+            SELECT json_build_object('metric_key', %2$L, 'points', json_agg(json_build_object(
                        'time_bucket', d.metric_date, 'value', d.value, 'metadata', d.metadata) ORDER BY d.metric_date))
             FROM metrics.daily_metrics AS d
             WHERE d.project_id = (SELECT id FROM metrics.projects WHERE slug = %1$L) AND d.metric_category = %2$L
@@ -35,7 +35,7 @@ LANGUAGE sql IMMUTABLE AS $$
                                           ARRAY[%2$L], project => %1$L)$q$, slug, category)
         WHEN 'summary' THEN format($q$SELECT metrics.get_summary(%L)$q$, slug)
         WHEN 'summary_sql' THEN format($q$
-            SELECT jsonb_agg(jsonb_build_object('metric_key', metric_category, 'value', v, 'previous_value', pv, 'change', v - pv))
+            SELECT json_agg(json_build_object('metric_key', metric_category, 'value', v, 'previous_value', pv, 'change', v - pv))
             FROM (SELECT metric_category, sum(value) FILTER (WHERE metric_date >= current_date - 7) AS v,
                          sum(value) FILTER (WHERE metric_date < current_date - 7) AS pv
                   FROM metrics.daily_metrics

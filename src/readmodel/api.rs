@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::common::problem::required;
 use crate::pg::datum::unix_micros;
 use crate::pg::guc;
-use crate::pg::jsonb_text::JsonbOut;
+use crate::pg::jsonb_text::JsonOut;
 use crate::pg::raise::OrRaise;
 use crate::readmodel::answer::{self, fallback_until, with_live, Point, TrendQuery};
 use crate::readmodel::cursor::Cursor;
@@ -121,7 +121,7 @@ fn get_trend(
     start_at: default!(Option<TimestampWithTimeZone>, "NULL"),
     end_at: default!(Option<TimestampWithTimeZone>, "NULL"),
     dimensions: default!(Option<JsonB>, "'{}'"),
-) -> JsonbOut {
+) -> JsonOut {
     let project = required(project, "project").or_raise();
     let key = required(metric_key, "metric_key").or_raise();
     let grain = TimeGrain::parse(&required(grain, "grain").or_raise()).or_raise();
@@ -138,7 +138,7 @@ fn get_trend(
     };
     let zone = zone_of(&project, &key, grain);
     let points = trend_points(&project, &q, &zone);
-    JsonbOut(answer::trend(&project.info, &q, &points, now()))
+    JsonOut(answer::trend(&project.info, &q, &points, now()))
 }
 
 /// A project's breakdown of one metric key over a range (by default the last 30 days): per
@@ -151,7 +151,7 @@ fn get_breakdown(
     dimension_key: default!(Option<String>, "NULL"),
     start_at: default!(Option<TimestampWithTimeZone>, "NULL"),
     end_at: default!(Option<TimestampWithTimeZone>, "NULL"),
-) -> JsonbOut {
+) -> JsonOut {
     let project = required(project, "project").or_raise();
     let key = required(metric_key, "metric_key").or_raise();
     let range = range_of(TimeGrain::Day, start_at, end_at);
@@ -159,7 +159,7 @@ fn get_breakdown(
     read::check_key(&project, &key).or_raise();
     let zone = zone_of(&project, &key, TimeGrain::Day);
     let points = read::breakdown_points(&project, &key, dimension_key.as_deref(), range, &zone);
-    JsonbOut(answer::breakdown(
+    JsonOut(answer::breakdown(
         &project.info,
         &key,
         dimension_key.as_deref(),
@@ -179,7 +179,7 @@ fn get_drilldown(
     entity_type: Option<String>,
     page_size: default!(Option<i32>, "50"),
     after: default!(Option<String>, "NULL"),
-) -> JsonbOut {
+) -> JsonOut {
     let project = required(project, "project").or_raise();
     let key = required(metric_key, "metric_key").or_raise();
     let entity_type =
@@ -204,7 +204,7 @@ fn get_drilldown(
         }
         .encode()
     });
-    JsonbOut(answer::drilldown(
+    JsonOut(answer::drilldown(
         &project.info,
         &key,
         entity_type,
@@ -217,7 +217,7 @@ fn get_drilldown(
 /// A project's latest stored summary, with today's values so far computed live.
 #[pg_extern(stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn get_summary(project: Option<String>) -> JsonbOut {
+fn get_summary(project: Option<String>) -> JsonOut {
     let project = read::resolve(&required(project, "project").or_raise());
     let stored = read::latest_summary(&project);
     let now = now();
@@ -225,5 +225,5 @@ fn get_summary(project: Option<String>) -> JsonbOut {
     let requests = request_stats(&project, &Map::new(), day.0, day.1);
     let metrics = daily_values(&project, None);
     let today = today(day.0, now, &metrics, &requests);
-    JsonbOut(answer::summary(&project.info, stored.as_ref(), today, now))
+    JsonOut(answer::summary(&project.info, stored.as_ref(), today, now))
 }
