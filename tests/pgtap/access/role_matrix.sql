@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(1126);
+SELECT plan(1176);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -64,12 +64,14 @@ SELECT is((SELECT recorded FROM metrics.record_github_events($$[
                        "created_at": "2025-06-03T08:00:00Z", "updated_at": "2025-06-03T08:30:00Z"}}}]$$)),
           6, 'record six GitHub events');
 
--- A project (no caller of the matrix is a member: administrators see it) with a repository
--- and a trend point.
+-- A project (no caller of the matrix is a member: administrators see it) with a repository,
+-- a trend point and a refresh state row (what refresh_read_model leaves).
 SELECT is((metrics.create_project('matrix', 'Matrix')).slug, 'matrix', 'create a project');
 SELECT isnt(metrics.set_project_repository('octo/repo', 'matrix'), NULL, 'put the repository in it');
 INSERT INTO metrics.metrics_trend_point (project_id, metric_key, time_grain, time_bucket, value_numeric)
 SELECT id, 'posts_created', 'day', '2025-06-02', 1 FROM metrics.projects;
+INSERT INTO metrics.read_model_state (project_id, source, watermark, cut_day)
+SELECT id, 'daily', '2025-06-04', '2025-06-03' FROM metrics.projects;
 
 -- pgTAP keeps its bookkeeping in temporary tables; the roles under test must be able to write them.
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
@@ -203,6 +205,10 @@ INSERT INTO function_cases VALUES
     ('metrics._maintenance_prune(uuid,integer)',
      $$SELECT metrics._maintenance_prune(metrics._maintenance_begin())::text$$, false,
      '{42501,42501,42501,ok:true,ok:true}'),
+    -- One project (matrix) to refresh: the first call does it and says there may be more.
+    ('metrics._maintenance_read_model(uuid)',
+     $$SELECT metrics._maintenance_read_model(metrics._maintenance_begin())::text$$, false,
+     '{42501,42501,42501,ok:true,ok:true}'),
     ('metrics._maintenance_alerts(uuid)',
      $$SELECT metrics._maintenance_alerts(metrics._maintenance_begin())$$, false,
      '{42501,42501,42501,ok:completed,ok:completed}'),
@@ -239,7 +245,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:57,ok:57}'),
+     '{42501,42501,42501,ok:61,ok:61}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -254,7 +260,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:57}'),
+     '{42501,42501,42501,42501,ok:61}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
@@ -294,7 +300,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,ok:0,ok:0}'),
     ('metrics._retention_defaults()',
      $$SELECT count(*)::text FROM metrics._retention_defaults()$$, true,
-     '{42501,42501,42501,ok:6,ok:6}'),
+     '{42501,42501,42501,ok:10,ok:10}'),
     -- Health and alerts: the manage level, and only administrators (is_admin(), as the caller).
     -- Nothing is critical here (the setup compacted the old request): no transition.
     ('metrics.health()',
@@ -375,7 +381,26 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:}'),
     ('metrics._resolve_check_function(text,regtype,text)',
      $$SELECT metrics._resolve_check_function('regress_hooks.claims_admin()', NULL, 'an example')::text$$, true,
-     '{42501,42501,42501,42501,ok:regress_hooks.claims_admin()}');
+     '{42501,42501,42501,42501,ok:regress_hooks.claims_admin()}'),
+    -- The read model. Refreshing is the manage level (one row per project: matrix); the read
+    -- API is the read level, but resolves the project as the caller: a project they may not
+    -- read does not exist (42704), administrators get the answer, with the stored point.
+    ('metrics.refresh_read_model(text,boolean)',
+     $$SELECT count(*)::text FROM metrics.refresh_read_model()$$, false,
+     '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.get_summary(text)',
+     $$SELECT metrics.get_summary('matrix') -> 'project' ->> 'slug'$$, true,
+     '{42704,42704,ok:matrix,ok:matrix,ok:matrix}'),
+    ('metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)',
+     $$SELECT string_agg(p ->> 'time_bucket', ',')
+       FROM jsonb_array_elements(metrics.get_trend('matrix', 'posts_created', 'day', '2025-06-01', '2025-06-04')::jsonb -> 'points') AS p$$, true,
+     '{42704,42704,ok:2025-06-02T00:00:00Z,ok:2025-06-02T00:00:00Z,ok:2025-06-02T00:00:00Z}'),
+    ('metrics.get_breakdown(text,text,text,timestamp with time zone,timestamp with time zone)',
+     $$SELECT (a ->> 'kind') || ':' || jsonb_array_length(a::jsonb -> 'items') FROM metrics.get_breakdown('matrix', 'requests') AS a$$, true,
+     '{42704,42704,ok:breakdown:0,ok:breakdown:0,ok:breakdown:0}'),
+    ('metrics.get_drilldown(text,text,text,integer,text)',
+     $$SELECT (a ->> 'kind') || ':' || jsonb_array_length(a::jsonb -> 'items') FROM metrics.get_drilldown('matrix', 'requests', 'route') AS a$$, true,
+     '{42704,42704,ok:drilldown:0,ok:drilldown:0,ok:drilldown:0}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims, f.statement, f.read_only), f.expected[c.position],
           format('%s calls %s', c.caller, f.fn))
@@ -435,7 +460,7 @@ INSERT INTO table_cases VALUES
     ('metrics.retention_settings',    'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.retention_settings',    'update', '{42501,42501,42501,42501,ok:0}'),
     ('metrics.retention_settings',    'delete', '{42501,42501,42501,42501,ok:0}'),
-    ('metrics.retention_policies',    'select', '{42501,42501,42501,ok:6,ok:6}'),
+    ('metrics.retention_policies',    'select', '{42501,42501,42501,ok:10,ok:10}'),
     -- Written only by check_alerts(); nothing recorded yet here.
     ('metrics.alert_state',           'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
     ('metrics.alert_state',           'insert', '{42501,42501,42501,42501,23502}'),
@@ -538,7 +563,13 @@ INSERT INTO table_cases VALUES
     ('metrics.metrics_drilldown',           'select', '{ok:0,ok:0,ok:0,ok:0,ok:0}'),
     ('metrics.metrics_drilldown',           'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.metrics_drilldown',           'update', '{42501,42501,42501,42501,ok:0}'),
-    ('metrics.metrics_drilldown',           'delete', '{42501,42501,42501,42501,ok:0}');
+    ('metrics.metrics_drilldown',           'delete', '{42501,42501,42501,42501,ok:0}'),
+    -- The refresh's state: the manage level reads it (its policy: administrators), only the
+    -- refresh writes it (as the owner).
+    ('metrics.read_model_state',            'select', '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.read_model_state',            'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.read_model_state',            'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.read_model_state',            'delete', '{42501,42501,42501,42501,ok:1}');
 
 SELECT is(pg_temp.outcome(c.api_role, c.claims,
               CASE t.action

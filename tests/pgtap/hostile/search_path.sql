@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(201);
+SELECT plan(240);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -513,6 +513,67 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VA
     ('metrics.set_project_check(text)', 'a refused membership check (no argument)',
      $$SELECT metrics.set_project_check('regress_hooks.claims_admin()')$$, NULL, NULL, 'regress_metrics_hostile_delegate');
 CREATE FUNCTION regress_hooks.hijack_member(project uuid) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT project IS NOT NULL $$;
+-- The read model: refreshing (every project, one from scratch, the maintenance step) and
+-- the read API over what a refresh stored, with their own (pinned) search_path. The project
+-- covers the whole database (the sealed days and, with the GitHub history of the DORA cases
+-- above, the deployments of octo/hijack); its id is fixed, so the answers of the hijacked
+-- and the clean calls can be compared whole. The reads are called as service_role (an
+-- administrator: it reads every project) and, to be refused, as anon (no member of any).
+CREATE TEMP TABLE hijack_read_setup AS
+SELECT $$INSERT INTO metrics.projects (id, slug, name, whole_database)
+         VALUES ('00000000-0000-0000-0000-00000000a11c', 'hijack-read', 'Hijack read', true)$$ AS project,
+       (SELECT prepare FROM hijack_cases WHERE label = 'explaining a day') AS history;
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role)
+SELECT v.fn, v.label, v.statement, v.check_sql,
+       CASE v.setup WHEN 'project' THEN s.project
+                    WHEN 'refreshed' THEN s.history || '; ' || s.project || '; SELECT count(*) FROM metrics.refresh_read_model()' END,
+       v.api_role
+FROM hijack_read_setup AS s CROSS JOIN (VALUES
+    ('metrics.refresh_read_model(text,boolean)', 'refreshing every project', 'service_role', 'project',
+     $$SELECT pg_catalog.string_agg(r::pg_catalog.text, ',') FROM metrics.refresh_read_model() AS r$$,
+     $$SELECT concat_ws(' / ',
+         (SELECT md5(string_agg(concat_ws('|', metric_key, time_grain, time_bucket, dimensions, value_numeric, value_json), ','
+                                ORDER BY metric_key, time_grain, time_bucket, dimensions::text)) FROM metrics.metrics_trend_point),
+         (SELECT md5(string_agg(concat_ws('|', metric_key, time_grain, time_bucket, dimension_key, dimension_value, value_numeric, value_json), ','
+                                ORDER BY metric_key, time_grain, time_bucket, dimension_key, dimension_value)) FROM metrics.metrics_breakdown_point),
+         (SELECT string_agg(payload::text, ',') FROM metrics.metrics_summary),
+         (SELECT string_agg(concat_ws('|', source, watermark, cut_day, cut_hour), ',' ORDER BY source) FROM metrics.read_model_state))$$),
+    ('metrics.refresh_read_model(text,boolean)', 'refreshing one project from scratch', 'service_role', 'refreshed',
+     $$SELECT pg_catalog.string_agg(r::pg_catalog.text, ',') FROM metrics.refresh_read_model('hijack-read', true) AS r$$,
+     $$SELECT concat_ws(' / ',
+         (SELECT md5(string_agg(concat_ws('|', metric_key, time_grain, time_bucket, dimensions, value_numeric, value_json), ','
+                                ORDER BY metric_key, time_grain, time_bucket, dimensions::text)) FROM metrics.metrics_trend_point),
+         (SELECT md5(string_agg(concat_ws('|', metric_key, entity_type, reference_id, time_bucket, payload), ','
+                                ORDER BY metric_key, entity_type, reference_id)) FROM metrics.metrics_drilldown),
+         (SELECT count(*) FROM metrics.metrics_summary),
+         (SELECT string_agg(concat_ws('|', source, watermark, cut_day, cut_hour), ',' ORDER BY source) FROM metrics.read_model_state))$$),
+    ('metrics.refresh_read_model(text,boolean)', 'a refused refresh (no such project)', 'service_role', 'project',
+     $$SELECT pg_catalog.string_agg(r::pg_catalog.text, ',') FROM metrics.refresh_read_model('hijack-nothing') AS r$$, NULL),
+    ('metrics._maintenance_read_model(uuid)', 'the read-model step of a run', 'service_role', 'project',
+     $$SELECT metrics._maintenance_read_model(metrics._maintenance_begin())::pg_catalog.text$$,
+     $$SELECT concat_ws(' / ', (SELECT string_agg(concat_ws('|', step, status, details), ',' ORDER BY step) FROM metrics.maintenance_log),
+                        (SELECT count(*) FROM metrics.metrics_trend_point), (SELECT count(*) FROM metrics.metrics_summary))$$),
+    ('metrics.get_summary(text)', 'the summary and today so far', 'service_role', 'refreshed',
+     $$SELECT metrics.get_summary('hijack-read')::pg_catalog.text$$, NULL),
+    ('metrics.get_summary(text)', 'a refused summary (anon is no member)', 'anon', 'refreshed',
+     $$SELECT metrics.get_summary('hijack-read')::pg_catalog.text$$, NULL),
+    ('metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)', 'a stored daily series', 'service_role', 'refreshed',
+     $$SELECT metrics.get_trend('hijack-read', 'posts_created', 'day', '2025-05-31', '2025-06-05')::pg_catalog.text$$, NULL),
+    ('metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)', 'requests by the hour, the open one live', 'service_role', 'refreshed',
+     $$SELECT metrics.get_trend('hijack-read', 'requests', 'hour')::pg_catalog.text$$, NULL),
+    ('metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)', 'a refused trend (unknown metric key)', 'service_role', 'refreshed',
+     $$SELECT metrics.get_trend('hijack-read', 'posts_creatd')::pg_catalog.text$$, NULL),
+    ('metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)', 'a refused trend (bad grain)', 'service_role', 'refreshed',
+     $$SELECT metrics.get_trend('hijack-read', 'posts_created', 'daily')::pg_catalog.text$$, NULL),
+    ('metrics.get_breakdown(text,text,text,timestamp with time zone,timestamp with time zone)', 'a stored breakdown', 'service_role', 'refreshed',
+     $$SELECT metrics.get_breakdown('hijack-read', 'top_genres', start_at => '2025-05-31', end_at => '2025-06-05')::pg_catalog.text$$, NULL),
+    ('metrics.get_drilldown(text,text,text,integer,text)', 'two pages of deployments', 'service_role', 'refreshed',
+     $$SELECT metrics.get_drilldown('hijack-read', 'dora_deployment_frequency', 'deployment', 1,
+                                    metrics.get_drilldown('hijack-read', 'dora_deployment_frequency', 'deployment', 1) ->> 'next')::pg_catalog.text$$, NULL),
+    ('metrics.get_drilldown(text,text,text,integer,text)', 'a refused page (not a cursor)', 'service_role', 'refreshed',
+     $$SELECT metrics.get_drilldown('hijack-read', 'dora_deployment_frequency', 'deployment', after => 'hijack')::pg_catalog.text$$, NULL)
+) AS v(fn, label, api_role, setup, statement, check_sql);
+
 GRANT EXECUTE ON FUNCTION regress_hooks.hijack_member(uuid) TO PUBLIC;
 
 -- The calls that must be refused, and with what (the others must succeed).
@@ -530,7 +591,12 @@ FROM (VALUES ('a refused definition (did-you-mean hint)', '42P01'),
              ('a refused payload (no sha)', '22023'),
              ('a refused tier', '22023'),
              ('a refused project (bad time zone)', '22023'),
-             ('a refused membership check (no argument)', '42809')) AS v(label, state)
+             ('a refused membership check (no argument)', '42809'),
+             ('a refused refresh (no such project)', '42704'),
+             ('a refused summary (anon is no member)', '42704'),
+             ('a refused trend (unknown metric key)', '42704'),
+             ('a refused trend (bad grain)', '22023'),
+             ('a refused page (not a cursor)', '22023')) AS v(label, state)
 WHERE c.label = v.label;
 
 -- Every SECURITY DEFINER function, and get_dora_metrics: it runs as its caller, whose
