@@ -52,6 +52,48 @@ pub mod stable {
             .next()
             .flatten()
     }
+
+    std::thread_local! {
+        /// The plans `rows_kept` prepared in this backend, by statement text. PostgreSQL's
+        /// plan cache revalidates them (after DDL, for another role under row-level
+        /// security, another search_path), so keeping them is only a saving.
+        static KEPT: std::cell::RefCell<std::collections::HashMap<String, pgrx::spi::OwnedPreparedStatement>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+
+    /// `rows`, with the statement prepared once per backend and kept: for the statements of
+    /// the read API, run on every dashboard request, whose parsing and planning cost about as
+    /// much as running them. `sql` must be one of a fixed set of texts (never built from
+    /// values), and every call must give the same argument types.
+    pub fn rows_kept<T>(
+        sql: &str,
+        args: &[DatumWithOid],
+        map: impl Fn(&SpiHeapTupleData) -> SpiResult<T>,
+    ) -> Vec<T> {
+        Spi::connect(|client| {
+            let cached = KEPT.with(|kept| kept.borrow().contains_key(sql));
+            if !cached {
+                let types: Vec<pgrx::PgOid> =
+                    args.iter().map(|a| pgrx::PgOid::from(a.oid())).collect();
+                let plan = client.prepare(sql, &types)?.keep();
+                KEPT.with(|kept| kept.borrow_mut().insert(sql.to_string(), plan));
+            }
+            KEPT.with(|kept| {
+                let kept = kept.borrow();
+                let plan = kept.get(sql).expect("the plan was just kept");
+                mapped(client.select(plan, None, args)?, map)
+            })
+        })
+        .or_raise()
+    }
+
+    /// `value` through a kept plan (`rows_kept`).
+    pub fn value_kept<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid]) -> Option<T> {
+        rows_kept(sql, args, |row| row.get::<T>(1))
+            .into_iter()
+            .next()
+            .flatten()
+    }
 }
 
 /// For volatile functions: read-write, a fresh snapshot for every statement.

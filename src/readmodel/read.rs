@@ -28,11 +28,11 @@ pub struct Project {
 /// not read it, as when it does not exist; 22004 for NULL, raised by `metrics.project_id`).
 pub fn resolve(project: &str) -> Project {
     let id = as_role(caller(), || {
-        spi::value::<String>("SELECT metrics.project_id($1)::text", &[project.into()])
+        spi::value_kept::<String>("SELECT metrics.project_id($1)::text", &[project.into()])
     })
     .expect("metrics.project_id returns an id or raises");
     let zone = guc::timezone();
-    spi::rows(
+    spi::rows_kept(
         "SELECT p.id::text, p.slug, p.name, coalesce(p.time_zone, $2), p.whole_database
          FROM metrics.projects AS p WHERE p.id = $1::uuid",
         &[id.as_str().into(), zone.as_str().into()],
@@ -58,7 +58,7 @@ pub fn check_key(project: &Project, key: &str) -> Outcome<()> {
     if is_fixed_key(key) {
         return Ok(());
     }
-    let known = spi::value::<bool>(
+    let known = spi::value_kept::<bool>(
         "SELECT EXISTS (SELECT FROM metrics.metric_definitions AS d
                         WHERE d.metric_category = $2 AND d.is_active AND ($3 OR d.project_column IS NOT NULL))
              OR EXISTS (SELECT FROM metrics.metrics_trend_point AS t WHERE t.project_id = $1::uuid AND t.metric_key = $2)
@@ -143,7 +143,7 @@ pub fn trend_points(project: &Project, s: &Series) -> Vec<Point> {
         s.zone.into(),
         s.until.map(crate::pg::datum::timestamptz).into(),
     ];
-    spi::rows(&sql, &args, point)
+    spi::rows_kept(&sql, &args, point)
 }
 
 /// The stored breakdown points of a key (one dimension, or all) whose buckets overlap the
@@ -171,7 +171,7 @@ pub fn breakdown_points(
         crate::pg::datum::timestamptz(range.end).into(),
         zone.into(),
     ];
-    spi::rows(&sql, &args, |row| {
+    spi::rows_kept(&sql, &args, |row| {
         Ok(BreakdownPoint {
             point: point(row)?,
             dimension_key: not_null(row, 8)?,
@@ -201,7 +201,7 @@ pub fn drilldown_rows(
         after.map(|c| c.reference_id.as_str()).into(),
         limit.into(),
     ];
-    spi::rows(
+    spi::rows_kept(
         "SELECT t.reference_id, t.entity_id::text, t.time_bucket, t.payload::text, t.computed_at
          FROM metrics.metrics_drilldown AS t
          WHERE t.project_id = $1::uuid AND t.metric_key = $2 AND t.entity_type = $3
@@ -226,7 +226,7 @@ pub fn drilldown_rows(
 
 /// The project's latest stored summary.
 pub fn latest_summary(project: &Project) -> Option<StoredSummary> {
-    spi::rows(
+    spi::rows_kept(
         "SELECT s.payload::text, s.captured_at, s.created_at FROM metrics.metrics_summary AS s
          WHERE s.project_id = $1::uuid ORDER BY s.captured_at DESC LIMIT 1",
         &[project.info.id.as_str().into()],

@@ -23,7 +23,7 @@ pub fn open_bucket(grain: TimeGrain, zone: &str, now: i64) -> (i64, i64) {
         let start = now - now.rem_euclid(MICROS_PER_HOUR);
         return (start, start + MICROS_PER_HOUR);
     }
-    let bounds = spi::rows(
+    let bounds = spi::rows_kept(
         "SELECT pg_catalog.date_trunc($1, $2, $3),
                 (pg_catalog.date_trunc($1, $2, $3) AT TIME ZONE $3 + pg_catalog.concat('1 ', $1)::interval) AT TIME ZONE $3",
         &[grain.as_str().into(), timestamptz(now).into(), zone.into()],
@@ -53,7 +53,7 @@ pub fn request_stats(
         dim("route").into(),
         dim("method").into(),
     ];
-    let buckets = spi::rows(
+    let buckets = spi::rows_kept(
         "SELECT t.total_requests, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
                 t.max_duration_ms, t.last_request_at, t.latency_sketch
          FROM metrics.route_metrics AS t
