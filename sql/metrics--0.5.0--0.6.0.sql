@@ -22,6 +22,12 @@ ALTER TABLE metrics.metric_definitions
     ADD COLUMN project_column text,
     ADD CONSTRAINT project_column_of_a_source CHECK (project_column IS NULL OR kind <> 'percentage');
 
+-- The maintenance ledger has one more step, the read model's refresh (sql/maintenance/tables.sql):
+-- the check is replaced by the fresh install's, under its name.
+ALTER TABLE metrics.maintenance_log
+    DROP CONSTRAINT maintenance_log_step_check,
+    ADD CONSTRAINT maintenance_log_step_check CHECK (step IN ('run', 'catch_up', 'compact', 'read_model', 'prune', 'alerts'));
+
 DROP FUNCTION metrics.current_metrics();
 DROP FUNCTION metrics.activity_series("days" INT, "categories" TEXT[]);
 DROP FUNCTION metrics.define_metric("category" TEXT, "kind" TEXT, "source_table" TEXT, "value_column" TEXT, "time_column" TEXT, "filter" TEXT, "numerator" TEXT, "denominator" TEXT, "source_schema" TEXT, "display_name" TEXT, "description" TEXT, "unit" TEXT, "format_pattern" TEXT, "top_n" INT, "replace" bool, "percentile" double precision);
@@ -108,6 +114,133 @@ ALTER TABLE metrics.operation_metrics
 SELECT pg_catalog.pg_extension_config_dump('metrics.projects', '');
 SELECT pg_catalog.pg_extension_config_dump('metrics.project_check', '');
 SELECT pg_catalog.pg_extension_config_dump('metrics.project_repositories', '');
+-- requires:
+--   request_tables
+--   project_tables
+-- metrics: what the read API (get_summary, get_trend, get_breakdown, get_drilldown) needs
+-- besides the read model's tables. The open hour and day of a project's requests are read
+-- live from metrics.route_metrics by project and time: without this index every call would
+-- walk the open day's rows of every project (idx_route_metrics_period) to keep its own. A
+-- recorded request adds an entry only when it makes a new hour row (project and hour never
+-- change, so updates of the counters stay HOT).
+CREATE INDEX idx_route_metrics_project ON metrics.route_metrics (project_id, period_start);
+-- requires:
+--   project_tables
+-- metrics: the read model of dashboards (seed 004): summary, trend, breakdown and drill-down
+-- rows, every one scoped by project_id, computed by metrics.refresh_read_model from the
+-- sealed daily values, the request metrics and the DORA keys, and compacted by the retention
+-- policy (families read_model_*). Closed buckets only: the open day and hour are computed live
+-- by the get_* functions, never stored. Rows are written only by refresh_read_model and
+-- maintenance; RLS shows a reader the rows of their projects (sql/access/policies.sql).
+CREATE TYPE metrics.metrics_time_grain AS ENUM ('hour', 'day', 'week', 'month');
+COMMENT ON TYPE metrics.metrics_time_grain IS 'The grains of the read model: hour, day, week (ISO, Monday), month.';
+-- Summary payloads (Metrics API contract v1.0), one per project per scheduled run.
+CREATE TABLE metrics.metrics_summary (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id  uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    captured_at timestamptz NOT NULL,
+    version     text NOT NULL DEFAULT '1.0',
+    scope       jsonb NOT NULL DEFAULT '{}',
+    payload     jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metrics.metrics_summary IS
+    'Summary payloads of each project, one per refresh_read_model run (contract version in version).';
+CREATE INDEX idx_metrics_summary_project ON metrics.metrics_summary (project_id, captured_at DESC);
+-- Time-series points: one per (project, metric key, grain, bucket, dimensions).
+CREATE TABLE metrics.metrics_trend_point (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id    uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    metric_key    text NOT NULL,
+    time_grain    metrics.metrics_time_grain NOT NULL,
+    time_bucket   timestamptz NOT NULL,
+    dimensions    jsonb NOT NULL DEFAULT '{}',
+    value_numeric double precision,
+    value_json    jsonb NOT NULL DEFAULT '{}',
+    computed_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT metrics_trend_point_key UNIQUE (project_id, metric_key, time_grain, time_bucket, dimensions)
+);
+COMMENT ON TABLE metrics.metrics_trend_point IS
+    'Trend points per project, metric key, grain and bucket (closed buckets; written by refresh_read_model).';
+CREATE INDEX idx_metrics_trend_point_series ON metrics.metrics_trend_point (project_id, metric_key, time_grain, time_bucket DESC);
+CREATE INDEX idx_metrics_trend_point_dimensions ON metrics.metrics_trend_point USING gin (dimensions);
+-- Category breakdowns: one per (project, metric key, grain, bucket, dimension, value).
+CREATE TABLE metrics.metrics_breakdown_point (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id      uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    metric_key      text NOT NULL,
+    time_grain      metrics.metrics_time_grain,
+    time_bucket     timestamptz,
+    dimension_key   text NOT NULL,
+    dimension_value text NOT NULL,
+    value_numeric   double precision,
+    value_json      jsonb NOT NULL DEFAULT '{}',
+    computed_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT metrics_breakdown_point_key UNIQUE NULLS NOT DISTINCT
+        (project_id, metric_key, time_grain, time_bucket, dimension_key, dimension_value)
+);
+COMMENT ON TABLE metrics.metrics_breakdown_point IS
+    'Breakdown points per project, metric key, bucket and dimension value (written by refresh_read_model).';
+CREATE INDEX idx_metrics_breakdown_point_series ON metrics.metrics_breakdown_point (project_id, metric_key, time_grain, time_bucket DESC);
+CREATE INDEX idx_metrics_breakdown_point_dimension ON metrics.metrics_breakdown_point (project_id, dimension_key, dimension_value);
+-- Entity drill-downs: one per (project, metric key, entity type, entity).
+CREATE TABLE metrics.metrics_drilldown (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id   uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    metric_key   text NOT NULL,
+    entity_type  text NOT NULL,
+    entity_id    uuid,
+    -- The entity's key when it is not a uuid (a pull request "owner/name#12", a deployment
+    -- id, a route "GET /users"); always set, so paging has one total order.
+    reference_id text NOT NULL,
+    time_bucket  timestamptz,
+    payload      jsonb NOT NULL,
+    computed_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT metrics_drilldown_key UNIQUE (project_id, metric_key, entity_type, reference_id)
+);
+COMMENT ON TABLE metrics.metrics_drilldown IS
+    'Entity drill-downs per project and metric key: pull requests, deployments, routes, breakdown keys (written by refresh_read_model).';
+CREATE INDEX idx_metrics_drilldown_entity ON metrics.metrics_drilldown (project_id, metric_key, entity_type, entity_id);
+CREATE INDEX idx_metrics_drilldown_reference ON metrics.metrics_drilldown (project_id, metric_key, reference_id);
+-- Keyset pagination of get_drilldown: newest first, then by reference.
+CREATE INDEX idx_metrics_drilldown_page ON metrics.metrics_drilldown (project_id, metric_key, entity_type, time_bucket DESC, reference_id);
+-- Derived, but kept by pg_dump like the sealed values: after retention has compacted the
+-- sources (request hours, raw events), the read model's history can no longer be rebuilt.
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_summary', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_trend_point', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_breakdown_point', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_drilldown', '');
+-- requires:
+--   readmodel_tables
+-- metrics: how far metrics.refresh_read_model has got, per project and source, so that a run
+-- recomputes only what changed since the last one. Written only by the refresh, in the same
+-- transaction as the points it covers: a cancelled or killed run leaves both as they were.
+--
+--   daily     sealed daily values: rows sealed (collection_timestamp, created_at) or revised
+--             (metric_revisions.revised_at) at or after watermark; cut_day the last closed
+--             day covered
+--   requests  request rows updated (route_metrics.updated_at) at or after watermark;
+--             cut_hour the end of the last closed hour covered
+--   github    GitHub events received (github_events.received_at) at or after watermark;
+--             cut_day the last closed day covered
+--
+-- The watermark is the start of the oldest transaction still open when the run began (at
+-- most the run's own start): a row committed later by a transaction that started earlier
+-- carries an earlier time, and would be missed by a watermark of the run's own start.
+CREATE TABLE metrics.read_model_state (
+    project_id   uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    source       text NOT NULL CHECK (source IN ('daily', 'requests', 'github')),
+    watermark    timestamptz NOT NULL,
+    cut_day      date,
+    cut_hour     timestamptz,
+    refreshed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (project_id, source)
+);
+COMMENT ON TABLE metrics.read_model_state IS
+    'How far refresh_read_model has got per project and source (watermark of changes, last closed day or hour covered).';
+-- Derived like the read model, and kept by pg_dump with it: a restored read model and its
+-- state go together (a state without its points would make the next run skip them).
+SELECT pg_catalog.pg_extension_config_dump('metrics.read_model_state', '');
 -- requires:
 --   project_tables
 -- metrics: projects and who is a member of them. The membership check is pluggable like the
@@ -353,92 +486,34 @@ END
 $$;
 COMMENT ON FUNCTION metrics.set_project_check(text) IS
     'Use a boolean function of the project id (uuid) to decide who is a member of a project; NULL restores the default JWT claim check (app_metadata.projects).';
--- requires:
---   project_tables
--- metrics: the read model of dashboards (seed 004): summary, trend, breakdown and drill-down
--- rows, every one scoped by project_id, computed by metrics.refresh_read_model from the
--- sealed daily values, the request metrics and the DORA keys, and compacted by the retention
--- policy (families read_model_*). Closed buckets only: the open day and hour are computed live
--- by the get_* functions, never stored. Rows are written only by refresh_read_model and
--- maintenance; RLS shows a reader the rows of their projects (sql/access/policies.sql).
-CREATE TYPE metrics.metrics_time_grain AS ENUM ('hour', 'day', 'week', 'month');
-COMMENT ON TYPE metrics.metrics_time_grain IS 'The grains of the read model: hour, day, week (ISO, Monday), month.';
--- Summary payloads (Metrics API contract v1.0), one per project per scheduled run.
-CREATE TABLE metrics.metrics_summary (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id  uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    captured_at timestamptz NOT NULL,
-    version     text NOT NULL DEFAULT '1.0',
-    scope       jsonb NOT NULL DEFAULT '{}',
-    payload     jsonb NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE metrics.metrics_summary IS
-    'Summary payloads of each project, one per refresh_read_model run (contract version in version).';
-CREATE INDEX idx_metrics_summary_project ON metrics.metrics_summary (project_id, captured_at DESC);
--- Time-series points: one per (project, metric key, grain, bucket, dimensions).
-CREATE TABLE metrics.metrics_trend_point (
-    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id    uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    metric_key    text NOT NULL,
-    time_grain    metrics.metrics_time_grain NOT NULL,
-    time_bucket   timestamptz NOT NULL,
-    dimensions    jsonb NOT NULL DEFAULT '{}',
-    value_numeric double precision,
-    value_json    jsonb NOT NULL DEFAULT '{}',
-    computed_at   timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT metrics_trend_point_key UNIQUE (project_id, metric_key, time_grain, time_bucket, dimensions)
-);
-COMMENT ON TABLE metrics.metrics_trend_point IS
-    'Trend points per project, metric key, grain and bucket (closed buckets; written by refresh_read_model).';
-CREATE INDEX idx_metrics_trend_point_series ON metrics.metrics_trend_point (project_id, metric_key, time_grain, time_bucket DESC);
-CREATE INDEX idx_metrics_trend_point_dimensions ON metrics.metrics_trend_point USING gin (dimensions);
--- Category breakdowns: one per (project, metric key, grain, bucket, dimension, value).
-CREATE TABLE metrics.metrics_breakdown_point (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id      uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    metric_key      text NOT NULL,
-    time_grain      metrics.metrics_time_grain,
-    time_bucket     timestamptz,
-    dimension_key   text NOT NULL,
-    dimension_value text NOT NULL,
-    value_numeric   double precision,
-    value_json      jsonb NOT NULL DEFAULT '{}',
-    computed_at     timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT metrics_breakdown_point_key UNIQUE NULLS NOT DISTINCT
-        (project_id, metric_key, time_grain, time_bucket, dimension_key, dimension_value)
-);
-COMMENT ON TABLE metrics.metrics_breakdown_point IS
-    'Breakdown points per project, metric key, bucket and dimension value (written by refresh_read_model).';
-CREATE INDEX idx_metrics_breakdown_point_series ON metrics.metrics_breakdown_point (project_id, metric_key, time_grain, time_bucket DESC);
-CREATE INDEX idx_metrics_breakdown_point_dimension ON metrics.metrics_breakdown_point (project_id, dimension_key, dimension_value);
--- Entity drill-downs: one per (project, metric key, entity type, entity).
-CREATE TABLE metrics.metrics_drilldown (
-    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id   uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    metric_key   text NOT NULL,
-    entity_type  text NOT NULL,
-    entity_id    uuid,
-    -- The entity's key when it is not a uuid (a pull request "owner/name#12", a deployment
-    -- id, a route "GET /users"); always set, so paging has one total order.
-    reference_id text NOT NULL,
-    time_bucket  timestamptz,
-    payload      jsonb NOT NULL,
-    computed_at  timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT metrics_drilldown_key UNIQUE (project_id, metric_key, entity_type, reference_id)
-);
-COMMENT ON TABLE metrics.metrics_drilldown IS
-    'Entity drill-downs per project and metric key: pull requests, deployments, routes, breakdown keys (written by refresh_read_model).';
-CREATE INDEX idx_metrics_drilldown_entity ON metrics.metrics_drilldown (project_id, metric_key, entity_type, entity_id);
-CREATE INDEX idx_metrics_drilldown_reference ON metrics.metrics_drilldown (project_id, metric_key, reference_id);
--- Keyset pagination of get_drilldown: newest first, then by reference.
-CREATE INDEX idx_metrics_drilldown_page ON metrics.metrics_drilldown (project_id, metric_key, entity_type, time_bucket DESC, reference_id);
--- Derived, but kept by pg_dump like the sealed values: after retention has compacted the
--- sources (request hours, raw events), the read model's history can no longer be rebuilt.
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_summary', '');
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_trend_point', '');
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_breakdown_point', '');
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_drilldown', '');
+-- The families and their defaults. A rollup family's hour rows are folded into days after
+-- keep_hourly and days into ISO weeks after keep_daily (NULL: days are kept); a log family's
+-- rows are deleted after drop_after. NULL drop_after: never dropped.
+CREATE OR REPLACE FUNCTION metrics._retention_defaults()
+RETURNS TABLE (family text, kind text, keep_hourly interval, keep_daily interval, drop_after interval)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('route_metrics',        'rollup', interval '90 days', interval '365 days', NULL::interval),
+           ('operation_metrics',    'rollup', interval '90 days', interval '365 days', NULL::interval),
+           ('collection_log',       'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           ('maintenance_log',      'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           ('cron_job_run_details', 'log',    NULL::interval,     NULL::interval,      interval '30 days'),
+           -- The raw GitHub payloads (metrics.github_events); their facts are kept.
+           ('github_events',        'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           -- The read model (seed 004): summaries whole for 30 days, then the last of each
+           -- project's day, dropped after 180 days; trend points at hour and day grain for
+           -- 90 days, then week and month points only (kept); breakdowns 90 days;
+           -- drill-downs 30 days.
+           ('read_model_summary',   'downsample', NULL::interval, interval '30 days', interval '180 days'),
+           ('read_model_trend',     'downsample', NULL::interval, interval '90 days', NULL::interval),
+           ('read_model_breakdown', 'log',    NULL::interval,     NULL::interval,      interval '90 days'),
+           ('read_model_drilldown', 'log',    NULL::interval,     NULL::interval,      interval '30 days')
+$$;
+COMMENT ON FUNCTION metrics._retention_defaults() IS
+    'The retention families, their kind (rollup, log or downsample) and their default policy.';
+COMMENT ON TABLE metrics.maintenance_log IS
+    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, read-model refresh, pruning, alerts), with what it did.';
 -- requires:
 --   snapshot_tables
 -- metrics: current_metrics(), the read function written in SQL. STABLE and SECURITY INVOKER: they read what the
@@ -481,6 +556,87 @@ AS $$
 $$;
 COMMENT ON FUNCTION metrics.current_metrics(text) IS
     'The latest sealed value of every metric: the whole database''s, or a project''s (its per-project metrics).';
+CREATE  FUNCTION "_maintenance_read_model"(
+	"run_id" uuid /* Option < Uuid > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_maintenance_read_model_wrapper';
+-- requires:
+--   maintenance_tables
+--   snapshots::api::_can_commit
+--   jobs::api::_maintenance_begin
+--   jobs::api::_maintenance_catch_up
+--   jobs::api::_maintenance_compact
+--   jobs::api::_maintenance_prune
+--   jobs::api::_maintenance_alerts
+--   jobs::api::_maintenance_read_model
+--   jobs::api::_maintenance_end
+-- metrics: the maintenance job. One procedure runs every step in order (catch-up collection,
+-- compaction, the read model's refresh, pruning, then alerts) and records each in metrics.maintenance_log; the steps
+-- are SECURITY DEFINER functions metrics._maintenance_*. It is a procedure with no SET
+-- clause and SECURITY INVOKER, like backfill_daily_metrics_chunked, so that it may COMMIT
+-- after every unit of work: an interrupted run keeps what it finished, and the next run
+-- finishes the rest. CALLed on its own (pg_cron's job, psql in autocommit) it commits;
+-- inside a transaction block it runs in the caller's transaction without committing, so
+-- BEGIN; CALL metrics.run_maintenance(); ROLLBACK; leaves nothing behind.
+CREATE OR REPLACE PROCEDURE metrics.run_maintenance()
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    commits  boolean := metrics._can_commit();
+    this_run uuid;
+    outcome  text;
+BEGIN
+    -- Another run working: this one is recorded as skipped, and does nothing.
+    this_run := metrics._maintenance_begin();
+    IF this_run IS NULL THEN
+        RAISE NOTICE 'metrics: another maintenance run is working; this one did nothing (recorded as skipped in metrics.maintenance_log)';
+        RETURN;
+    END IF;
+    -- The run's row, committed at once, tells other sessions that this run is working.
+    IF commits THEN COMMIT; END IF;
+
+    -- Catch-up: every closed day each metric misses, oldest first (metrics.catch_up_days
+    -- at most); transient failures are retried inside it, the others at the next run.
+    PERFORM metrics._maintenance_catch_up(this_run);
+    IF commits THEN COMMIT; END IF;
+
+    -- Compaction: one unit (metrics.compact_metrics(false, 1)) per call, committed each.
+    WHILE metrics._maintenance_compact(this_run) LOOP
+        IF commits THEN COMMIT; END IF;
+    END LOOP;
+    IF commits THEN COMMIT; END IF;
+
+    -- The read model: one project per call (metrics.refresh_read_model's work for it, from
+    -- what changed since its last refresh), committed each, so a cancel or a crash keeps
+    -- every project done and leaves the one in progress untouched.
+    WHILE metrics._maintenance_read_model(this_run) LOOP
+        IF commits THEN COMMIT; END IF;
+    END LOOP;
+    IF commits THEN COMMIT; END IF;
+
+    -- Pruning: the collection log, the ledger and pg_cron's run details of the extension's
+    -- jobs, past their retention policies, one batch per call, committed each.
+    WHILE metrics._maintenance_prune(this_run) LOOP
+        IF commits THEN COMMIT; END IF;
+    END LOOP;
+    IF commits THEN COMMIT; END IF;
+
+    -- Alerts: the health checks, each transition into or out of critical recorded and sent
+    -- with NOTIFY metrics_alerts (metrics.check_alerts()).
+    PERFORM metrics._maintenance_alerts(this_run);
+    IF commits THEN COMMIT; END IF;
+
+    outcome := metrics._maintenance_end(this_run);
+    IF outcome <> 'completed' THEN
+        RAISE WARNING 'metrics: maintenance run % ended %; see metrics.maintenance_log', this_run, outcome;
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE metrics.run_maintenance() IS
+    'The maintenance job: catch-up collection, compaction, read-model refresh, pruning and alerts, each step recorded in metrics.maintenance_log; a second run while one works is recorded as skipped.';
 -- The access level of every object. A function or table missing here is treated as 'owner'
 -- by metrics.verify_security, and the install test fails until it is listed.
 CREATE OR REPLACE FUNCTION metrics.access_rules()
@@ -554,6 +710,19 @@ AS $$
         ('table',     'metrics.metrics_trend_point',        'SELECT', 'read'),
         ('table',     'metrics.metrics_breakdown_point',    'SELECT', 'read'),
         ('table',     'metrics.metrics_drilldown',          'SELECT', 'read'),
+        -- The read API: one jsonb answer each, STABLE (GET). SECURITY DEFINER, but the project
+        -- is resolved as the caller first (metrics.project_id, the caller's RLS: a project they
+        -- may not read is 42704 like one that does not exist), and only its rows are read.
+        ('function',  'metrics.get_summary(text)',                          'EXECUTE', 'read'),
+        ('function',  'metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_breakdown(text,text,text,timestamp with time zone,timestamp with time zone)', 'EXECUTE', 'read'),
+        ('function',  'metrics.get_drilldown(text,text,text,integer,text)', 'EXECUTE', 'read'),
+        -- How far refresh_read_model has got per project and source: what the jobs that
+        -- refresh need to see (the policy shows it to administrators only).
+        ('table',     'metrics.read_model_state',           'SELECT', 'manage'),
+        -- Refreshing writes every project's read model with the owner's rights (a project
+        -- named is resolved as the caller, like every project argument): the manage level.
+        ('function',  'metrics.refresh_read_model(text,boolean)',           'EXECUTE', 'manage'),
         -- Creating and changing projects writes with the owner's rights: the manage level.
         ('function',  'metrics.create_project(text,text,text,boolean)',     'EXECUTE', 'manage'),
         ('function',  'metrics.update_project(text,text,text,text)',        'EXECUTE', 'manage'),
@@ -612,6 +781,7 @@ AS $$
         ('function',  'metrics._maintenance_compact(uuid)',                 'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_prune(uuid,integer)',           'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_alerts(uuid)',                  'EXECUTE', 'manage'),
+        ('function',  'metrics._maintenance_read_model(uuid)',              'EXECUTE', 'manage'),
         ('function',  'metrics._maintenance_end(uuid)',                     'EXECUTE', 'manage'),
 
         -- maintenance: health and alerts (functions)
@@ -821,6 +991,28 @@ STABLE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'fetch_project_metrics_wrapper';
+CREATE  FUNCTION "get_breakdown"(
+	"project" TEXT, /* Option < String > */
+	"metric_key" TEXT, /* Option < String > */
+	"dimension_key" TEXT DEFAULT NULL, /* Option < String > */
+	"start_at" timestamp with time zone DEFAULT NULL, /* Option < TimestampWithTimeZone > */
+	"end_at" timestamp with time zone DEFAULT NULL /* Option < TimestampWithTimeZone > */
+) RETURNS json /* JsonOut */
+STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'get_breakdown_wrapper';
+CREATE  FUNCTION "get_drilldown"(
+	"project" TEXT, /* Option < String > */
+	"metric_key" TEXT, /* Option < String > */
+	"entity_type" TEXT, /* Option < String > */
+	"page_size" INT DEFAULT 50, /* Option < i32 > */
+	"after" TEXT DEFAULT NULL /* Option < String > */
+) RETURNS json /* JsonOut */
+STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'get_drilldown_wrapper';
 -- Skipped due to `#[pgrx(sql = false)]`
 CREATE  FUNCTION "get_operation_metrics"(
 	"operation" TEXT DEFAULT NULL, /* Option < String > */
@@ -879,6 +1071,25 @@ STABLE PARALLEL SAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'route_metrics_report_wrapper';
+CREATE  FUNCTION "get_summary"(
+	"project" TEXT /* Option < String > */
+) RETURNS json /* JsonOut */
+STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'get_summary_wrapper';
+CREATE  FUNCTION "get_trend"(
+	"project" TEXT, /* Option < String > */
+	"metric_key" TEXT, /* Option < String > */
+	"grain" TEXT DEFAULT 'day', /* Option < String > */
+	"start_at" timestamp with time zone DEFAULT NULL, /* Option < TimestampWithTimeZone > */
+	"end_at" timestamp with time zone DEFAULT NULL, /* Option < TimestampWithTimeZone > */
+	"dimensions" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS json /* JsonOut */
+STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'get_trend_wrapper';
 CREATE  FUNCTION "record_operation_metric"(
 	"operation" TEXT, /* Option < String > */
 	"success" bool, /* Option < bool > */
@@ -900,6 +1111,23 @@ VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'record_route_event_wrapper';
+CREATE  FUNCTION "refresh_read_model"(
+	"project" TEXT DEFAULT NULL, /* Option < & str > */
+	"full" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"project" TEXT,  /* String */
+	"trend_points" bigint,  /* i64 */
+	"breakdown_points" bigint,  /* i64 */
+	"drilldowns" bigint,  /* i64 */
+	"summaries" bigint,  /* i64 */
+	"days" bigint,  /* i64 */
+	"hours" bigint,  /* i64 */
+	"events" bigint  /* i64 */
+)
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'refresh_read_model_wrapper';
 -- Whether the ledger and the admin check still hold: a rule naming an object that does not
 -- exist, an admin check that was dropped or that an API role cannot execute.
 CREATE OR REPLACE FUNCTION metrics._security_findings_ledger()
@@ -973,6 +1201,7 @@ ALTER TABLE metrics.project_check ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.project_repositories ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_summary ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_trend_point ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.read_model_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_breakdown_point ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.metrics_drilldown ENABLE ROW LEVEL SECURITY;
 DROP POLICY "Anyone can view metrics" ON metrics.daily_metrics;
@@ -982,6 +1211,9 @@ DROP POLICY "Anyone can view metrics" ON metrics.daily_metrics;
 CREATE POLICY "Anyone can view metrics" ON metrics.daily_metrics
     FOR SELECT USING (project_id IS NULL OR (SELECT metrics.is_admin())
                       OR project_id = ANY ((SELECT metrics.member_projects())::uuid[]));
+-- How far the read model's refresh has got, like the ledger: administrators only.
+CREATE POLICY "Admins can view the read model state" ON metrics.read_model_state
+    FOR SELECT USING ((SELECT metrics.is_admin()));
 -- Projects: a reader sees the projects they are a member of (is_project_member reads no
 -- table, so the policy never recurses), administrators all; a project's repositories go with it.
 CREATE POLICY "Members can view their projects" ON metrics.projects
@@ -1016,14 +1248,20 @@ REVOKE EXECUTE ON FUNCTION
     metrics.set_project_repository(text,text),
     metrics.set_project_check(text),
     metrics.current_metrics(text),
+    metrics._maintenance_read_model(uuid),
     metrics._resolve_check_function(text,regtype,text),
     metrics.activity_series(integer,text[],text),
     metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text),
     metrics.fetch_metrics(date,date,text[],text[],text,text),
+    metrics.get_breakdown(text,text,text,timestamp with time zone,timestamp with time zone),
+    metrics.get_drilldown(text,text,text,integer,text),
     metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean,text),
     metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean,text),
+    metrics.get_summary(text),
+    metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb),
     metrics.record_operation_metric(text,boolean,double precision,text),
-    metrics.record_route_metric(text,text,boolean,double precision,text)
+    metrics.record_route_metric(text,text,boolean,double precision,text),
+    metrics.refresh_read_model(text,boolean)
     FROM PUBLIC;
 DO $$
 DECLARE
@@ -1043,6 +1281,7 @@ BEGIN
             'metrics.metrics_trend_point',
             'metrics.metrics_breakdown_point',
             'metrics.metrics_drilldown',
+            'metrics.read_model_state',
             'metrics.is_project_member(uuid,text)',
             'metrics.member_projects()',
             'metrics.project_id(text)',
@@ -1053,14 +1292,20 @@ BEGIN
             'metrics.set_project_repository(text,text)',
             'metrics.set_project_check(text)',
             'metrics.current_metrics(text)',
+            'metrics._maintenance_read_model(uuid)',
             'metrics._resolve_check_function(text,regtype,text)',
             'metrics.activity_series(integer,text[],text)',
             'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)',
             'metrics.fetch_metrics(date,date,text[],text[],text,text)',
+            'metrics.get_breakdown(text,text,text,timestamp with time zone,timestamp with time zone)',
+            'metrics.get_drilldown(text,text,text,integer,text)',
             'metrics.get_operation_metrics(text,timestamp with time zone,timestamp with time zone,text,boolean,text)',
             'metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean,text)',
+            'metrics.get_summary(text)',
+            'metrics.get_trend(text,text,text,timestamp with time zone,timestamp with time zone,jsonb)',
             'metrics.record_operation_metric(text,boolean,double precision,text)',
-            'metrics.record_route_metric(text,text,boolean,double precision,text)'
+            'metrics.record_route_metric(text,text,boolean,double precision,text)',
+            'metrics.refresh_read_model(text,boolean)'
         ])
     LOOP
         EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %I', r.privilege,
