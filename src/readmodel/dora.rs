@@ -234,8 +234,9 @@ const PULL_REQUESTS: &str = "SELECT DISTINCT ON (c.repository, c.pr_number, c.ti
                     'opened_at', pr.created_at, 'merged_at', c.merged_at, 'deployed_at', c.deployed_at,
                     'lead_time_hours', c.lead_time_hours,
                     'stages', pg_catalog.jsonb_build_object(
-                        'coding_hours', pg_catalog.date_part('epoch', pr.created_at - c.first_commit_at) / 3600,
-                        'review_hours', pg_catalog.date_part('epoch', c.merged_at - pr.created_at) / 3600,
+                        'coding_hours', CASE WHEN c.first_commit_at IS NOT NULL THEN GREATEST(0,
+                            pg_catalog.date_part('epoch', pr.created_at - c.first_commit_at) / 3600) END,
+                        'review_hours', pg_catalog.date_part('epoch', c.merged_at - GREATEST(pr.created_at, c.first_commit_at)) / 3600,
                         'deploy_hours', c.lead_time_hours),
                     'deployment_id', c.deployment_id)::text
          FROM metrics.dora_change_facts AS c

@@ -287,9 +287,9 @@ pub fn compute_over(
 pub fn project_keys(uuid_column: bool, only: Option<Uuid>) -> ProjectKeys {
     spi::rows(
         "SELECT DISTINCT ON (k.key) k.key, k.id
-         FROM (SELECT p.id::text AS key, p.id, 0 AS rank FROM metrics.projects AS p
+         FROM (SELECT p.id::text AS key, p.id, 0 AS rank FROM metrics.projects AS p WHERE NOT p.whole_database
                UNION ALL
-               SELECT p.slug, p.id, 1 FROM metrics.projects AS p WHERE NOT $1) AS k
+               SELECT p.slug, p.id, 1 FROM metrics.projects AS p WHERE NOT $1 AND NOT p.whole_database) AS k
          WHERE $2::uuid IS NULL OR k.id = $2
          ORDER BY k.key, k.rank",
         &[uuid_column.into(), only.into()],

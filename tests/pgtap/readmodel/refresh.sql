@@ -5,7 +5,7 @@
 -- project's repository), the whole-database project against normal ones, and reruns that
 -- change nothing but the summary.
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/read_model.sql
 
@@ -114,6 +114,22 @@ SELECT is((SELECT count(*) FROM metrics.metrics_drilldown WHERE project_id = pg_
 SELECT is((SELECT payload->>'lead_time_hours' FROM metrics.metrics_drilldown
            WHERE project_id = pg_temp.pid('acme') AND reference_id = 'acme/shop#1002@production')::float8,
           3 + 5 / 60.0::float8, 'with its lead time (merged 3 hours before the deployment, which took 5 minutes)');
+-- The stages against the facts: coding from the first commit to the opening (never negative),
+-- review from the later of the two to the merge, deploy from the merge to the deployment.
+SELECT is((SELECT count(*) FROM metrics.metrics_drilldown AS d
+           JOIN metrics.dora_change_facts AS c ON d.reference_id = c.repository || '#' || c.pr_number || '@' || c.tier
+                AND c.deployment_id::text = d.payload->>'deployment_id' AND c.environment = d.payload->>'environment'
+           JOIN metrics.github_pull_requests AS pr ON pr.repository = c.repository AND pr.number = c.pr_number
+           WHERE d.project_id = pg_temp.pid('acme') AND d.entity_type = 'pull_request'
+             AND (d.payload->'stages'->>'coding_hours')::float8 IS NOT DISTINCT FROM
+                 CASE WHEN c.first_commit_at IS NOT NULL THEN greatest(0, extract(epoch FROM pr.created_at - c.first_commit_at)::float8 / 3600) END
+             AND abs((d.payload->'stages'->>'review_hours')::float8
+                     - extract(epoch FROM c.merged_at - greatest(pr.created_at, c.first_commit_at))::float8 / 3600) < 1e-9
+             AND (d.payload->'stages'->>'deploy_hours')::float8 = (d.payload->>'lead_time_hours')::float8),
+          (SELECT count(*) FROM metrics.metrics_drilldown WHERE project_id = pg_temp.pid('acme') AND entity_type = 'pull_request'),
+          'every pull request''s stages are those of its facts');
+SELECT is((SELECT count(*) FROM metrics.metrics_drilldown WHERE project_id = pg_temp.pid('acme') AND entity_type = 'pull_request'
+             AND (payload->'stages'->>'coding_hours')::float8 < 0), 0::bigint, 'and no stage is negative');
 SELECT is((SELECT count(*) FROM metrics.metrics_drilldown WHERE project_id = pg_temp.pid('acme') AND entity_type = 'deployment'),
           20::bigint, 'a drill-down per deployment');
 SELECT is((SELECT (payload->>'requests')::bigint FROM metrics.metrics_drilldown

@@ -3,7 +3,7 @@
 -- known project reported, a project created after days were sealed, corrections, the
 -- definition checks, the reads with a project, and row-level security across projects.
 BEGIN;
-SELECT plan(58);
+SELECT plan(61);
 \ir ../../fixtures/setup.sql
 
 SELECT lives_ok($$SELECT metrics.create_project('acme', 'Acme')$$, 'create project acme');
@@ -146,6 +146,13 @@ SELECT is((SELECT count(*) FROM expected e
           'initech''s values are its rows''');
 SELECT is((SELECT count(*) FROM expected e WHERE (pg_temp.sealed('o_avg', e.day, e.project_id)).value IS DISTINCT FROM e.avg), 0::bigint,
           'and every project''s averages still match');
+
+-- The project that covers the whole database has the whole database's values: no row of its own.
+SELECT lives_ok($$SELECT metrics.create_project('everything', 'Everything', NULL, true)$$, 'create the whole database''s project');
+SELECT is((SELECT total_metrics FROM metrics.backfill_daily_metrics('2025-06-01', '2025-06-04')), 0,
+          'a backfill seals nothing for it');
+SELECT is((SELECT count(*) FROM metrics.daily_metrics AS d JOIN metrics.projects AS p ON p.id = d.project_id WHERE p.whole_database),
+          0::bigint, 'and no value is sealed in its name');
 
 -- Collecting one day and correcting one.
 SELECT lives_ok($$SELECT * FROM metrics.collect_daily_metrics('2025-06-05')$$, 'collect one day');
