@@ -54,21 +54,6 @@ SELECT pg_temp.fails_with($$SELECT metrics.drop_project('acme')$$, '2BP01', 'a p
 -- What each caller sees. pgTAP's bookkeeping tables must be writable by the roles under test.
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA pg_temp TO PUBLIC;
-CREATE FUNCTION pg_temp.as_caller(api_role text, claims text, query text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-BEGIN
-    PERFORM set_config('role', api_role, true), set_config('request.jwt.claims', coalesce(claims, ''), true);
-    BEGIN
-        EXECUTE query INTO result;
-    EXCEPTION WHEN OTHERS THEN
-        result := SQLSTATE || ': ' || SQLERRM;
-    END;
-    PERFORM set_config('role', 'none', true), set_config('request.jwt.claims', '', true);
-    RETURN result;
-END
-$$;
 CREATE TEMP TABLE seen (caller text, claims text, api_role text);
 INSERT INTO seen VALUES
     ('anon', '{"role": "anon"}', 'anon'),

@@ -237,21 +237,6 @@ SELECT is((SELECT metrics.get_summary('everything')::jsonb->'summary'), 'null', 
 -- Who sees what.
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA pg_temp TO PUBLIC;
-CREATE FUNCTION pg_temp.as_caller(api_role text, claims text, query text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-BEGIN
-    PERFORM set_config('role', api_role, true), set_config('request.jwt.claims', coalesce(claims, ''), true);
-    BEGIN
-        EXECUTE query INTO result;
-    EXCEPTION WHEN OTHERS THEN
-        result := SQLSTATE || ': ' || SQLERRM;
-    END;
-    PERFORM set_config('role', 'none', true), set_config('request.jwt.claims', '', true);
-    RETURN result;
-END
-$$;
 CREATE TEMP TABLE callers (caller text, api_role text, claims text);
 INSERT INTO callers VALUES
     ('anon', 'anon', '{"role": "anon"}'),
