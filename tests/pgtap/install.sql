@@ -29,7 +29,8 @@ SELECT col_is_unique('metrics', 'daily_metrics', ARRAY['metric_date', 'metric_ty
 SELECT is((SELECT indnullsnotdistinct FROM pg_catalog.pg_index WHERE indexrelid = 'metrics.unique_daily_metric'::regclass), true,
           'one value per (date, type, category, project), the whole database (NULL) included');
 SELECT indexes_are('metrics', 'daily_metrics', ARRAY['daily_metrics_pkey', 'unique_daily_metric',
-    'idx_daily_metrics_date_type', 'idx_daily_metrics_category', 'idx_daily_metrics_collection']);
+    'idx_daily_metrics_date_type', 'idx_daily_metrics_category', 'idx_daily_metrics_collection',
+    'idx_daily_metrics_project']);
 SELECT has_column('metrics', 'metric_collection_log', 'error_details', 'the log keeps per-metric errors');
 SELECT has_column('metrics', 'metric_revisions', 'reason', 'revisions keep why a value changed');
 
