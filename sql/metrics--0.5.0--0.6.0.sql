@@ -36,34 +36,6 @@ DROP FUNCTION metrics.get_operation_metrics("operation" TEXT, "start_at" timesta
 DROP FUNCTION metrics.get_route_metrics("route" TEXT, "method" TEXT, "start_at" timestamp with time zone, "end_at" timestamp with time zone, "grain" TEXT, "combined" bool);
 DROP FUNCTION metrics.record_operation_metric("operation" TEXT, "success" bool, "duration_ms" double precision);
 DROP FUNCTION metrics.record_route_metric("route" TEXT, "method" TEXT, "success" bool, "duration_ms" double precision);
--- The families and their defaults. A rollup family's hour rows are folded into days after
--- keep_hourly and days into ISO weeks after keep_daily (NULL: days are kept); a log family's
--- rows are deleted after drop_after. NULL drop_after: never dropped.
-CREATE OR REPLACE FUNCTION metrics._retention_defaults()
-RETURNS TABLE (family text, kind text, keep_hourly interval, keep_daily interval, drop_after interval)
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    VALUES ('route_metrics',        'rollup', interval '90 days', interval '365 days', NULL::interval),
-           ('operation_metrics',    'rollup', interval '90 days', interval '365 days', NULL::interval),
-           ('collection_log',       'log',    NULL::interval,     NULL::interval,      interval '365 days'),
-           ('maintenance_log',      'log',    NULL::interval,     NULL::interval,      interval '365 days'),
-           ('cron_job_run_details', 'log',    NULL::interval,     NULL::interval,      interval '30 days'),
-           -- The raw GitHub payloads (metrics.github_events); their facts are kept.
-           ('github_events',        'log',    NULL::interval,     NULL::interval,      interval '365 days'),
-           -- The read model (seed 004): summaries whole for 30 days, then the last of each
-           -- project's day, dropped after 180 days; trend points at hour and day grain for
-           -- 90 days, then week and month points only (kept); breakdowns 90 days;
-           -- drill-downs 30 days.
-           ('read_model_summary',   'downsample', NULL::interval, interval '30 days', interval '180 days'),
-           ('read_model_trend',     'downsample', NULL::interval, interval '90 days', NULL::interval),
-           ('read_model_breakdown', 'log',    NULL::interval,     NULL::interval,      interval '90 days'),
-           ('read_model_drilldown', 'log',    NULL::interval,     NULL::interval,      interval '30 days')
-$$;
-COMMENT ON FUNCTION metrics._retention_defaults() IS
-    'The retention families, their kind (rollup, log or downsample) and their default policy.';
-COMMENT ON TABLE metrics.maintenance_log IS
-    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, read-model refresh, pruning, alerts), with what it did.';
 -- requires:
 --   snapshot_tables
 -- metrics: current_metrics(), the read function written in SQL. STABLE and SECURITY INVOKER: they read what the
@@ -106,6 +78,34 @@ AS $$
 $$;
 COMMENT ON FUNCTION metrics.current_metrics(text) IS
     'The latest sealed value of every metric: the whole database''s, or a project''s (its per-project metrics).';
+-- The families and their defaults. A rollup family's hour rows are folded into days after
+-- keep_hourly and days into ISO weeks after keep_daily (NULL: days are kept); a log family's
+-- rows are deleted after drop_after. NULL drop_after: never dropped.
+CREATE OR REPLACE FUNCTION metrics._retention_defaults()
+RETURNS TABLE (family text, kind text, keep_hourly interval, keep_daily interval, drop_after interval)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('route_metrics',        'rollup', interval '90 days', interval '365 days', NULL::interval),
+           ('operation_metrics',    'rollup', interval '90 days', interval '365 days', NULL::interval),
+           ('collection_log',       'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           ('maintenance_log',      'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           ('cron_job_run_details', 'log',    NULL::interval,     NULL::interval,      interval '30 days'),
+           -- The raw GitHub payloads (metrics.github_events); their facts are kept.
+           ('github_events',        'log',    NULL::interval,     NULL::interval,      interval '365 days'),
+           -- The read model (seed 004): summaries whole for 30 days, then the last of each
+           -- project's day, dropped after 180 days; trend points at hour and day grain for
+           -- 90 days, then week and month points only (kept); breakdowns 90 days;
+           -- drill-downs 30 days.
+           ('read_model_summary',   'downsample', NULL::interval, interval '30 days', interval '180 days'),
+           ('read_model_trend',     'downsample', NULL::interval, interval '90 days', NULL::interval),
+           ('read_model_breakdown', 'log',    NULL::interval,     NULL::interval,      interval '90 days'),
+           ('read_model_drilldown', 'log',    NULL::interval,     NULL::interval,      interval '30 days')
+$$;
+COMMENT ON FUNCTION metrics._retention_defaults() IS
+    'The retention families, their kind (rollup, log or downsample) and their default policy.';
+COMMENT ON TABLE metrics.maintenance_log IS
+    'The maintenance ledger: each run of metrics.run_maintenance and each of its steps (catch-up, compaction, read-model refresh, pruning, alerts), with what it did.';
 -- requires:
 --   snapshot_tables
 --   request_tables
@@ -189,6 +189,133 @@ ALTER TABLE metrics.operation_metrics
 SELECT pg_catalog.pg_extension_config_dump('metrics.projects', '');
 SELECT pg_catalog.pg_extension_config_dump('metrics.project_check', '');
 SELECT pg_catalog.pg_extension_config_dump('metrics.project_repositories', '');
+-- requires:
+--   request_tables
+--   project_tables
+-- metrics: what the read API (get_summary, get_trend, get_breakdown, get_drilldown) needs
+-- besides the read model's tables. The open hour and day of a project's requests are read
+-- live from metrics.route_metrics by project and time: without this index every call would
+-- walk the open day's rows of every project (idx_route_metrics_period) to keep its own. A
+-- recorded request adds an entry only when it makes a new hour row (project and hour never
+-- change, so updates of the counters stay HOT).
+CREATE INDEX idx_route_metrics_project ON metrics.route_metrics (project_id, period_start);
+-- requires:
+--   project_tables
+-- metrics: the read model of dashboards (seed 004): summary, trend, breakdown and drill-down
+-- rows, every one scoped by project_id, computed by metrics.refresh_read_model from the
+-- sealed daily values, the request metrics and the DORA keys, and compacted by the retention
+-- policy (families read_model_*). Closed buckets only: the open day and hour are computed live
+-- by the get_* functions, never stored. Rows are written only by refresh_read_model and
+-- maintenance; RLS shows a reader the rows of their projects (sql/access/policies.sql).
+CREATE TYPE metrics.metrics_time_grain AS ENUM ('hour', 'day', 'week', 'month');
+COMMENT ON TYPE metrics.metrics_time_grain IS 'The grains of the read model: hour, day, week (ISO, Monday), month.';
+-- Summary payloads (Metrics API contract v1.0), one per project per scheduled run.
+CREATE TABLE metrics.metrics_summary (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id  uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    captured_at timestamptz NOT NULL,
+    version     text NOT NULL DEFAULT '1.0',
+    scope       jsonb NOT NULL DEFAULT '{}',
+    payload     jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metrics.metrics_summary IS
+    'Summary payloads of each project, one per refresh_read_model run (contract version in version).';
+CREATE INDEX idx_metrics_summary_project ON metrics.metrics_summary (project_id, captured_at DESC);
+-- Time-series points: one per (project, metric key, grain, bucket, dimensions).
+CREATE TABLE metrics.metrics_trend_point (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id    uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    metric_key    text NOT NULL,
+    time_grain    metrics.metrics_time_grain NOT NULL,
+    time_bucket   timestamptz NOT NULL,
+    dimensions    jsonb NOT NULL DEFAULT '{}',
+    value_numeric double precision,
+    value_json    jsonb NOT NULL DEFAULT '{}',
+    computed_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT metrics_trend_point_key UNIQUE (project_id, metric_key, time_grain, time_bucket, dimensions)
+);
+COMMENT ON TABLE metrics.metrics_trend_point IS
+    'Trend points per project, metric key, grain and bucket (closed buckets; written by refresh_read_model).';
+CREATE INDEX idx_metrics_trend_point_series ON metrics.metrics_trend_point (project_id, metric_key, time_grain, time_bucket DESC);
+CREATE INDEX idx_metrics_trend_point_dimensions ON metrics.metrics_trend_point USING gin (dimensions);
+-- Category breakdowns: one per (project, metric key, grain, bucket, dimension, value).
+CREATE TABLE metrics.metrics_breakdown_point (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id      uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    metric_key      text NOT NULL,
+    time_grain      metrics.metrics_time_grain,
+    time_bucket     timestamptz,
+    dimension_key   text NOT NULL,
+    dimension_value text NOT NULL,
+    value_numeric   double precision,
+    value_json      jsonb NOT NULL DEFAULT '{}',
+    computed_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT metrics_breakdown_point_key UNIQUE NULLS NOT DISTINCT
+        (project_id, metric_key, time_grain, time_bucket, dimension_key, dimension_value)
+);
+COMMENT ON TABLE metrics.metrics_breakdown_point IS
+    'Breakdown points per project, metric key, bucket and dimension value (written by refresh_read_model).';
+CREATE INDEX idx_metrics_breakdown_point_series ON metrics.metrics_breakdown_point (project_id, metric_key, time_grain, time_bucket DESC);
+CREATE INDEX idx_metrics_breakdown_point_dimension ON metrics.metrics_breakdown_point (project_id, dimension_key, dimension_value);
+-- Entity drill-downs: one per (project, metric key, entity type, entity).
+CREATE TABLE metrics.metrics_drilldown (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id   uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    metric_key   text NOT NULL,
+    entity_type  text NOT NULL,
+    entity_id    uuid,
+    -- The entity's key when it is not a uuid (a pull request "owner/name#12", a deployment
+    -- id, a route "GET /users"); always set, so paging has one total order.
+    reference_id text NOT NULL,
+    time_bucket  timestamptz,
+    payload      jsonb NOT NULL,
+    computed_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT metrics_drilldown_key UNIQUE (project_id, metric_key, entity_type, reference_id)
+);
+COMMENT ON TABLE metrics.metrics_drilldown IS
+    'Entity drill-downs per project and metric key: pull requests, deployments, routes, breakdown keys (written by refresh_read_model).';
+CREATE INDEX idx_metrics_drilldown_entity ON metrics.metrics_drilldown (project_id, metric_key, entity_type, entity_id);
+CREATE INDEX idx_metrics_drilldown_reference ON metrics.metrics_drilldown (project_id, metric_key, reference_id);
+-- Keyset pagination of get_drilldown: newest first, then by reference.
+CREATE INDEX idx_metrics_drilldown_page ON metrics.metrics_drilldown (project_id, metric_key, entity_type, time_bucket DESC, reference_id);
+-- Derived, but kept by pg_dump like the sealed values: after retention has compacted the
+-- sources (request hours, raw events), the read model's history can no longer be rebuilt.
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_summary', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_trend_point', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_breakdown_point', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_drilldown', '');
+-- requires:
+--   readmodel_tables
+-- metrics: how far metrics.refresh_read_model has got, per project and source, so that a run
+-- recomputes only what changed since the last one. Written only by the refresh, in the same
+-- transaction as the points it covers: a cancelled or killed run leaves both as they were.
+--
+--   daily     sealed daily values: rows sealed (collection_timestamp, created_at) or revised
+--             (metric_revisions.revised_at) at or after watermark; cut_day the last closed
+--             day covered
+--   requests  request rows updated (route_metrics.updated_at) at or after watermark;
+--             cut_hour the end of the last closed hour covered
+--   github    GitHub events received (github_events.received_at) at or after watermark;
+--             cut_day the last closed day covered
+--
+-- The watermark is the start of the oldest transaction still open when the run began (at
+-- most the run's own start): a row committed later by a transaction that started earlier
+-- carries an earlier time, and would be missed by a watermark of the run's own start.
+CREATE TABLE metrics.read_model_state (
+    project_id   uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
+    source       text NOT NULL CHECK (source IN ('daily', 'requests', 'github')),
+    watermark    timestamptz NOT NULL,
+    cut_day      date,
+    cut_hour     timestamptz,
+    refreshed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (project_id, source)
+);
+COMMENT ON TABLE metrics.read_model_state IS
+    'How far refresh_read_model has got per project and source (watermark of changes, last closed day or hour covered).';
+-- Derived like the read model, and kept by pg_dump with it: a restored read model and its
+-- state go together (a state without its points would make the next run skip them).
+SELECT pg_catalog.pg_extension_config_dump('metrics.read_model_state', '');
 -- requires:
 --   project_tables
 -- metrics: projects and who is a member of them. The membership check is pluggable like the
@@ -434,133 +561,6 @@ END
 $$;
 COMMENT ON FUNCTION metrics.set_project_check(text) IS
     'Use a boolean function of the project id (uuid) to decide who is a member of a project; NULL restores the default JWT claim check (app_metadata.projects).';
--- requires:
---   request_tables
---   project_tables
--- metrics: what the read API (get_summary, get_trend, get_breakdown, get_drilldown) needs
--- besides the read model's tables. The open hour and day of a project's requests are read
--- live from metrics.route_metrics by project and time: without this index every call would
--- walk the open day's rows of every project (idx_route_metrics_period) to keep its own. A
--- recorded request adds an entry only when it makes a new hour row (project and hour never
--- change, so updates of the counters stay HOT).
-CREATE INDEX idx_route_metrics_project ON metrics.route_metrics (project_id, period_start);
--- requires:
---   project_tables
--- metrics: the read model of dashboards (seed 004): summary, trend, breakdown and drill-down
--- rows, every one scoped by project_id, computed by metrics.refresh_read_model from the
--- sealed daily values, the request metrics and the DORA keys, and compacted by the retention
--- policy (families read_model_*). Closed buckets only: the open day and hour are computed live
--- by the get_* functions, never stored. Rows are written only by refresh_read_model and
--- maintenance; RLS shows a reader the rows of their projects (sql/access/policies.sql).
-CREATE TYPE metrics.metrics_time_grain AS ENUM ('hour', 'day', 'week', 'month');
-COMMENT ON TYPE metrics.metrics_time_grain IS 'The grains of the read model: hour, day, week (ISO, Monday), month.';
--- Summary payloads (Metrics API contract v1.0), one per project per scheduled run.
-CREATE TABLE metrics.metrics_summary (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id  uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    captured_at timestamptz NOT NULL,
-    version     text NOT NULL DEFAULT '1.0',
-    scope       jsonb NOT NULL DEFAULT '{}',
-    payload     jsonb NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE metrics.metrics_summary IS
-    'Summary payloads of each project, one per refresh_read_model run (contract version in version).';
-CREATE INDEX idx_metrics_summary_project ON metrics.metrics_summary (project_id, captured_at DESC);
--- Time-series points: one per (project, metric key, grain, bucket, dimensions).
-CREATE TABLE metrics.metrics_trend_point (
-    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id    uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    metric_key    text NOT NULL,
-    time_grain    metrics.metrics_time_grain NOT NULL,
-    time_bucket   timestamptz NOT NULL,
-    dimensions    jsonb NOT NULL DEFAULT '{}',
-    value_numeric double precision,
-    value_json    jsonb NOT NULL DEFAULT '{}',
-    computed_at   timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT metrics_trend_point_key UNIQUE (project_id, metric_key, time_grain, time_bucket, dimensions)
-);
-COMMENT ON TABLE metrics.metrics_trend_point IS
-    'Trend points per project, metric key, grain and bucket (closed buckets; written by refresh_read_model).';
-CREATE INDEX idx_metrics_trend_point_series ON metrics.metrics_trend_point (project_id, metric_key, time_grain, time_bucket DESC);
-CREATE INDEX idx_metrics_trend_point_dimensions ON metrics.metrics_trend_point USING gin (dimensions);
--- Category breakdowns: one per (project, metric key, grain, bucket, dimension, value).
-CREATE TABLE metrics.metrics_breakdown_point (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id      uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    metric_key      text NOT NULL,
-    time_grain      metrics.metrics_time_grain,
-    time_bucket     timestamptz,
-    dimension_key   text NOT NULL,
-    dimension_value text NOT NULL,
-    value_numeric   double precision,
-    value_json      jsonb NOT NULL DEFAULT '{}',
-    computed_at     timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT metrics_breakdown_point_key UNIQUE NULLS NOT DISTINCT
-        (project_id, metric_key, time_grain, time_bucket, dimension_key, dimension_value)
-);
-COMMENT ON TABLE metrics.metrics_breakdown_point IS
-    'Breakdown points per project, metric key, bucket and dimension value (written by refresh_read_model).';
-CREATE INDEX idx_metrics_breakdown_point_series ON metrics.metrics_breakdown_point (project_id, metric_key, time_grain, time_bucket DESC);
-CREATE INDEX idx_metrics_breakdown_point_dimension ON metrics.metrics_breakdown_point (project_id, dimension_key, dimension_value);
--- Entity drill-downs: one per (project, metric key, entity type, entity).
-CREATE TABLE metrics.metrics_drilldown (
-    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    project_id   uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    metric_key   text NOT NULL,
-    entity_type  text NOT NULL,
-    entity_id    uuid,
-    -- The entity's key when it is not a uuid (a pull request "owner/name#12", a deployment
-    -- id, a route "GET /users"); always set, so paging has one total order.
-    reference_id text NOT NULL,
-    time_bucket  timestamptz,
-    payload      jsonb NOT NULL,
-    computed_at  timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT metrics_drilldown_key UNIQUE (project_id, metric_key, entity_type, reference_id)
-);
-COMMENT ON TABLE metrics.metrics_drilldown IS
-    'Entity drill-downs per project and metric key: pull requests, deployments, routes, breakdown keys (written by refresh_read_model).';
-CREATE INDEX idx_metrics_drilldown_entity ON metrics.metrics_drilldown (project_id, metric_key, entity_type, entity_id);
-CREATE INDEX idx_metrics_drilldown_reference ON metrics.metrics_drilldown (project_id, metric_key, reference_id);
--- Keyset pagination of get_drilldown: newest first, then by reference.
-CREATE INDEX idx_metrics_drilldown_page ON metrics.metrics_drilldown (project_id, metric_key, entity_type, time_bucket DESC, reference_id);
--- Derived, but kept by pg_dump like the sealed values: after retention has compacted the
--- sources (request hours, raw events), the read model's history can no longer be rebuilt.
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_summary', '');
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_trend_point', '');
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_breakdown_point', '');
-SELECT pg_catalog.pg_extension_config_dump('metrics.metrics_drilldown', '');
--- requires:
---   readmodel_tables
--- metrics: how far metrics.refresh_read_model has got, per project and source, so that a run
--- recomputes only what changed since the last one. Written only by the refresh, in the same
--- transaction as the points it covers: a cancelled or killed run leaves both as they were.
---
---   daily     sealed daily values: rows sealed (collection_timestamp, created_at) or revised
---             (metric_revisions.revised_at) at or after watermark; cut_day the last closed
---             day covered
---   requests  request rows updated (route_metrics.updated_at) at or after watermark;
---             cut_hour the end of the last closed hour covered
---   github    GitHub events received (github_events.received_at) at or after watermark;
---             cut_day the last closed day covered
---
--- The watermark is the start of the oldest transaction still open when the run began (at
--- most the run's own start): a row committed later by a transaction that started earlier
--- carries an earlier time, and would be missed by a watermark of the run's own start.
-CREATE TABLE metrics.read_model_state (
-    project_id   uuid NOT NULL REFERENCES metrics.projects (id) ON DELETE CASCADE,
-    source       text NOT NULL CHECK (source IN ('daily', 'requests', 'github')),
-    watermark    timestamptz NOT NULL,
-    cut_day      date,
-    cut_hour     timestamptz,
-    refreshed_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (project_id, source)
-);
-COMMENT ON TABLE metrics.read_model_state IS
-    'How far refresh_read_model has got per project and source (watermark of changes, last closed day or hour covered).';
--- Derived like the read model, and kept by pg_dump with it: a restored read model and its
--- state go together (a state without its points would make the next run skip them).
-SELECT pg_catalog.pg_extension_config_dump('metrics.read_model_state', '');
 CREATE  FUNCTION "_maintenance_read_model"(
 	"run_id" uuid /* Option < Uuid > */
 ) RETURNS bool /* bool */
@@ -715,7 +715,7 @@ AS $$
         ('table',     'metrics.metrics_trend_point',        'SELECT', 'read'),
         ('table',     'metrics.metrics_breakdown_point',    'SELECT', 'read'),
         ('table',     'metrics.metrics_drilldown',          'SELECT', 'read'),
-        -- The read API: one jsonb answer each, STABLE (GET). SECURITY DEFINER, but the project
+        -- The read API: one json answer each, STABLE (GET). SECURITY DEFINER, but the project
         -- is resolved as the caller first (metrics.project_id, the caller's RLS: a project they
         -- may not read is 42704 like one that does not exist), and only its rows are read.
         ('function',  'metrics.get_summary(text)',                          'EXECUTE', 'read'),

@@ -113,7 +113,7 @@ AS $$
         ('table',     'metrics.metrics_trend_point',        'SELECT', 'read'),
         ('table',     'metrics.metrics_breakdown_point',    'SELECT', 'read'),
         ('table',     'metrics.metrics_drilldown',          'SELECT', 'read'),
-        -- The read API: one jsonb answer each, STABLE (GET). SECURITY DEFINER, but the project
+        -- The read API: one json answer each, STABLE (GET). SECURITY DEFINER, but the project
         -- is resolved as the caller first (metrics.project_id, the caller's RLS: a project they
         -- may not read is 42704 like one that does not exist), and only its rows are read.
         ('function',  'metrics.get_summary(text)',                          'EXECUTE', 'read'),

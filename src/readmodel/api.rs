@@ -1,5 +1,5 @@
 //! The SQL functions of the read API (Metrics API contract v1.0): `get_summary`,
-//! `get_trend`, `get_breakdown`, `get_drilldown`. Each returns one jsonb answer, is STABLE
+//! `get_trend`, `get_breakdown`, `get_drilldown`. Each returns one json answer, is STABLE
 //! (PostgREST calls it by GET, in a read-only transaction) and SECURITY DEFINER with a pinned
 //! search_path: the arguments are checked first (`query`), then the project is resolved as
 //! the caller (`read::resolve`), then only that project's rows are read.
