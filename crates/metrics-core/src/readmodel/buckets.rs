@@ -10,25 +10,11 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 
 use crate::common::calendar::{self, Period};
 
-/// The grains of `metrics.metrics_time_grain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TimeGrain {
-    Hour,
-    Day,
-    Week,
-    Month,
-}
+/// The grains, one type for the refresh and the read API (`query`, which parses them).
+pub use crate::readmodel::query::TimeGrain;
 
+/// The calendar of a grain's buckets, in days (the refresh's side of `TimeGrain`).
 impl TimeGrain {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimeGrain::Hour => "hour",
-            TimeGrain::Day => "day",
-            TimeGrain::Week => "week",
-            TimeGrain::Month => "month",
-        }
-    }
-
     /// The first day of the bucket holding `date` (hours have no day bucket: the day).
     pub fn start(self, date: NaiveDate) -> NaiveDate {
         match self {
