@@ -135,6 +135,9 @@ AS $$
         -- with the caller's rights and read what the caller's policies show, so the read level.
         ('function',  'metrics.fetch_metrics(date,date,text[],text[],text,text)', 'EXECUTE', 'read'),
         ('function',  'metrics.activity_series(integer,text[],text)',       'EXECUTE', 'read'),
+        -- A sparkline (0.7.0) draws what activity_series returns, read as the caller (SECURITY
+        -- INVOKER): the read level.
+        ('function',  'metrics.sparkline(text,integer,text)',               'EXECUTE', 'read'),
         ('function',  'metrics.current_metrics(text)',                      'EXECUTE', 'read'),
         ('function',  'metrics.last_closed_day()',                          'EXECUTE', 'read'),
         ('function',  'metrics.is_admin()',                                 'EXECUTE', 'read'),

@@ -470,6 +470,28 @@ fn project_activity_series(
     TableIterator::new(read::series(days, categories, project).or_raise())
 }
 
+/// The last `days` closed days of one metric as a line of text, one character per day
+/// (`▁▂▃▄▅▆▇█` over the series' own range, `·` for a day without a sealed value): a chart
+/// in psql. The same days and values as `activity_series(days, ARRAY[metric], project)`.
+#[pg_extern(stable)]
+#[search_path(pg_catalog, pg_temp)]
+fn sparkline(
+    metric: Option<String>,
+    days: default!(Option<i32>, "30"),
+    project: default!(Option<String>, "NULL"),
+) -> String {
+    let metric = required(metric, "metric").or_raise();
+    let days = required(days, "days").or_raise() as i64;
+    let days = check_series_days(days, guc::max_query_days()).or_raise();
+    let project = read::resolve_project(project);
+    let values: Vec<Option<f64>> = read::series(days, Some(vec![metric]), project)
+        .or_raise()
+        .into_iter()
+        .map(|(_, _, value)| value.and_then(|v| v.to_string().parse().ok()))
+        .collect();
+    crate::snapshots::sparkline::render(&values)
+}
+
 /// `fetch_metrics` and `activity_series` as the install scripts before 0.6.0 declare them
 /// (without `project`), bound to these symbols: kept for a database that has the new
 /// library but has not run `ALTER EXTENSION metrics UPDATE` yet. No SQL of this version.

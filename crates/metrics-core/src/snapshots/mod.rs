@@ -5,7 +5,7 @@
 //! (`rollup`), the argument checks of the read and correction functions (`checks`), and the
 //! mergeable distinct-count sketch that weeks and months of distinct metrics are counted
 //! with (`distinct_sketch`), and the day's sorted values that weeks and months of percentiles
-//! are computed from exactly (`percentile`).
+//! are computed from exactly (`percentile`), and a series drawn as a line of text (`sparkline`).
 
 pub mod checks;
 pub mod definition;
@@ -15,5 +15,6 @@ pub mod kind;
 pub mod percentile;
 pub mod presets;
 pub mod rollup;
+pub mod sparkline;
 pub mod statements;
 pub mod tally;
