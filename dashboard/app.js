@@ -214,6 +214,7 @@ function clearProjectData() {
     $('svg.trend-chart').replaceChildren();
     $('#as-of').textContent = '–';
     $('#as-of').removeAttribute('datetime');
+    $('#freshness').hidden = true;
     page.summary = null;
     page.trend.answer = null;
 }
@@ -224,6 +225,7 @@ function start() {
     page.generation += 1;
     page.api = createApi({ url: page.config.url, anonKey: page.config.anonKey, accessToken: page.config.token });
     $('#signin').hidden = true;
+    delete $('#signin-message').dataset.reason;
     $('#session').hidden = false;
     hideBanner();
     track(loadProjects);
@@ -279,6 +281,7 @@ function showSummary(answer) {
     const asOf = $('#as-of');
     asOf.textContent = formatDateTime(answer.as_of, page.timeZone);
     if (answer.as_of) asOf.setAttribute('datetime', answer.as_of);
+    $('#freshness').hidden = false;
     renderSummary($('#summary-body'), answer);
     $('#summary-period').textContent = answer.summary ? periodText(answer.summary) : '';
     renderDora($('#dora-body'), answer.summary);
