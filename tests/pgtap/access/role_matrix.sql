@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(1176);
+SELECT plan(1181);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -248,7 +248,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:61,ok:61}'),
+     '{42501,42501,42501,ok:62,ok:62}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -263,7 +263,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:61}'),
+     '{42501,42501,42501,42501,ok:62}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).

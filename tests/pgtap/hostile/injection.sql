@@ -15,7 +15,7 @@
 -- (hijacking), oversized.sql (huge and extreme input), jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(2301);
+SELECT plan(2349);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 \ir ../../fixtures/hostile_arguments.sql

@@ -7,7 +7,7 @@
 -- (injection strings), search_path.sql (hijacking), jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(275);
+SELECT plan(279);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 \ir ../../fixtures/hostile_arguments.sql

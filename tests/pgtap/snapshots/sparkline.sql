@@ -32,7 +32,7 @@ $$, 'seal the last 40 closed days but one');
 CREATE FUNCTION pg_temp.expected_line(days int, org text) RETURNS text LANGUAGE sql AS $$
     WITH d AS (
         SELECT k, CASE WHEN k <> 12 THEN (SELECT count(*) FROM regress_src.signups AS s
-                                          WHERE (org IS NULL OR s.org = expected_line.org)
+                                          WHERE ($2 IS NULL OR s.org = $2)
                                             AND s.created_at >= (metrics.last_closed_day() - k)::timestamp AT TIME ZONE 'UTC'
                                             AND s.created_at < (metrics.last_closed_day() - k + 1)::timestamp AT TIME ZONE 'UTC') END AS v
         FROM generate_series(0, days - 1) AS k
