@@ -25,7 +25,8 @@ export const A = 'dash-a';
 export const B = 'dash-b';
 
 // The page's own formatter: what every number must read.
-export const { formatNumber } = await import(pathToFileURL(join(REPO_ROOT, 'dashboard/format.js')).href);
+// (DASHBOARD_DIR: another checkout's page, when trying the tests against it by hand.)
+export const { formatNumber } = await import(pathToFileURL(join(process.env.DASHBOARD_DIR ?? join(REPO_ROOT, 'dashboard'), 'format.js')).href);
 
 // ---------------------------------------------------------------------------------------------
 // psql as the cluster's superuser.
@@ -78,7 +79,15 @@ export async function open(browser, { token, query = '', width = 1280, height = 
     const page = await context.newPage();
     page.problems = [];
     page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+    page.on('console', (m) => {
+        if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) page.problems.push(`console: ${m.text()}`);
+    });
+    // A file of the page that is missing (the API's 4xx answers are what some tests want).
+    page.on('response', (r) => {
+        if (r.status() >= 400 && r.url().startsWith(PAGE_URL) && !r.url().endsWith('/favicon.ico')) {
+            page.problems.push(`${r.url()} answered ${r.status()}`);
+        }
+    });
     await page.setViewport({ width, height });
     const url = `${PAGE_URL}${query ? `?${query}` : ''}${token ? `#access_token=${token}` : ''}`;
     await page.goto(url, { waitUntil: 'load' });
