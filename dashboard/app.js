@@ -1,0 +1,462 @@
+// The dashboard: signs in, loads the user's projects, and fills every section from the read API.
+// `document.body.dataset.state` tells what the page is doing, for people and for tests:
+// loading (requests in flight), ready (every section rendered), signed-out (the sign-in form),
+// error (a section, or the whole page, could not load: the message is in #error).
+import { ApiError, createApi, isExpired } from './api.js';
+import { drawBars, drawTrend } from './charts.js';
+import { fillSelect, note } from './dom.js';
+import { formatDateTime, humanize } from './format.js';
+import { DRILLDOWNS, keyFormat, periodText, renderDora, renderDrilldown, renderRoutes, renderSummary, ROUTE_NOTE } from './sections.js';
+import { clearToken, fetchConfig, pageParams, rememberProject, storedSession, storeSession, takeFragment } from './session.js';
+
+const $ = (selector) => document.querySelector(selector);
+
+const page = {
+    config: null, // { url, anonKey, token, fromServer }
+    api: null,
+    params: pageParams(),
+    projects: [],
+    project: null, // the slug (or id) being shown
+    timeZone: 'UTC',
+    summary: null, // the get_summary answer
+    trend: { metric: null, grain: 'day', answer: null },
+    drill: { type: 'pull_request', cursors: [null], answer: null },
+    generation: 0, // bumped by every project load and sign-out: late answers of an older one are dropped
+    inflight: 0,
+    signedOut: false,
+    fatal: null, // { kind, message } of an error that leaves no project data on the page
+    sectionErrors: new Map(),
+    tickets: new Map(), // the latest request per section: an older answer is dropped
+};
+
+// --- state -----------------------------------------------------------------------------------
+
+function updateState() {
+    let state = 'ready';
+    if (page.signedOut) state = 'signed-out';
+    else if (page.inflight > 0) state = 'loading';
+    else if (page.fatal || page.sectionErrors.size) state = 'error';
+    document.body.dataset.state = state;
+}
+
+/** Runs `work` counted as in flight, so the state is `loading` until it and what it renders are done. */
+async function track(work) {
+    page.inflight += 1;
+    updateState();
+    try {
+        return await work();
+    } finally {
+        page.inflight -= 1;
+        updateState();
+    }
+}
+
+// --- errors ----------------------------------------------------------------------------------
+
+const MESSAGES = {
+    forbidden: () => 'You have no access to this project, or it does not exist.',
+    'no-projects': () => 'Your account has no project yet.',
+    network: (error) => `${error.message} Check the address, that the API is running, and that it accepts requests from this page.`,
+};
+
+function showBanner(kind, text) {
+    const banner = $('#error');
+    banner.dataset.errorKind = kind;
+    banner.textContent = text;
+    banner.hidden = false;
+}
+
+function hideBanner() {
+    const banner = $('#error');
+    banner.hidden = true;
+    banner.textContent = '';
+    delete banner.dataset.errorKind;
+}
+
+function apiText(error, what) {
+    const hint = error.hint ? ` ${error.hint}` : '';
+    return `${what} could not be loaded: ${error.message}${hint}`;
+}
+
+/** An error that leaves the page without project data: forbidden, no-projects, network, api. */
+function showFatal(kind, error, text = MESSAGES[kind]?.(error)) {
+    page.generation += 1;
+    page.fatal = { kind };
+    clearProjectData();
+    $('#dashboard').hidden = true;
+    showBanner(kind, text);
+    updateState();
+}
+
+/** Where a section shows that it could not load: the container emptied, and the note written. */
+const SECTION_PLACES = {
+    summary: { clear: '#summary-body', note: '#summary-body' },
+    trend: { clear: 'svg.trend-chart', note: '#trend-note' },
+    breakdown: { clear: '#breakdown-bars', note: '#breakdown-note' },
+    routes: { clear: '#routes-body', note: '#routes-body' },
+    drilldown: { clear: '#drilldown-body', note: '#drilldown-body' },
+};
+
+function showSectionError(section, text) {
+    const place = SECTION_PLACES[section];
+    $(place.clear).replaceChildren();
+    const target = $(place.note);
+    if (target.tagName === 'P') {
+        target.textContent = text;
+        target.classList.add('section-error');
+    } else {
+        target.replaceChildren(note(text, 'section-error'));
+    }
+}
+
+/** Routes an error to the message a person understands; `section` names what failed. */
+function handleError(error, section, what) {
+    if (!(error instanceof ApiError)) error = new ApiError('api', error?.message ?? String(error));
+    if (error.kind === 'expired') return showSignIn('expired');
+    if (error.kind === 'forbidden' || error.kind === 'network') return showFatal(error.kind, error);
+    const text = apiText(error, what);
+    if (!section) return showFatal('api', error, text);
+    page.sectionErrors.set(section, text);
+    showSectionError(section, text);
+    showBanner('api', text);
+    updateState();
+}
+
+function sectionLoaded(section) {
+    const place = SECTION_PLACES[section];
+    if (place) $(place.note).classList.remove('section-error');
+    if (!page.sectionErrors.delete(section)) return;
+    const [first] = page.sectionErrors.values();
+    if (first) showBanner('api', first);
+    else if (!page.fatal) hideBanner();
+}
+
+/** Calls the API for a section and renders the answer, unless a newer load took over. */
+async function load(section, what, request, render, done = () => {}) {
+    const generation = page.generation;
+    const ticket = (page.tickets.get(section) ?? 0) + 1;
+    page.tickets.set(section, ticket);
+    return track(async () => {
+        try {
+            const answer = await request();
+            if (generation !== page.generation || ticket !== page.tickets.get(section)) return;
+            render(answer);
+            sectionLoaded(section);
+        } catch (error) {
+            if (generation === page.generation && ticket === page.tickets.get(section)) handleError(error, section, what);
+        } finally {
+            if (generation === page.generation && ticket === page.tickets.get(section)) done();
+        }
+    });
+}
+
+// --- sign-in ---------------------------------------------------------------------------------
+
+const SIGNIN_MESSAGES = {
+    expired: 'Your session has expired. Sign in again.',
+    'signed-out': 'You are signed out.',
+    missing: 'Enter the API URL and the anon key of your project.',
+};
+
+function showSignIn(reason = null) {
+    page.generation += 1;
+    page.signedOut = true;
+    page.fatal = null;
+    page.sectionErrors.clear();
+    if (reason === 'expired') clearToken();
+    clearProjectData();
+    hideBanner();
+    $('#dashboard').hidden = true;
+    $('#session').hidden = true;
+    $('#project-select').replaceChildren();
+    const message = $('#signin-message');
+    message.hidden = !reason;
+    message.textContent = reason ? SIGNIN_MESSAGES[reason] : '';
+    if (reason) message.dataset.reason = reason;
+    else delete message.dataset.reason;
+    fillSignInForm();
+    $('#signin').hidden = false;
+    updateState();
+}
+
+function fillSignInForm() {
+    const { url, anonKey, fromServer } = page.config ?? {};
+    $('#api-url').value = url ?? '';
+    $('#anon-key').value = anonKey ?? '';
+    $('#access-token').value = '';
+    for (const field of document.querySelectorAll('[data-config-field]')) field.hidden = Boolean(fromServer && url);
+}
+
+function onSignIn(event) {
+    event.preventDefault();
+    const url = $('#api-url').value.trim();
+    const anonKey = $('#anon-key').value.trim();
+    const token = $('#access-token').value.trim();
+    if (!url || !anonKey) return showSignIn('missing');
+    if (token && isExpired(token)) return showSignIn('expired');
+    page.config = { ...page.config, url, anonKey, token };
+    storeSession(page.config.fromServer ? { token } : { url, anonKey, token });
+    start();
+}
+
+function onSignOut() {
+    clearToken();
+    if (page.config) page.config.token = null;
+    showSignIn('signed-out');
+}
+
+// --- projects --------------------------------------------------------------------------------
+
+function clearProjectData() {
+    for (const id of ['#summary-body', '#breakdown-bars', '#dora-body', '#routes-body', '#drilldown-body']) $(id).replaceChildren();
+    for (const id of ['#summary-period', '#trend-note', '#breakdown-note', '#dora-note', '#routes-note']) $(id).textContent = '';
+    for (const id of ['#trend-metric', '#breakdown-metric', '#drilldown-type']) $(id).replaceChildren();
+    $('svg.trend-chart').replaceChildren();
+    $('#as-of').textContent = '–';
+    $('#as-of').removeAttribute('datetime');
+    page.summary = null;
+    page.trend.answer = null;
+}
+
+function start() {
+    page.signedOut = false;
+    page.fatal = null;
+    page.generation += 1;
+    page.api = createApi({ url: page.config.url, anonKey: page.config.anonKey, accessToken: page.config.token });
+    $('#signin').hidden = true;
+    $('#session').hidden = false;
+    hideBanner();
+    track(loadProjects);
+}
+
+async function loadProjects() {
+    const generation = page.generation;
+    let projects;
+    try {
+        projects = await page.api.projects();
+    } catch (error) {
+        if (generation === page.generation) handleError(error, null, 'Your projects');
+        return;
+    }
+    if (generation !== page.generation) return;
+    page.projects = projects;
+    if (!projects.length) return showFatal('no-projects');
+    const wanted = page.params.project;
+    fillSelect($('#project-select'), projects.map((p) => ({ value: p.slug, label: p.name })));
+    const known = projects.find((p) => p.slug === wanted || p.id === wanted);
+    $('#project-select').value = known ? known.slug : wanted ? '' : projects[0].slug;
+    await loadProject(known ? known.slug : wanted ?? projects[0].slug);
+}
+
+/** Loads everything of one project: the summary first (it names the metrics), then the rest together. */
+async function loadProject(project) {
+    page.generation += 1;
+    page.fatal = null;
+    page.sectionErrors.clear();
+    page.project = project;
+    clearProjectData();
+    hideBanner();
+    const generation = page.generation;
+    await load('summary', 'The summary', () => page.api.summary(project), showSummary);
+    if (generation !== page.generation) return;
+    $('#dashboard').hidden = false;
+    fillControls();
+    await Promise.all([loadTrend(), loadBreakdown(), loadRoutes(), loadDrilldown()]);
+}
+
+function onProjectChange(event) {
+    const slug = event.target.value;
+    page.params.project = slug;
+    rememberProject(slug);
+    track(() => loadProject(slug));
+}
+
+// --- summary and DORA ------------------------------------------------------------------------
+
+function showSummary(answer) {
+    page.summary = answer;
+    page.timeZone = answer.project?.time_zone || 'UTC';
+    const asOf = $('#as-of');
+    asOf.textContent = formatDateTime(answer.as_of, page.timeZone);
+    if (answer.as_of) asOf.setAttribute('datetime', answer.as_of);
+    renderSummary($('#summary-body'), answer);
+    $('#summary-period').textContent = answer.summary ? periodText(answer.summary) : '';
+    renderDora($('#dora-body'), answer.summary);
+    $('#dora-note').textContent = answer.summary?.dora?.length ? 'The last 7 days. Rates in percent; levels from the DORA report.' : '';
+}
+
+function metricsOfSummary() {
+    const answer = page.summary;
+    return answer?.summary?.metrics ?? answer?.today?.metrics ?? [];
+}
+
+function breakdownMetrics() {
+    return metricsOfSummary().filter((m) => m.metric_type === 'aggregate');
+}
+
+function metricLabel(m) {
+    return m.display_name || humanize(m.metric_key);
+}
+
+function fillControls() {
+    const metrics = metricsOfSummary();
+    const trendOptions = [...metrics.map((m) => ({ value: m.metric_key, label: metricLabel(m) })),
+        { value: 'requests', label: 'Requests' }, { value: 'request_p95_ms', label: 'Request latency p95' },
+        { value: 'request_error_rate', label: 'Request error rate' }];
+    fillSelect($('#trend-metric'), trendOptions, page.trend.metric);
+    page.trend.metric = $('#trend-metric').value;
+    const breakdowns = breakdownMetrics().map((m) => ({ value: m.metric_key, label: metricLabel(m) }));
+    fillSelect($('#breakdown-metric'), [...breakdowns, { value: 'requests', label: 'Requests by route' }]);
+    fillSelect($('#drilldown-type'), drilldownOptions(), page.drill.type);
+    page.drill.type = $('#drilldown-type').value;
+    page.drill.cursors = [null];
+}
+
+// --- trend -----------------------------------------------------------------------------------
+
+function chartWidth() {
+    const frame = $('.chart-frame');
+    return Math.max(300, Math.round(frame.clientWidth || 640));
+}
+
+function showTrend(answer) {
+    page.trend.answer = answer;
+    const width = chartWidth();
+    const format = keyFormat(answer.metric_key, metricsOfSummary());
+    drawTrend($('svg.trend-chart'), answer, { width, height: width < 500 ? 220 : 260, format, timeZone: page.timeZone });
+    const coarser = answer.resolution && answer.resolution !== answer.grain ? ` Older points are by ${answer.resolution}.` : '';
+    $('#trend-note').textContent = answer.points.length
+        ? `${answer.points.length} ${answer.grain === 'day' ? 'days' : `${answer.grain}s`}, as of ${formatDateTime(answer.as_of, page.timeZone)}.${coarser}`
+        : 'No data yet.';
+}
+
+function loadTrend() {
+    const { metric, grain } = page.trend;
+    for (const button of document.querySelectorAll('#trend button[data-grain]')) {
+        button.setAttribute('aria-pressed', String(button.dataset.grain === grain));
+    }
+    return load('trend', 'The trend', () => page.api.trend(page.project, metric, grain), showTrend);
+}
+
+function onGrain(event) {
+    const button = event.target.closest('button[data-grain]');
+    if (!button || button.dataset.grain === page.trend.grain) return;
+    page.trend.grain = button.dataset.grain;
+    loadTrend();
+}
+
+let resizeTimer = null;
+function onResize() {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+        const svg = $('svg.trend-chart');
+        const current = Number(svg.getAttribute('viewBox')?.split(' ')[2]);
+        if (page.trend.answer && Math.abs(current - chartWidth()) > 8) showTrend(page.trend.answer);
+    }, 150);
+}
+
+// --- breakdown and routes --------------------------------------------------------------------
+
+function loadBreakdown() {
+    const key = $('#breakdown-metric').value;
+    const dimension = key === 'requests' ? 'route' : null;
+    return load('breakdown', 'The breakdown', () => page.api.breakdown(page.project, key, dimension), (answer) => {
+        const list = $('#breakdown-bars');
+        drawBars(list, answer.items, key === 'requests' ? 'int' : 'num');
+        $('#breakdown-note').textContent = answer.items.length ? 'The last 30 days: total and share of each.' : 'No data yet.';
+    });
+}
+
+function loadRoutes() {
+    return load('routes', 'Request latency', () => page.api.drilldown(page.project, 'requests', 'route', 50, null), (answer) => {
+        renderRoutes($('#routes-body'), answer);
+        const more = answer.next ? ' Showing the first 50 routes: see Details for all of them.' : '';
+        $('#routes-note').textContent = answer.items.length ? ROUTE_NOTE + more : '';
+    });
+}
+
+// --- drill-down ------------------------------------------------------------------------------
+
+/** The drill-down choices; a breakdown metric's keys are `breakdown_key` (the first) or `breakdown_key:<metric>`. */
+function drilldownOptions() {
+    const options = ['pull_request', 'deployment', 'route'].map((type) => ({
+        value: type, label: DRILLDOWNS[type].label, data: { metricKey: DRILLDOWNS[type].metricKey },
+    }));
+    breakdownMetrics().forEach((m, i) => options.push({
+        value: i === 0 ? 'breakdown_key' : `breakdown_key:${m.metric_key}`,
+        label: `${metricLabel(m)} (keys)`, data: { metricKey: m.metric_key },
+    }));
+    return options;
+}
+
+function setPager(answer) {
+    const { cursors } = page.drill;
+    $('#drilldown-prev').disabled = cursors.length <= 1;
+    $('#drilldown-next').disabled = !answer?.next;
+    $('#drilldown-page').textContent = `Page ${cursors.length}`;
+}
+
+function loadDrilldown() {
+    const select = $('#drilldown-type');
+    const option = select.selectedOptions[0];
+    if (!option) return Promise.resolve();
+    const type = option.value.split(':')[0];
+    const after = page.drill.cursors[page.drill.cursors.length - 1];
+    $('#drilldown-prev').disabled = true;
+    $('#drilldown-next').disabled = true;
+    $('#drilldown-page').textContent = `Page ${page.drill.cursors.length}`;
+    const request = () => page.api.drilldown(page.project, option.dataset.metricKey, type, page.params.pageSize, after);
+    page.drill.answer = null;
+    return load('drilldown', 'The details', request, (answer) => {
+        page.drill.answer = answer;
+        renderDrilldown($('#drilldown-body'), answer, type, page.timeZone);
+    }, () => setPager(page.drill.answer));
+}
+
+function onDrilldownPage(step) {
+    const { cursors, answer } = page.drill;
+    if (step > 0 && answer?.next) cursors.push(answer.next);
+    else if (step < 0 && cursors.length > 1) cursors.pop();
+    else return;
+    loadDrilldown();
+}
+
+// --- boot ------------------------------------------------------------------------------------
+
+async function resolveConfig() {
+    const served = await fetchConfig();
+    const fragment = takeFragment();
+    if (fragment.project) page.params.project = fragment.project;
+    if (fragment.token) storeSession({ token: fragment.token });
+    const stored = storedSession();
+    return {
+        url: served?.url ?? stored.url,
+        anonKey: served?.anonKey ?? stored.anonKey,
+        token: stored.token,
+        fromServer: Boolean(served),
+    };
+}
+
+function wire() {
+    $('#signin-form').addEventListener('submit', onSignIn);
+    $('#signout').addEventListener('click', onSignOut);
+    $('#project-select').addEventListener('change', onProjectChange);
+    $('#trend-metric').addEventListener('change', (e) => { page.trend.metric = e.target.value; loadTrend(); });
+    $('#trend .segmented').addEventListener('click', onGrain);
+    $('#breakdown-metric').addEventListener('change', () => loadBreakdown());
+    $('#drilldown-type').addEventListener('change', () => { page.drill.cursors = [null]; loadDrilldown(); });
+    $('#drilldown-prev').addEventListener('click', () => onDrilldownPage(-1));
+    $('#drilldown-next').addEventListener('click', () => onDrilldownPage(1));
+    window.addEventListener('resize', onResize);
+}
+
+async function boot() {
+    wire();
+    page.config = await track(resolveConfig);
+    const { url, anonKey, token } = page.config;
+    if (!url || !anonKey || !token) return showSignIn();
+    if (isExpired(token)) return showSignIn('expired');
+    start();
+}
+
+boot();
