@@ -4,9 +4,10 @@
 #
 # Creates database metrics_http with Supabase's roles (tests/fixtures/supabase.sql), the social
 # fixture (schema regress_src) plus a few rows on the last closed days, and the extension;
-# starts PostgREST on 127.0.0.1 (connecting as authenticator over the cluster's unix socket,
-# db-schemas = metrics, db-anon-role = anon), waits for its admin /ready, and runs the node:test
-# files of tests/http/ in name order, one at a time; they print the TAP stream prove reads.
+# starts PostgREST on 127.0.0.1 with scripts/lib/postgrest.sh (connecting as authenticator over
+# the cluster's unix socket, db-schemas = metrics, db-anon-role = anon; it waits for the admin
+# /ready), and runs the node:test files of tests/http/ in name order, one at a time; they print
+# the TAP stream prove reads.
 # PostgREST is stopped by PID and the database dropped at exit, whatever happened.
 #
 # Needs what scripts/setup installs: target/tools/postgrest-12.0.2/postgrest and
@@ -25,8 +26,8 @@ DB=metrics_http
 dropdb --if-exists --force "$DB" || bail_out "cannot drop an old $DB"
 createdb "$DB" || bail_out "cannot create $DB"
 at_exit "dropdb --if-exists --force $DB"
-psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$REPO_ROOT/tests/fixtures/supabase.sql" >/dev/null \
-    || bail_out "cannot load tests/fixtures/supabase.sql"
+source "$REPO_ROOT/scripts/lib/postgrest.sh"
+postgrest_roles "$DB" || bail_out "cannot load tests/fixtures/supabase.sql"
 load_fixture
 q "CREATE EXTENSION metrics" >/dev/null || bail_out "CREATE EXTENSION metrics failed"
 # The extension's own grants to Supabase's roles (made by CREATE EXTENSION) are under test;
@@ -51,52 +52,17 @@ q "INSERT INTO regress_src.posts
    FROM generate_series(0, 6, 2) AS k" >/dev/null || bail_out "cannot add the recent rows"
 
 # --- PostgREST -------------------------------------------------------------------------------
-free_port() {
-    node -e 'const s = require("net").createServer();
-             s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-PORT=$(free_port) && ADMIN_PORT=$(free_port) || bail_out "no free port"
-[ "$PORT" != "$ADMIN_PORT" ] || ADMIN_PORT=$(free_port)
 JWT_SECRET="metrics-http-tests-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-cat >"$SCEN_TMP/postgrest.conf" <<EOF
-db-uri = "postgres://authenticator@/$DB?host=$PGHOST&port=$PGPORT"
-db-schemas = "metrics"
-db-anon-role = "anon"
-db-pool = 5
-jwt-secret = "$JWT_SECRET"
-server-host = "127.0.0.1"
-server-port = $PORT
-admin-server-port = $ADMIN_PORT
-log-level = "${POSTGREST_LOG_LEVEL:-error}"
-EOF
-
-stop_postgrest() {
-    [ -n "${POSTGREST_PID:-}" ] || return 0
-    kill -TERM "$POSTGREST_PID" 2>/dev/null || return 0
-    local i
-    for i in $(seq 1 50); do
-        kill -0 "$POSTGREST_PID" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$POSTGREST_PID" 2>/dev/null || true
+at_exit postgrest_stop
+postgrest_start "$DB" "$JWT_SECRET" "$SCEN_TMP" 2>"$SCEN_TMP/postgrest_start.err" || {
+    diag "$(cat "$SCEN_TMP/postgrest_start.err")"
+    bail_out "PostgREST did not become ready"
 }
-"$POSTGREST" "$SCEN_TMP/postgrest.conf" >"$SCEN_TMP/postgrest.log" 2>&1 &
-POSTGREST_PID=$!
-at_exit stop_postgrest
-
-ready() {
-    kill -0 "$POSTGREST_PID" 2>/dev/null || return 2
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/ready")" = 200 ]
-}
-if ! wait_until 30 ready; then
-    diag "$(tail -20 "$SCEN_TMP/postgrest.log")"
-    bail_out "PostgREST did not become ready on 127.0.0.1:$PORT"
-fi
 
 # --- the tests --------------------------------------------------------------------------------
 # One file at a time, in name order: they share the database, and the last one drops and
 # re-creates the extension. The flat reporter prints one TAP line per test.
-export PGRST_URL="http://127.0.0.1:$PORT" PGRST_JWT_SECRET="$JWT_SECRET" METRICS_HTTP_DB="$DB"
+export PGRST_URL="$POSTGREST_URL" PGRST_JWT_SECRET="$JWT_SECRET" METRICS_HTTP_DB="$DB"
 mapfile -t test_files < <(cd "$HTTP_DIR" && ls ./*.test.mjs | sort)
 # In the background and waited for, so an interrupt reaches the cleanups at once.
 (cd "$HTTP_DIR" && exec node --test --test-concurrency=1 --test-timeout=120000 \
