@@ -34,6 +34,7 @@ _dashboard_port() {
 # serve.mjs in the background; waits for its one line "dashboard: URL" and sets DASHBOARD_URL.
 _dashboard_serve() {
     local log=$1 i
+    : >"$log"
     node "$REPO_ROOT/dashboard/serve.mjs" --host 127.0.0.1 --port "$(_dashboard_port)" \
         --api-url "$POSTGREST_URL" --anon-key "$ANON_KEY" >"$log" 2>&1 &
     DASHBOARD_PID=$!
