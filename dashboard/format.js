@@ -6,9 +6,10 @@
 //   int    a count: rounded, grouped by thousands             1234.4 -> "1,234"
 //   num    a value: at most 2 decimals, trailing zeros cut    1234.5 -> "1,234.5"
 //   ms     milliseconds                                        12.34 -> "12.3 ms", 1234 -> "1,234 ms"
-//   pct    a RATIO from 0 to 1, as the API gives every rate and share (error_rate, share,
-//          change_ratio, change_failure_rate, rework_rate), shown as a percentage
-//                                                               0.1234 -> "12.3%", 0.0025 -> "0.25%"
+//   pct    a RATIO from 0 to 1, as the API gives the request error rates, shares and
+//          change_ratio, shown as a percentage                0.1234 -> "12.3%", 0.0025 -> "0.25%"
+//          (the DORA change_failure_rate and rework_rate, and metrics of unit percent, come as
+//          0 to 100: the page shows them as `num` with the % outside the number)
 //   hours  hours                                               3.25 -> "3.3 h", 150 -> "150 h"
 // null (or anything that is not a finite number) shows as an en dash.
 
