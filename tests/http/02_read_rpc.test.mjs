@@ -90,6 +90,19 @@ for (const [who, jwt] of [['anon', AS.anon], ['authenticated', AS.authenticated]
             assert.deepEqual(Object.fromEntries(byDayAndCategory(rows)), Object.fromEntries(byDayAndCategory(expected)));
         });
 
+        test('GET /rpc/sparkline?metric=posts_created&days=7: one character per day, heights from the counts', async () => {
+            const line = assertOk(await api('GET', `/rpc/sparkline?${qs({ metric: 'posts_created', days: 7 })}`, { as: jwt }));
+            // The same drawing, done here over the source's counts: ▁ for the smallest, █ for
+            // the largest, rounded in between; a flat line is ▁ (zero) or ▄.
+            const values = expectedSocial(DAYS.recentFrom, DAYS.recentTo)
+                .filter((r) => r.metric_category === 'posts_created').map((r) => Number(r.value));
+            const [lo, hi] = [Math.min(...values), Math.max(...values)];
+            const bars = '▁▂▃▄▅▆▇█';
+            const expected = values.map((v) => (hi === lo ? (hi === 0 ? '▁' : '▄') : bars[Math.round(((v - lo) / (hi - lo)) * 7)])).join('');
+            assert.equal(line, expected);
+            assert.equal([...line].length, 7);
+        });
+
         test('GET /daily_metrics of one day: the sealed rows, readable by everyone', async () => {
             const rows = assertOk(await api('GET', `/daily_metrics?metric_date=eq.${FROM}&select=metric_date,metric_category,value`, { as: jwt }));
             assert.deepEqual(Object.fromEntries(byDayAndCategory(rows)), Object.fromEntries(byDayAndCategory(expectedSocial(FROM, FROM))));

@@ -54,6 +54,10 @@ describe('read functions, as anon', () => {
     test('activity_series with days over the limit, by GET: 400, 22023', async () => {
         assertError(await api('GET', '/rpc/activity_series?days=100000'), 400, '22023');
     });
+
+    test('sparkline of an unknown metric, by GET: 400, 42704', async () => {
+        assertError(await api('GET', '/rpc/sparkline?metric=post_created'), 400, '42704');
+    });
 });
 
 describe('privileged functions, as service_role', () => {
