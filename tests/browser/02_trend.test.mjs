@@ -48,11 +48,16 @@ const pressed = () => page.$$eval('#trend button[data-grain]', (bs) => bs.filter
 
 /** Waits until exactly `keys` are charted, each drawn at `grain`, and the page is `states`. */
 async function waitForCharts(p, keys, grain, states = ['ready']) {
-    await p.waitForFunction((ks, g) => {
-        const figures = [...document.querySelectorAll('#trend-charts > figure.trend')];
-        return figures.map((f) => f.dataset.metricKey).join() === ks.join()
-            && figures.every((f) => f.querySelector('.section-error') || f.querySelector(`svg.trend-chart[data-grain="${g}"]`));
-    }, { timeout: 15_000, polling: 50 }, keys, grain);
+    try {
+        await p.waitForFunction((ks, g) => {
+            const figures = [...document.querySelectorAll('#trend-charts > figure.trend')];
+            return figures.map((f) => f.dataset.metricKey).join() === ks.join()
+                && figures.every((f) => f.querySelector('.section-error') || f.querySelector(`svg.trend-chart[data-grain="${g}"]`));
+        }, { timeout: 15_000, polling: 50 }, keys, grain);
+    } catch (e) {
+        const drawn = (await charts(p)).map((c) => `${c.key}: ${c.error ? 'error' : `${c.grain ?? 'not drawn'}`}`);
+        throw new Error(`the charts are not ${keys.join(', ')} drawn by the ${grain} (${drawn.join('; ') || 'no chart'})`);
+    }
     await waitForState(p, states);
     return charts(p);
 }
