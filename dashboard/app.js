@@ -7,7 +7,8 @@ import { drawBars, drawTrend } from './charts.js';
 import { fillSelect, note } from './dom.js';
 import { formatDateTime, humanize } from './format.js';
 import { DRILLDOWNS, keyFormat, periodText, renderDora, renderDrilldown, renderRoutes, renderSummary, ROUTE_NOTE } from './sections.js';
-import { clearToken, fetchConfig, pageParams, rememberProject, storedSession, storeSession, takeFragment } from './session.js';
+import { clearToken, fetchConfig, pageParams, rememberMetrics, rememberProject, storedSession, storeSession, takeFragment } from './session.js';
+import { chooseSelection, figureFor, pickedKeys, renderPicker, syncFigures, trendOptions } from './trends.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -19,7 +20,7 @@ const page = {
     project: null, // the slug (or id) being shown
     timeZone: 'UTC',
     summary: null, // the get_summary answer
-    trend: { metric: null, grain: 'day', answer: null },
+    trend: { keys: [], options: [], grain: 'day', answers: new Map() }, // the charted keys; each chart's last answer
     drill: { type: 'pull_request', cursors: [null], answer: null },
     generation: 0, // bumped by every project load and sign-out: late answers of an older one are dropped
     inflight: 0,
@@ -91,16 +92,26 @@ function showFatal(kind, error, text = MESSAGES[kind]?.(error)) {
 /** Where a section shows that it could not load: the container emptied, and the note written. */
 const SECTION_PLACES = {
     summary: { clear: '#summary-body', note: '#summary-body' },
-    trend: { clear: 'svg.trend-chart', note: '#trend-note' },
     breakdown: { clear: '#breakdown-bars', note: '#breakdown-note' },
     routes: { clear: '#routes-body', note: '#routes-body' },
     drilldown: { clear: '#drilldown-body', note: '#drilldown-body' },
 };
 
-function showSectionError(section, text) {
+/** The elements of a section's place; a trend chart (`trend:<key>`) has its own, in its figure. */
+function placeOf(section) {
+    if (section.startsWith('trend:')) {
+        const figure = figureFor($('#trend-charts'), section.slice('trend:'.length));
+        return figure && { clear: figure.querySelector('svg.trend-chart'), note: figure.querySelector('.trend-note') };
+    }
     const place = SECTION_PLACES[section];
-    $(place.clear).replaceChildren();
-    const target = $(place.note);
+    return place && { clear: $(place.clear), note: $(place.note) };
+}
+
+function showSectionError(section, text) {
+    const place = placeOf(section);
+    if (!place) return;
+    place.clear.replaceChildren();
+    const target = place.note;
     if (target.tagName === 'P') {
         target.textContent = text;
         target.classList.add('section-error');
@@ -123,8 +134,7 @@ function handleError(error, section, what) {
 }
 
 function sectionLoaded(section) {
-    const place = SECTION_PLACES[section];
-    if (place) $(place.note).classList.remove('section-error');
+    placeOf(section)?.note.classList.remove('section-error');
     if (!page.sectionErrors.delete(section)) return;
     const [first] = page.sectionErrors.values();
     if (first) showBanner('api', first);
@@ -209,14 +219,13 @@ function onSignOut() {
 
 function clearProjectData() {
     for (const id of ['#summary-body', '#breakdown-bars', '#dora-body', '#routes-body', '#drilldown-body']) $(id).replaceChildren();
-    for (const id of ['#summary-period', '#trend-note', '#breakdown-note', '#dora-note', '#routes-note']) $(id).textContent = '';
-    for (const id of ['#trend-metric', '#breakdown-metric', '#drilldown-type']) $(id).replaceChildren();
-    $('svg.trend-chart').replaceChildren();
+    for (const id of ['#summary-period', '#breakdown-note', '#dora-note', '#routes-note']) $(id).textContent = '';
+    for (const id of ['#trend-metrics', '#trend-charts', '#breakdown-metric', '#drilldown-type']) $(id).replaceChildren();
     $('#as-of').textContent = '–';
     $('#as-of').removeAttribute('datetime');
     $('#freshness').hidden = true;
     page.summary = null;
-    page.trend.answer = null;
+    page.trend.answers.clear();
 }
 
 function start() {
@@ -263,7 +272,7 @@ async function loadProject(project) {
     if (generation !== page.generation) return;
     $('#dashboard').hidden = false;
     fillControls();
-    await Promise.all([loadTrend(), loadBreakdown(), loadRoutes(), loadDrilldown()]);
+    await Promise.all([loadTrends(), loadBreakdown(), loadRoutes(), loadDrilldown()]);
 }
 
 function onProjectChange(event) {
@@ -303,11 +312,9 @@ function metricLabel(m) {
 
 function fillControls() {
     const metrics = metricsOfSummary();
-    const trendOptions = [...metrics.map((m) => ({ value: m.metric_key, label: metricLabel(m) })),
-        { value: 'requests', label: 'Requests' }, { value: 'request_p95_ms', label: 'Request latency p95' },
-        { value: 'request_error_rate', label: 'Request error rate' }];
-    fillSelect($('#trend-metric'), trendOptions, page.trend.metric);
-    page.trend.metric = $('#trend-metric').value;
+    page.trend.options = trendOptions(metrics);
+    page.trend.keys = chooseSelection(page.params.metrics, page.trend.options, metrics);
+    renderPicker($('#trend-metrics'), page.trend.options, page.trend.keys);
     const breakdowns = breakdownMetrics().map((m) => ({ value: m.metric_key, label: metricLabel(m) }));
     fillSelect($('#breakdown-metric'), [...breakdowns, { value: 'requests', label: 'Requests by route' }]);
     fillSelect($('#drilldown-type'), drilldownOptions(), page.drill.type);
@@ -315,46 +322,85 @@ function fillControls() {
     page.drill.cursors = [null];
 }
 
-// --- trend -----------------------------------------------------------------------------------
+// --- trends: one chart per selected metric ---------------------------------------------------
 
-function chartWidth() {
-    const frame = $('.chart-frame');
-    return Math.max(300, Math.round(frame.clientWidth || 640));
+function chartWidth(figure) {
+    const frame = figure.querySelector('.chart-frame');
+    return Math.max(300, Math.round(frame?.clientWidth || 640));
 }
 
-function showTrend(answer) {
-    page.trend.answer = answer;
-    const width = chartWidth();
-    const format = keyFormat(answer.metric_key, metricsOfSummary());
-    drawTrend($('svg.trend-chart'), answer, { width, height: width < 500 ? 220 : 260, format, timeZone: page.timeZone });
+function trendNote(answer) {
+    if (!answer.points.length) return 'No data yet.';
     const coarser = answer.resolution && answer.resolution !== answer.grain ? ` Older points are by ${answer.resolution}.` : '';
-    $('#trend-note').textContent = answer.points.length
-        ? `${answer.points.length} ${answer.grain === 'day' ? 'days' : `${answer.grain}s`}, as of ${formatDateTime(answer.as_of, page.timeZone)}.${coarser}`
-        : 'No data yet.';
+    const unit = answer.grain === 'day' ? 'days' : `${answer.grain}s`;
+    return `${answer.points.length} ${unit}, as of ${formatDateTime(answer.as_of, page.timeZone)}.${coarser}`;
 }
 
-function loadTrend() {
-    const { metric, grain } = page.trend;
+/** Draws the answer of one metric into its figure (if it is still shown). */
+function showTrend(key, answer) {
+    const figure = figureFor($('#trend-charts'), key);
+    if (!figure) return;
+    page.trend.answers.set(key, answer);
+    const width = chartWidth(figure);
+    const format = keyFormat(answer.metric_key, metricsOfSummary());
+    drawTrend(figure.querySelector('svg.trend-chart'), answer, { width, height: width < 500 ? 220 : 260, format, timeZone: page.timeZone });
+    figure.querySelector('.trend-note').textContent = trendNote(answer);
+}
+
+function trendLabel(key) {
+    return page.trend.options.find((o) => o.value === key)?.label ?? humanize(key);
+}
+
+/** Loads one chart: its own get_trend call, its own ticket (`trend:<key>`), its own error. */
+function loadChart(key) {
+    const { grain } = page.trend;
+    return load(`trend:${key}`, `The trend of ${trendLabel(key)}`, () => page.api.trend(page.project, key, grain), (answer) => showTrend(key, answer));
+}
+
+/** Forgets a chart no longer selected: a late answer is dropped, and its error with it. */
+function dropChart(key) {
+    const section = `trend:${key}`;
+    page.tickets.set(section, (page.tickets.get(section) ?? 0) + 1);
+    page.trend.answers.delete(key);
+    if (page.sectionErrors.has(section)) sectionLoaded(section);
+}
+
+/** Makes the figures match the selection and loads the charts in `keys` (default: all selected). */
+function loadTrends(keys = page.trend.keys) {
+    const { grain } = page.trend;
     for (const button of document.querySelectorAll('#trend button[data-grain]')) {
         button.setAttribute('aria-pressed', String(button.dataset.grain === grain));
     }
-    return load('trend', 'The trend', () => page.api.trend(page.project, metric, grain), showTrend);
+    syncFigures($('#trend-charts'), page.trend.keys, trendLabel);
+    updateState();
+    return Promise.all(keys.map(loadChart));
+}
+
+function onPick() {
+    const before = page.trend.keys;
+    page.trend.keys = pickedKeys($('#trend-metrics'));
+    page.params.metrics = page.trend.keys;
+    rememberMetrics(page.trend.keys);
+    for (const key of before) if (!page.trend.keys.includes(key)) dropChart(key);
+    loadTrends(page.trend.keys.filter((k) => !before.includes(k)));
 }
 
 function onGrain(event) {
     const button = event.target.closest('button[data-grain]');
     if (!button || button.dataset.grain === page.trend.grain) return;
     page.trend.grain = button.dataset.grain;
-    loadTrend();
+    loadTrends();
 }
 
 let resizeTimer = null;
 function onResize() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
-        const svg = $('svg.trend-chart');
-        const current = Number(svg.getAttribute('viewBox')?.split(' ')[2]);
-        if (page.trend.answer && Math.abs(current - chartWidth()) > 8) showTrend(page.trend.answer);
+        for (const [key, answer] of page.trend.answers) {
+            const figure = figureFor($('#trend-charts'), key);
+            const current = Number(figure?.querySelector('svg.trend-chart').getAttribute('viewBox')?.split(' ')[2]);
+            if (figure && Math.abs(current - chartWidth(figure)) > 8) showTrend(key, answer);
+        }
     }, 150);
 }
 
@@ -444,7 +490,7 @@ function wire() {
     $('#signin-form').addEventListener('submit', onSignIn);
     $('#signout').addEventListener('click', onSignOut);
     $('#project-select').addEventListener('change', onProjectChange);
-    $('#trend-metric').addEventListener('change', (e) => { page.trend.metric = e.target.value; loadTrend(); });
+    $('#trend-metrics').addEventListener('change', onPick);
     $('#trend .segmented').addEventListener('click', onGrain);
     $('#breakdown-metric').addEventListener('change', () => loadBreakdown());
     $('#drilldown-type').addEventListener('change', () => { page.drill.cursors = [null]; loadDrilldown(); });

@@ -3,6 +3,8 @@
 // (what Supabase's sign-in redirect gives), then the sign-in form. The access token, and the
 // URL and key typed into the form, are kept in sessionStorage: this tab only.
 
+import { parseMetricsParam } from './trends.js';
+
 const KEYS = { token: 'metrics.accessToken', url: 'metrics.apiUrl', anonKey: 'metrics.anonKey' };
 
 function storage() {
@@ -56,13 +58,17 @@ export function clearToken() {
     storage()?.removeItem(KEYS.token);
 }
 
-/** The query string's choices: ?project=<slug or id>, ?page_size=N (1..500, default 10). */
+/**
+ * The query string's choices: ?project=<slug or id>, ?page_size=N (1..500, default 10), and
+ * ?metrics=a,b (the charted metrics: null when absent, see trends.js's parseMetricsParam).
+ */
 export function pageParams(search = window.location.search) {
     const params = new URLSearchParams(search);
     const size = Number(params.get('page_size'));
     return {
         project: params.get('project') || null,
         pageSize: Number.isInteger(size) && size >= 1 && size <= 500 ? size : 10,
+        metrics: parseMetricsParam(params.get('metrics')),
     };
 }
 
@@ -70,5 +76,13 @@ export function pageParams(search = window.location.search) {
 export function rememberProject(slug) {
     const url = new URL(window.location.href);
     url.searchParams.set('project', slug);
+    window.history.replaceState(null, '', url);
+}
+
+/** Puts ?metrics=a,b (the charted metrics) in the address without reloading, so a link shows the same charts. */
+export function rememberMetrics(keys) {
+    const url = new URL(window.location.href);
+    url.searchParams.set('metrics', keys.join(','));
+    url.search = url.search.replace(/%2C/gi, ',');   // keys never hold a comma: keep the list readable
     window.history.replaceState(null, '', url);
 }

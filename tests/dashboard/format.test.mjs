@@ -1,6 +1,7 @@
 // The dashboard's pure modules, without a browser: number formatting (what every number on the
 // page shows), the trend chart's geometry (gaps, runs, the open point), the API helpers (JWT
-// expiry, error classification), the route fields, and the static server's path check.
+// expiry, error classification), the route fields, the static server's path check, and which
+// metrics the trend section charts (trends.js).
 //
 //   node --test tests/dashboard/format.test.mjs
 import { test } from 'node:test';
@@ -12,6 +13,7 @@ import { findGaps, findRuns, isOpen, isoUtc, niceTicks, splitRun, trendLayout } 
 import { classify, isExpired, jwtClaims } from '../../dashboard/api.js';
 import { keyFormat, metricFormat, routeErrorRate, routeFields } from '../../dashboard/sections.js';
 import { fileFor } from '../../dashboard/serve.mjs';
+import { chooseSelection, defaultSelection, parseMetricsParam, trendOptions } from '../../dashboard/trends.js';
 
 // --- format.js -------------------------------------------------------------------------------
 
@@ -258,4 +260,34 @@ test('the server serves only files inside its folder', () => {
     for (const bad of ['/../secret', '/%2e%2e/secret', '/..%2fsecret', '/a/../../secret', '/%00', '/%E0%A4%A']) {
         assert.equal(fileFor(bad, root), null, bad);
     }
+});
+
+// --- trends.js: which metrics are charted ------------------------------------------------------
+
+const SUMMARY_METRICS = [{ metric_key: 'b_metric', display_name: 'B' }, { metric_key: 'a_metric' }, { metric_key: 'c_metric' }];
+
+test('trendOptions: the summary\'s metrics in its order, then the request keys, each once', () => {
+    const options = trendOptions(SUMMARY_METRICS);
+    assert.deepEqual(options.map((o) => o.value), ['b_metric', 'a_metric', 'c_metric', 'requests', 'request_p95_ms', 'request_error_rate']);
+    assert.equal(options[0].label, 'B');
+    assert.equal(options[1].label, 'A metric', 'no display name: the key, humanized');
+    assert.deepEqual(trendOptions([]).map((o) => o.value), ['requests', 'request_p95_ms', 'request_error_rate']);
+});
+
+test('defaultSelection: the first two metrics of the summary and requests, or what exists', () => {
+    assert.deepEqual(defaultSelection(trendOptions(SUMMARY_METRICS), SUMMARY_METRICS), ['b_metric', 'a_metric', 'requests']);
+    assert.deepEqual(defaultSelection(trendOptions(SUMMARY_METRICS.slice(0, 1)), SUMMARY_METRICS.slice(0, 1)), ['b_metric', 'requests']);
+    assert.deepEqual(defaultSelection(trendOptions([]), []), ['requests']);
+});
+
+test('parseMetricsParam and chooseSelection: ?metrics= restores a selection, in the options\' order', () => {
+    const options = trendOptions(SUMMARY_METRICS);
+    assert.equal(parseMetricsParam(null), null);
+    assert.deepEqual(parseMetricsParam(''), []);
+    assert.deepEqual(parseMetricsParam('requests, c_metric,,requests'), ['requests', 'c_metric']);
+    assert.deepEqual(chooseSelection(['requests', 'c_metric'], options, SUMMARY_METRICS), ['c_metric', 'requests']);
+    assert.deepEqual(chooseSelection(['nope', 'request_p95_ms'], options, SUMMARY_METRICS), ['request_p95_ms'], 'unknown keys are left out');
+    assert.deepEqual(chooseSelection(['nope'], options, SUMMARY_METRICS), ['b_metric', 'a_metric', 'requests'], 'no known key: the default');
+    assert.deepEqual(chooseSelection(null, options, SUMMARY_METRICS), ['b_metric', 'a_metric', 'requests'], 'absent: the default');
+    assert.deepEqual(chooseSelection([], options, SUMMARY_METRICS), [], 'empty: nothing selected, as the user left it');
 });
