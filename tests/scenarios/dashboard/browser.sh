@@ -26,6 +26,18 @@ SHOTS="$REPO_ROOT/target/dashboard"
 [ -d "$BROWSER_DIR/node_modules/puppeteer-core" ] || bail_out "tests/browser/node_modules is missing: run scripts/setup"
 [ -f "$REPO_ROOT/dashboard/serve.mjs" ] || bail_out "dashboard/serve.mjs is missing"
 
+# --- the clock ------------------------------------------------------------------------------
+# The checks depend on the wall clock: the last closed day, the open day and the open hour (the
+# routes' 30 days end at the refresh's hour). A run that crossed a UTC hour (and so midnight)
+# between the refresh and the checks would compare other windows than the page's: when the
+# next UTC hour is near, wait for it before building the data. DASHBOARD_HOUR_MARGIN: seconds.
+HOUR_MARGIN=${DASHBOARD_HOUR_MARGIN:-90}
+to_next_hour=$((3600 - $(date -u +%s) % 3600))
+if [ "$to_next_hour" -le "$HOUR_MARGIN" ]; then
+    diag "the next UTC hour is ${to_next_hour} s away: waiting for it, so that the refresh and the checks fall in the same hour"
+    sleep "$((to_next_hour + 2))"
+fi
+
 # --- the database -------------------------------------------------------------------------
 dropdb --if-exists --force "$DB" || bail_out "cannot drop an old $DB"
 createdb "$DB" || bail_out "cannot create $DB"
