@@ -7,7 +7,8 @@
 # tests/browser/fixture.sql (two projects, per-project metrics with one sealed day missing in
 # the middle of the last 30, today's rows, requests of both projects), records a week of GitHub
 # events of acme/service-1 (bench/github/generate.mjs: enough pull requests and deployments
-# for several drill-down pages) and refreshes the read model. Starts PostgREST
+# for several drill-down pages; one pull request of the summary's week labelled hotfix afterwards,
+# so that the rework rate is not 0) and refreshes the read model. Starts PostgREST
 # (scripts/lib/postgrest.sh) and the page's server on free ports, runs tests/dashboard/format.test.mjs
 # and the browser tests one file at a time, and stops both servers by PID at exit.
 # Screenshots go to target/dashboard/ (desktop.png, phone.png).
@@ -62,6 +63,18 @@ for f in "$SCEN_TMP"/github/batch-*.json; do
 SELECT recorded FROM metrics.record_github_events(:'batch'::jsonb);
 SQL
 done
+# One pull request merged in the summary's week labelled hotfix (as a later `labeled` event
+# says), so that the deployments shipping it are rework and the rework rate is not 0 everywhere.
+q "SELECT recorded FROM metrics.record_github_event('pull_request', (
+     SELECT jsonb_build_object('action', 'labeled', 'number', number, 'repository', jsonb_build_object('full_name', repository),
+            'pull_request', jsonb_build_object('id', pr_id, 'number', number, 'state', state, 'title', title,
+                'merged', true, 'created_at', created_at, 'updated_at', updated_at + interval '1 hour',
+                'closed_at', closed_at, 'merged_at', merged_at, 'merge_commit_sha', merge_commit_sha,
+                'base', jsonb_build_object('ref', base_ref), 'head', jsonb_build_object('ref', head_ref),
+                'labels', (SELECT jsonb_agg(jsonb_build_object('name', l)) FROM unnest(labels || 'hotfix'::text) AS l)))
+     FROM metrics.github_pull_requests
+     WHERE repository = 'acme/service-1' AND merged_at >= ('$LAST_DAY'::date - 4)::timestamp AT TIME ZONE 'UTC'
+     ORDER BY merged_at LIMIT 1))" | grep -qx t || bail_out "cannot label a pull request hotfix"
 q "CREATE TABLE dash_src.refreshed AS SELECT now() AS at" \
   "SELECT count(*) FROM metrics.refresh_read_model()" >/dev/null || bail_out "refresh_read_model failed"
 
