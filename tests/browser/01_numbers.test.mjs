@@ -16,7 +16,8 @@ after(async () => { await browser?.close(); });
 
 // The summary's days: the last 7 closed days and the 7 before (UTC, dash-a's zone).
 const LAST = sql('SELECT metrics.last_closed_day()');
-const period = (from, to) => `'${LAST}'::date - ${from}, '${LAST}'::date - ${to}`;
+// The start of today (UTC), whatever the cluster's TimeZone (current_date is the session's).
+const TODAY = `date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
 
 /** Per sealed day of dash-a in [d1, d2]: orders and statuses counted from dash_src.orders. */
 function orders(d1, d2) {
@@ -74,7 +75,7 @@ describe('the summary cards', () => {
     const now = orders(`'${LAST}'::date - 6`, `'${LAST}'::date`);
     const prev = orders(`'${LAST}'::date - 13`, `'${LAST}'::date - 7`);
     const today = sqlRows(`SELECT count(*) AS orders, count(DISTINCT status) AS statuses FROM dash_src.orders
-                           WHERE org = '${A}' AND created_at >= current_date::timestamp AT TIME ZONE 'UTC'`)[0];
+                           WHERE org = '${A}' AND created_at >= ${TODAY}`)[0];
 
     test('orders_created: the orders of the last 7 sealed days, the 7 before, the change, and today so far', async () => {
         const change = now.orders - prev.orders;
@@ -95,7 +96,7 @@ describe('the summary cards', () => {
     test('requests: the total, error rate and latency of the last 7 closed days, and of today', async () => {
         const week = requests(`('${LAST}'::date - 6)::timestamp AT TIME ZONE 'UTC'`, `('${LAST}'::date + 1)::timestamp AT TIME ZONE 'UTC'`);
         const before7 = requests(`('${LAST}'::date - 13)::timestamp AT TIME ZONE 'UTC'`, `('${LAST}'::date - 6)::timestamp AT TIME ZONE 'UTC'`);
-        const day = requests(`current_date::timestamp AT TIME ZONE 'UTC'`, 'now()');
+        const day = requests(TODAY, 'now()');
         const values = (r) => [r.requests, r.errors, r.error_rate, r.p50_ms, r.p95_ms, r.p99_ms];
         const changes = [week.requests - before7.requests, before7.requests ? (week.requests - before7.requests) / before7.requests : null];
         const numbers = await cardNumbers('requests');
@@ -121,7 +122,7 @@ describe('the breakdown bars', () => {
         const expected = sqlRows(`
             WITH sealed AS (SELECT d.metric_date FROM metrics.daily_metrics AS d JOIN metrics.projects AS p ON p.id = d.project_id
                             WHERE p.slug = '${A}' AND d.metric_category = 'order_statuses'
-                              AND d.metric_date >= (now() - interval '30 days')::date AND d.metric_date < now()::date)
+                              AND d.metric_date >= (now() AT TIME ZONE 'UTC' - interval '30 days')::date AND d.metric_date < (now() AT TIME ZONE 'UTC')::date)
             SELECT o.status, count(*) AS total FROM sealed AS s JOIN dash_src.orders AS o
               ON o.org = '${A}' AND o.created_at >= s.metric_date::timestamp AT TIME ZONE 'UTC'
              AND o.created_at < (s.metric_date + 1)::timestamp AT TIME ZONE 'UTC'
