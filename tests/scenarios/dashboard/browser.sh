@@ -7,7 +7,8 @@
 # tests/browser/fixture.sql (two projects, per-project metrics with one sealed day missing in
 # the middle of the last 30, today's rows, requests of both projects), records a week of GitHub
 # events of acme/service-1 (bench/github/generate.mjs: enough pull requests and deployments
-# for several drill-down pages) and refreshes the read model. Starts PostgREST
+# for several drill-down pages; one pull request of the summary's week labelled hotfix afterwards,
+# so that the rework rate is not 0) and refreshes the read model. Starts PostgREST
 # (scripts/lib/postgrest.sh) and the page's server on free ports, runs tests/dashboard/format.test.mjs
 # and the browser tests one file at a time, and stops both servers by PID at exit.
 # Screenshots go to target/dashboard/ (desktop.png, phone.png).
@@ -25,6 +26,18 @@ SHOTS="$REPO_ROOT/target/dashboard"
 [ -x /usr/bin/chromium ] || bail_out "/usr/bin/chromium is missing: run scripts/setup"
 [ -d "$BROWSER_DIR/node_modules/puppeteer-core" ] || bail_out "tests/browser/node_modules is missing: run scripts/setup"
 [ -f "$REPO_ROOT/dashboard/serve.mjs" ] || bail_out "dashboard/serve.mjs is missing"
+
+# --- the clock ------------------------------------------------------------------------------
+# The checks depend on the wall clock: the last closed day, the open day and the open hour (the
+# routes' 30 days end at the refresh's hour). A run that crossed a UTC hour (and so midnight)
+# between the refresh and the checks would compare other windows than the page's: when the
+# next UTC hour is near, wait for it before building the data. DASHBOARD_HOUR_MARGIN: seconds.
+HOUR_MARGIN=${DASHBOARD_HOUR_MARGIN:-90}
+to_next_hour=$((3600 - $(date -u +%s) % 3600))
+if [ "$to_next_hour" -le "$HOUR_MARGIN" ]; then
+    diag "the next UTC hour is ${to_next_hour} s away: waiting for it, so that the refresh and the checks fall in the same hour"
+    sleep "$((to_next_hour + 2))"
+fi
 
 # --- the database -------------------------------------------------------------------------
 dropdb --if-exists --force "$DB" || bail_out "cannot drop an old $DB"
@@ -50,6 +63,18 @@ for f in "$SCEN_TMP"/github/batch-*.json; do
 SELECT recorded FROM metrics.record_github_events(:'batch'::jsonb);
 SQL
 done
+# One pull request merged in the summary's week labelled hotfix (as a later `labeled` event
+# says), so that the deployments shipping it are rework and the rework rate is not 0 everywhere.
+q "SELECT recorded FROM metrics.record_github_event('pull_request', (
+     SELECT jsonb_build_object('action', 'labeled', 'number', number, 'repository', jsonb_build_object('full_name', repository),
+            'pull_request', jsonb_build_object('id', pr_id, 'number', number, 'state', state, 'title', title,
+                'merged', true, 'created_at', created_at, 'updated_at', updated_at + interval '1 hour',
+                'closed_at', closed_at, 'merged_at', merged_at, 'merge_commit_sha', merge_commit_sha,
+                'base', jsonb_build_object('ref', base_ref), 'head', jsonb_build_object('ref', head_ref),
+                'labels', (SELECT jsonb_agg(jsonb_build_object('name', l)) FROM unnest(labels || 'hotfix'::text) AS l)))
+     FROM metrics.github_pull_requests
+     WHERE repository = 'acme/service-1' AND merged_at >= ('$LAST_DAY'::date - 4)::timestamp AT TIME ZONE 'UTC'
+     ORDER BY merged_at LIMIT 1))" | grep -qx t || bail_out "cannot label a pull request hotfix"
 q "CREATE TABLE dash_src.refreshed AS SELECT now() AS at" \
   "SELECT count(*) FROM metrics.refresh_read_model()" >/dev/null || bail_out "refresh_read_model failed"
 
