@@ -3,28 +3,30 @@
 # user whose JWT makes them a member of two projects (acme, and app: the whole database), not globex.
 #
 # Source it after scripts/lib/cluster.sh (PGHOST, PGPORT, CLUSTER_DIR set), then:
-#   demo_dashboard DATABASE
+#   demo_dashboard DATABASE [KEEP_CLUSTER: true|false]
 # Prints the page's URL (which signs the user in), their token and the anon key, and waits until
 # interrupted (Ctrl-C, SIGTERM); then stops PostgREST and the page's server by PID and returns.
+# dashboard_stop stops them too (the demo's exit trap calls it, for an exit half-way).
 # DASHBOARD_PORT picks the page's port (default 8080 when free, else any free port).
 
 source "$(dirname "${BASH_SOURCE[0]}")/postgrest.sh"
 
-# The servers this started, stopped by PID.
-_dashboard_stop() {
-    trap - INT TERM
-    [ -n "${DASHBOARD_PID:-}" ] && kill -TERM "$DASHBOARD_PID" 2>/dev/null
-    [ -n "${DASHBOARD_PID:-}" ] && wait "$DASHBOARD_PID" 2>/dev/null
-    postgrest_stop
-    unset DASHBOARD_PID
+# The servers this started, stopped by PID (each may have stopped on its own already: Ctrl-C in a
+# terminal reaches them too). Safe to call twice; scripts/demo calls it again at exit.
+dashboard_stop() {
+    if [ -n "${DASHBOARD_PID:-}" ]; then
+        kill -TERM "$DASHBOARD_PID" 2>/dev/null || true
+        wait "$DASHBOARD_PID" 2>/dev/null || true
+        unset DASHBOARD_PID
+    fi
+    postgrest_stop || true
 }
 
 # The page's port: DASHBOARD_PORT, or 8080 when nothing listens there, or any free port.
 _dashboard_port() {
     if [ -n "${DASHBOARD_PORT:-}" ]; then
         echo "$DASHBOARD_PORT"
-    elif node -e 'const s = require("net").createServer(); s.on("error", () => process.exit(1));
-                  s.listen(8080, "127.0.0.1", () => s.close())' 2>/dev/null; then
+    elif port_free 8080; then
         echo 8080
     else
         echo 0
@@ -50,7 +52,7 @@ _dashboard_serve() {
 }
 
 demo_dashboard() {
-    local db=$1 dir="$CLUSTER_DIR/dashboard" secret now user_token
+    local db=$1 keep_cluster=${2:-false} dir="$CLUSTER_DIR/dashboard" secret now user_token
     echo "== the dashboard: PostgREST $POSTGREST_VERSION in front of $db, and the page of dashboard/"
     # Supabase's API roles, which the cluster has not had so far; the extension gives each its
     # default level (anon and authenticated: read; service_role: manage).
@@ -66,7 +68,7 @@ demo_dashboard() {
         \"sub\":\"6f1e7a52-0b1c-4c37-9d0e-2a4c8b7e1f30\",\"email\":\"ada@acme.example\",\"iat\":$now,
         \"exp\":$((now + 8 * 3600)),\"app_metadata\":{\"provider\":\"email\",\"projects\":[\"acme\",\"app\"]}}")
     postgrest_start "$db" "$secret" "$dir" || return 1
-    _dashboard_serve "$dir/serve.log" || { _dashboard_stop; return 1; }
+    _dashboard_serve "$dir/serve.log" || { dashboard_stop; return 1; }
     cat <<EOF
 
 The dashboard of the demo database is served at
@@ -81,11 +83,12 @@ open $DASHBOARD_URL and paste the token:
 
 PostgREST: $POSTGREST_URL (anon key: $ANON_KEY)
 Both listen on 127.0.0.1 only; from another machine, forward the ports (ssh -L).
-Ctrl-C stops the servers and the cluster.
+Ctrl-C stops the servers$($keep_cluster && echo ' (the cluster keeps running)' || echo ' and the cluster').
 EOF
-    # Until interrupted: the signal ends the wait (the servers, started in the background of a
-    # script, ignore Ctrl-C themselves), then they are stopped by PID.
+    # Until interrupted: Ctrl-C (or SIGTERM) ends the wait; the servers are stopped by PID here and
+    # again by the demo's exit trap, whichever comes first.
     trap 'echo; echo "== stopping the dashboard"' INT TERM
     wait "$DASHBOARD_PID" 2>/dev/null || true
-    _dashboard_stop
+    trap - INT TERM
+    dashboard_stop
 }

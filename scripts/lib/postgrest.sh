@@ -21,6 +21,8 @@
 #       jwt_sign "$secret" '{"role":"anon","iss":"supabase","exp":4102444800}'
 #   free_port
 #       Prints a TCP port free on 127.0.0.1 now.
+#   port_free PORT
+#       Succeeds when nothing listens on 127.0.0.1:PORT now.
 
 POSTGREST_VERSION=${POSTGREST_VERSION:-12.0.2}
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -29,6 +31,12 @@ POSTGREST_BIN=${POSTGREST_BIN:-$REPO_ROOT/target/tools/postgrest-$POSTGREST_VERS
 free_port() {
     node -e 'const s = require("net").createServer();
              s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# port_free PORT: whether nothing listens on 127.0.0.1:PORT now.
+port_free() {
+    node -e 'const s = require("net").createServer(); s.on("error", () => process.exit(1));
+             s.listen(Number(process.argv[1]), "127.0.0.1", () => s.close());' "$1" 2>/dev/null
 }
 
 postgrest_roles() {
