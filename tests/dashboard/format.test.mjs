@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { dataValue, fixed, formatDate, formatDateTime, formatNumber, groupThousands, humanize, toNumber } from '../../dashboard/format.js';
-import { findGaps, findRuns, isOpen, isoUtc, niceTicks, splitRun, trendLayout } from '../../dashboard/charts.js';
+import { bucketLabel, dataValue, fixed, formatDate, formatDateTime, formatNumber, groupThousands, humanize, toNumber } from '../../dashboard/format.js';
+import { findGaps, findRuns, isOpen, isoUtc, niceTicks, splitRun, stepBucket, trendLayout } from '../../dashboard/charts.js';
 import { classify, isExpired, jwtClaims } from '../../dashboard/api.js';
 import { keyFormat, metricFormat, routeErrorRate, routeFields } from '../../dashboard/sections.js';
 import { fileFor } from '../../dashboard/serve.mjs';
@@ -153,6 +153,62 @@ test('gaps use the nominal step of each grain: week, month (30.44 days), hour', 
         { time_bucket: '2026-11-02T12:00:00Z', bucket_end: '2026-11-02T13:00:00Z', grain: 'hour', value: 2 },
     ];
     assert.deepEqual(findGaps(hour).map((g) => g.start), ['2026-11-02T11:00:00Z']);
+});
+
+test('every start of a multi-bucket gap is a calendar step: day, week, month (UTC buckets exact)', () => {
+    const gap = (grain, prevStart, prevEnd, nextStart, nextEnd) => findGaps([
+        { time_bucket: prevStart, bucket_end: prevEnd, grain, value: 1 },
+        { time_bucket: nextStart, bucket_end: nextEnd, grain, value: 2 },
+    ]).map((g) => [g.start, g.end]);
+    assert.deepEqual(gap('day', '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-05T00:00:00Z', '2026-11-06T00:00:00Z'), [
+        ['2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z'],
+        ['2026-11-03T00:00:00Z', '2026-11-04T00:00:00Z'],
+        ['2026-11-04T00:00:00Z', '2026-11-05T00:00:00Z'],
+    ]);
+    assert.deepEqual(gap('week', '2026-11-02T00:00:00Z', '2026-11-09T00:00:00Z', '2026-11-30T00:00:00Z', '2026-12-07T00:00:00Z'), [
+        ['2026-11-09T00:00:00Z', '2026-11-16T00:00:00Z'],
+        ['2026-11-16T00:00:00Z', '2026-11-23T00:00:00Z'],
+        ['2026-11-23T00:00:00Z', '2026-11-30T00:00:00Z'],
+    ]);
+    // Four missing months of 28 to 31 days: an even share would start them off by days.
+    assert.deepEqual(gap('month', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z', '2026-06-01T00:00:00Z', '2026-07-01T00:00:00Z'), [
+        ['2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+        ['2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z'],
+        ['2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z'],
+        ['2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z'],
+    ]);
+    // Midnights of Europe/Berlin across the change to summer time (Mar 29): the UTC time of day is
+    // kept, so the days after it start within the DST hour (23:00Z rather than 22:00Z), on the right date.
+    assert.deepEqual(gap('day', '2026-03-26T23:00:00Z', '2026-03-27T23:00:00Z', '2026-03-30T22:00:00Z', '2026-03-31T22:00:00Z').map((g) => g[0]),
+        ['2026-03-27T23:00:00Z', '2026-03-28T23:00:00Z', '2026-03-29T23:00:00Z']);
+    assert.equal(stepBucket('2026-01-31T00:00:00Z', 'day', 1), '2026-02-01T00:00:00Z');
+    assert.equal(stepBucket('2026-11-02T10:00:00Z', 'hour', 3), '2026-11-02T13:00:00Z');
+});
+
+test('bucketLabel: the date of a bucket that is a midnight of UTC or of the project\'s zone', () => {
+    for (const timeZone of ['America/New_York', 'Asia/Tokyo', 'UTC']) {
+        // A daily metric's bucket: a UTC midnight (metrics.timezone defaults to UTC).
+        assert.equal(bucketLabel('2026-11-29T00:00:00Z', { grain: 'day', timeZone }), 'Nov 29', `UTC midnight in ${timeZone}`);
+        assert.equal(bucketLabel('2026-11-01T00:00:00Z', { grain: 'month', timeZone }), 'Nov 2026', `UTC month in ${timeZone}`);
+        assert.equal(bucketLabel('2026-11-23T00:00:00Z', { grain: 'week', timeZone }), 'Nov 23', `UTC week in ${timeZone}`);
+    }
+    // Request and DORA buckets: midnights of the project's zone.
+    assert.equal(bucketLabel('2026-11-29T05:00:00Z', { grain: 'day', timeZone: 'America/New_York' }), 'Nov 29');
+    assert.equal(bucketLabel('2026-11-01T04:00:00Z', { grain: 'month', timeZone: 'America/New_York' }), 'Nov 2026');
+    assert.equal(bucketLabel('2026-11-28T15:00:00Z', { grain: 'day', timeZone: 'Asia/Tokyo' }), 'Nov 29');
+    assert.equal(bucketLabel('2026-10-31T15:00:00Z', { grain: 'month', timeZone: 'Asia/Tokyo' }), 'Nov 2026');
+    // formatDate alone gets both wrong: the reason for the helper.
+    assert.equal(formatDate('2026-11-29T00:00:00Z', { timeZone: 'America/New_York' }), 'Nov 28');
+    // Hours stay exact.
+    assert.equal(bucketLabel('2026-11-29T14:00:00Z', { grain: 'hour', timeZone: 'Asia/Tokyo' }), 'Nov 29, 23:00');
+    assert.equal(bucketLabel(null), '–');
+});
+
+test('trendLayout labels buckets, gaps included, by bucketLabel in the project\'s zone', () => {
+    const layout = trendLayout({ grain: 'day', points: days(5, { missing: [2] }) }, { timeZone: 'America/New_York' });
+    assert.equal(layout.points[0].title.split(':')[0], 'Nov 1');
+    assert.equal(layout.gaps[0].title, 'Nov 3: no data');
+    assert.equal(layout.xTicks[0].label, 'Nov 1');
 });
 
 test('a null value breaks the line but is not a gap', () => {
