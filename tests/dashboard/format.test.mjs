@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { bucketLabel, dataValue, fixed, formatDate, formatDateTime, formatNumber, groupThousands, humanize, toNumber } from '../../dashboard/format.js';
 import { findGaps, findRuns, isOpen, isoUtc, niceTicks, splitRun, stepBucket, trendLayout } from '../../dashboard/charts.js';
-import { classify, isExpired, jwtClaims } from '../../dashboard/api.js';
+import { classify, cleanCredential, createApi, isExpired, isHeaderValue, jwtClaims } from '../../dashboard/api.js';
 import { keyFormat, metricFormat, routeErrorRate, routeFields } from '../../dashboard/sections.js';
 import { fileFor } from '../../dashboard/serve.mjs';
 import { chooseSelection, defaultSelection, parseMetricsParam, trendOptions } from '../../dashboard/trends.js';
@@ -277,6 +277,39 @@ test('a token whose exp has passed is expired; one without exp is not', () => {
     assert.equal(isExpired(jwt({ role: 'anon' }), now), false);
     assert.deepEqual(jwtClaims(jwt({ app_metadata: { projects: ['acmé'] } })), { app_metadata: { projects: ['acmé'] } });
     assert.equal(jwtClaims('not a jwt'), null);
+});
+
+test('every call checks the token\'s exp first: an expired token is never sent', async (t) => {
+    const calls = [];
+    t.mock.method(globalThis, 'fetch', async (url) => {
+        calls.push(url);
+        return new Response('[]', { status: 200 });
+    });
+    const live = createApi({ url: 'http://api.test/', anonKey: jwt({ role: 'anon' }), accessToken: jwt({ exp: Date.now() / 1000 + 3600 }) });
+    assert.deepEqual(await live.projects(), []);
+    assert.equal(calls.length, 1);
+    const expired = createApi({ url: 'http://api.test', anonKey: jwt({ role: 'anon' }), accessToken: jwt({ exp: Date.now() / 1000 - 1 }) });
+    await assert.rejects(expired.summary('a'), (e) => e.kind === 'expired');
+    assert.equal(calls.length, 1, 'no request with an expired token');
+});
+
+test('a pasted token or key loses its whitespace; what is still no header value is a credentials error', async (t) => {
+    const token = jwt({ role: 'authenticated' });
+    assert.equal(cleanCredential(`  ${token.slice(0, 10)}\n${token.slice(10)}\r\n `), token);
+    assert.equal(cleanCredential(null), null);
+    assert.equal(isHeaderValue(token), true);
+    assert.equal(isHeaderValue('abc\u00e9'), false);
+    let sent = null;
+    t.mock.method(globalThis, 'fetch', async (url, init) => {
+        sent = init.headers;
+        return new Response('[]', { status: 200 });
+    });
+    await createApi({ url: 'http://api.test', anonKey: ' key\n', accessToken: `${token.slice(0, 5)}\n${token.slice(5)}` }).projects();
+    assert.equal(sent.apikey, 'key');
+    assert.equal(sent.Authorization, `Bearer ${token}`);
+    sent = null;
+    await assert.rejects(createApi({ url: 'http://api.test', anonKey: 'kéy', accessToken: token }).projects(), (e) => e.kind === 'credentials');
+    assert.equal(sent, null, 'not sent');
 });
 
 test('errors of PostgREST are classified for the page', () => {
