@@ -6,13 +6,15 @@
 //   node --test tests/dashboard/format.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { bucketLabel, dataValue, fixed, formatDate, formatDateTime, formatNumber, groupThousands, humanize, toNumber } from '../../dashboard/format.js';
 import { findGaps, findRuns, isOpen, isoUtc, niceTicks, splitRun, stepBucket, trendLayout } from '../../dashboard/charts.js';
 import { classify, cleanCredential, createApi, isExpired, isHeaderValue, jwtClaims } from '../../dashboard/api.js';
 import { keyFormat, metricFormat, routeErrorRate, routeFields } from '../../dashboard/sections.js';
-import { fileFor } from '../../dashboard/serve.mjs';
+import { fileFor, realFileIn } from '../../dashboard/serve.mjs';
 import { chooseSelection, defaultSelection, parseMetricsParam, trendOptions } from '../../dashboard/trends.js';
 
 // --- format.js -------------------------------------------------------------------------------
@@ -354,6 +356,24 @@ test('the server serves only files inside its folder', () => {
 // --- trends.js: which metrics are charted ------------------------------------------------------
 
 const SUMMARY_METRICS = [{ metric_key: 'b_metric', display_name: 'B' }, { metric_key: 'a_metric' }, { metric_key: 'c_metric' }];
+
+test('the server resolves symbolic links: a link out of its folder is not served', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'dashboard-serve-'));
+    try {
+        const root = join(base, 'root');
+        await mkdir(root);
+        await writeFile(join(root, 'app.js'), '');
+        await writeFile(join(base, 'secret.txt'), 'secret');
+        await symlink(join(base, 'secret.txt'), join(root, 'leak.txt'));
+        await symlink(join(root, 'app.js'), join(root, 'alias.js'));
+        assert.equal(await realFileIn(fileFor('/leak.txt', root), root), null, 'a link to a file outside');
+        assert.equal(await realFileIn(fileFor('/app.js', root), root), join(root, 'app.js'));
+        assert.equal(await realFileIn(fileFor('/alias.js', root), root), join(root, 'app.js'), 'a link inside stays inside');
+        assert.equal(await realFileIn(fileFor('/missing.js', root), root), null);
+    } finally {
+        await rm(base, { recursive: true, force: true });
+    }
+});
 
 test('trendOptions: the summary\'s metrics in its order, then the request keys, each once', () => {
     const options = trendOptions(SUMMARY_METRICS);
