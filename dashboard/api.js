@@ -3,7 +3,7 @@
 // `Accept-Profile: metrics`; the four read functions are STABLE, so they are called by GET.
 // Failures become an ApiError whose `kind` the page turns into a message a person understands.
 
-/** An error of the API, classified: expired | forbidden | network | api. */
+/** An error of the API, classified: expired | credentials | forbidden | network | api. */
 export class ApiError extends Error {
     constructor(kind, message, { hint = null, code = null, status = null } = {}) {
         super(message);
@@ -33,6 +33,16 @@ export function isExpired(token, now = Date.now()) {
     return typeof exp === 'number' && exp * 1000 <= now;
 }
 
+/** A token or key as pasted: every whitespace (line breaks of a textarea, spaces) removed. */
+export function cleanCredential(value) {
+    return value === null || value === undefined ? value : String(value).replace(/\s+/g, '');
+}
+
+/** Whether a value can be sent in an HTTP header (visible ASCII only, as a JWT is). */
+export function isHeaderValue(value) {
+    return /^[\x21-\x7e]*$/.test(String(value ?? ''));
+}
+
 const JWT_CODES = new Set(['PGRST300', 'PGRST301', 'PGRST302', 'PGRST303']);
 
 /** Turns a PostgREST error answer into an ApiError. */
@@ -57,6 +67,8 @@ async function readBody(response) {
 /** A client of one PostgREST for one user. */
 export function createApi({ url, anonKey, accessToken }) {
     const base = String(url).replace(/\/+$/, '');
+    anonKey = cleanCredential(anonKey);
+    accessToken = cleanCredential(accessToken);
     const headers = {
         apikey: anonKey,
         Authorization: `Bearer ${accessToken || anonKey}`,
@@ -69,6 +81,11 @@ export function createApi({ url, anonKey, accessToken }) {
         for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined) query.set(k, v);
         const search = query.toString();
         const target = `${base}/${path}${search ? `?${search}` : ''}`;
+        // The token's exp is checked before every call (a tab left open past it), as a 401 would be.
+        if (accessToken && isExpired(accessToken)) throw new ApiError('expired', 'JWT expired', { code: 'PGRST301', status: 401 });
+        if (!isHeaderValue(anonKey) || !isHeaderValue(accessToken)) {
+            throw new ApiError('credentials', 'The access token or the anon key holds characters no token has.');
+        }
         let response;
         try {
             response = await fetch(target, { headers });

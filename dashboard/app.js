@@ -2,7 +2,7 @@
 // `document.body.dataset.state` tells what the page is doing, for people and for tests:
 // loading (requests in flight), ready (every section rendered), signed-out (the sign-in form),
 // error (a section, or the whole page, could not load: the message is in #error).
-import { ApiError, createApi, isExpired } from './api.js';
+import { ApiError, cleanCredential, createApi, isExpired, isHeaderValue } from './api.js';
 import { drawBars, drawTrend } from './charts.js';
 import { fillSelect, note } from './dom.js';
 import { formatDateTime, humanize } from './format.js';
@@ -124,6 +124,7 @@ function showSectionError(section, text) {
 function handleError(error, section, what) {
     if (!(error instanceof ApiError)) error = new ApiError('api', error?.message ?? String(error));
     if (error.kind === 'expired') return showSignIn('expired');
+    if (error.kind === 'credentials') return showSignIn('invalid');
     if (error.kind === 'forbidden' || error.kind === 'network') return showFatal(error.kind, error);
     const text = apiText(error, what);
     if (!section) return showFatal('api', error, text);
@@ -166,6 +167,7 @@ const SIGNIN_MESSAGES = {
     expired: 'Your session has expired. Sign in again.',
     'signed-out': 'You are signed out.',
     missing: 'Enter the API URL and the anon key of your project.',
+    invalid: 'The access token or the anon key is not valid: it holds characters a token never has. Paste it again.',
 };
 
 function showSignIn(reason = null) {
@@ -173,7 +175,7 @@ function showSignIn(reason = null) {
     page.signedOut = true;
     page.fatal = null;
     page.sectionErrors.clear();
-    if (reason === 'expired') clearToken();
+    if (reason === 'expired' || reason === 'invalid') clearToken();
     clearProjectData();
     hideBanner();
     $('#dashboard').hidden = true;
@@ -197,12 +199,18 @@ function fillSignInForm() {
     for (const field of document.querySelectorAll('[data-config-field]')) field.hidden = Boolean(fromServer && url);
 }
 
+function validCredentials(anonKey, token) {
+    return isHeaderValue(anonKey) && isHeaderValue(token ?? '');
+}
+
 function onSignIn(event) {
     event.preventDefault();
     const url = $('#api-url').value.trim();
-    const anonKey = $('#anon-key').value.trim();
-    const token = $('#access-token').value.trim();
+    // A token or key pasted from a textarea or an e-mail may hold line breaks and spaces: no JWT has any.
+    const anonKey = cleanCredential($('#anon-key').value);
+    const token = cleanCredential($('#access-token').value);
     if (!url || !anonKey) return showSignIn('missing');
+    if (!validCredentials(anonKey, token)) return showSignIn('invalid');
     if (token && isExpired(token)) return showSignIn('expired');
     page.config = { ...page.config, url, anonKey, token };
     storeSession(page.config.fromServer ? { token } : { url, anonKey, token });
@@ -462,6 +470,13 @@ function loadDrilldown() {
     }, () => setPager(page.drill.answer));
 }
 
+/** A new entity type: remembered (a project change keeps it when the project has it), from page 1. */
+function onDrilldownType(event) {
+    page.drill.type = event.target.value;
+    page.drill.cursors = [null];
+    loadDrilldown();
+}
+
 function onDrilldownPage(step) {
     const { cursors, answer } = page.drill;
     if (step > 0 && answer?.next) cursors.push(answer.next);
@@ -476,12 +491,12 @@ async function resolveConfig() {
     const served = await fetchConfig();
     const fragment = takeFragment();
     if (fragment.project) page.params.project = fragment.project;
-    if (fragment.token) storeSession({ token: fragment.token });
+    if (fragment.token) storeSession({ token: cleanCredential(fragment.token) });
     const stored = storedSession();
     return {
         url: served?.url ?? stored.url,
-        anonKey: served?.anonKey ?? stored.anonKey,
-        token: stored.token,
+        anonKey: cleanCredential(served?.anonKey ?? stored.anonKey),
+        token: cleanCredential(stored.token),
         fromServer: Boolean(served),
     };
 }
@@ -493,7 +508,7 @@ function wire() {
     $('#trend-metrics').addEventListener('change', onPick);
     $('#trend .segmented').addEventListener('click', onGrain);
     $('#breakdown-metric').addEventListener('change', () => loadBreakdown());
-    $('#drilldown-type').addEventListener('change', () => { page.drill.cursors = [null]; loadDrilldown(); });
+    $('#drilldown-type').addEventListener('change', onDrilldownType);
     $('#drilldown-prev').addEventListener('click', () => onDrilldownPage(-1));
     $('#drilldown-next').addEventListener('click', () => onDrilldownPage(1));
     window.addEventListener('resize', onResize);
@@ -504,6 +519,7 @@ async function boot() {
     page.config = await track(resolveConfig);
     const { url, anonKey, token } = page.config;
     if (!url || !anonKey || !token) return showSignIn();
+    if (!validCredentials(anonKey, token)) return showSignIn('invalid');
     if (isExpired(token)) return showSignIn('expired');
     start();
 }

@@ -2,7 +2,8 @@
 // horizontal bars. The geometry (trendLayout and its helpers) is pure and runs in Node for the
 // tests; only drawTrend and drawBars touch the DOM, and only when they are called.
 
-import { dataValue, formatDate, formatNumber } from './format.js';
+import { h, numberEl } from './dom.js';
+import { bucketLabel, dataValue, formatNumber } from './format.js';
 
 /** The nominal length of a bucket, to count the buckets missing in a gap. */
 export const STEP_MS = {
@@ -25,26 +26,41 @@ export function isOpen(points, i, answerOpen = false) {
 }
 
 /**
+ * The start of the k-th bucket after `from` (k = 0 is `from`): calendar steps in UTC components
+ * (the day + k, the day + 7k, or the month + k, keeping the UTC time of day; hours + k).
+ * Exact for buckets that are UTC midnights (the daily metrics by default); for buckets that are
+ * midnights of another zone, a start across a daylight-saving change is off by that zone's DST
+ * hour (the band then starts an hour early or late, on the right date).
+ */
+export function stepBucket(from, grain, k) {
+    const d = new Date(from);
+    if (grain === 'hour') return isoUtc(d.getTime() + k * STEP_MS.hour);
+    const [y, m, day] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()];
+    const time = [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+    if (grain === 'month') return isoUtc(Date.UTC(y, m + k, day, ...time));
+    return isoUtc(Date.UTC(y, m, day + (grain === 'week' ? 7 * k : k), ...time));
+}
+
+/**
  * The buckets missing between consecutive points (`next.time_bucket` later than
- * `prev.bucket_end`): round(gap / nominal step) of them, the gap shared out evenly, so a missing
- * day across a daylight-saving change or a missing month still starts where it should.
+ * `prev.bucket_end`): round(gap / nominal step) of them (so a 23-hour DST day counts as one),
+ * each starting a calendar step after the one before (see stepBucket), the last one ending
+ * where the next point starts.
  * Returns [{ start, end, after }]: ISO starts and ends, `after` the index of the point before.
  */
 export function findGaps(points) {
     const gaps = [];
     for (let i = 1; i < points.length; i++) {
-        const prevEnd = ms(points[i - 1].bucket_end);
+        const prevEnd = points[i - 1].bucket_end;
         const nextStart = ms(points[i].time_bucket);
-        const gap = nextStart - prevEnd;
+        const gap = nextStart - ms(prevEnd);
         if (!(gap > 0)) continue;
-        const step = STEP_MS[points[i - 1].grain] ?? STEP_MS.day;
-        const count = Math.max(1, Math.round(gap / step));
+        const grain = points[i - 1].grain ?? 'day';
+        const count = Math.max(1, Math.round(gap / (STEP_MS[grain] ?? STEP_MS.day)));
         for (let k = 0; k < count; k++) {
-            gaps.push({
-                start: isoUtc(prevEnd + (gap * k) / count),
-                end: isoUtc(prevEnd + (gap * (k + 1)) / count),
-                after: i - 1,
-            });
+            const start = stepBucket(prevEnd, grain, k);
+            const end = k === count - 1 ? isoUtc(nextStart) : stepBucket(prevEnd, grain, k + 1);
+            gaps.push({ start, end, after: i - 1 });
         }
     }
     return gaps;
@@ -127,7 +143,7 @@ function xTicks(points, x, width, { grain, timeZone }) {
     const ticks = [];
     for (let i = 0; i < points.length; i += every) {
         const p = points[i];
-        ticks.push({ x: x((ms(p.time_bucket) + ms(p.bucket_end)) / 2), label: formatDate(p.time_bucket, { grain, timeZone }) });
+        ticks.push({ x: x((ms(p.time_bucket) + ms(p.bucket_end)) / 2), label: bucketLabel(p.time_bucket, { grain, timeZone }) });
     }
     return ticks;
 }
@@ -147,14 +163,17 @@ export function trendLayout(answer, { width = 640, height = 240, format = 'num',
         open: isOpen(points, i, answer.open),
         x: x((ms(p.time_bucket) + ms(p.bucket_end)) / 2),
         y: y(p.value ?? ticks[0]),
-        title: `${formatDate(p.time_bucket, { grain: p.grain ?? grain, timeZone })}: ${formatNumber(p.value, format)}`
+        title: `${bucketLabel(p.time_bucket, { grain: p.grain ?? grain, timeZone })}: ${formatNumber(p.value, format)}`
             + (isOpen(points, i, answer.open) ? ' (so far)' : ''),
     }));
     const pieces = findRuns(points).map((run) => splitRun(run, (i) => placed[i].open));
     return {
         ...base,
         points: placed,
-        gaps: findGaps(points).map((g) => ({ bucket: g.start, x: x(ms(g.start)), width: x(ms(g.end)) - x(ms(g.start)) })),
+        gaps: findGaps(points).map((g) => ({
+            bucket: g.start, x: x(ms(g.start)), width: x(ms(g.end)) - x(ms(g.start)),
+            title: `${bucketLabel(g.start, { grain: points[g.after].grain ?? grain, timeZone })}: no data`,
+        })),
         lines: pieces.map((r) => pathOf(r.solid.map((i) => placed[i]))),
         dashed: pieces.filter((r) => r.dashed.length > 1).map((r) => pathOf(r.dashed.map((i) => placed[i]))),
         xTicks: xTicks(points, x, width - MARGIN.left - MARGIN.right, { grain, timeZone }),
@@ -192,7 +211,7 @@ function drawGaps(svg, layout) {
             class: 'gap', 'data-bucket': g.bucket, x: g.x, y: MARGIN.top,
             width: Math.max(g.width, 2), height: layout.height - MARGIN.top - MARGIN.bottom,
         });
-        band.append(el('title', {}, `${formatDate(g.bucket)}: no data`));
+        band.append(el('title', {}, g.title));
         svg.append(band);
     }
 }
@@ -229,29 +248,13 @@ export function drawTrend(svg, answer, options) {
 }
 
 function barRow(item, widest, format) {
-    const row = document.createElement('li');
-    row.className = 'bar';
-    row.dataset.dimensionValue = item.dimension_value;
-    const label = document.createElement('span');
-    label.className = 'bar-label';
-    label.textContent = item.dimension_value;
-    const track = document.createElement('span');
-    track.className = 'bar-track';
-    const fill = document.createElement('span');
-    fill.className = 'bar-fill';
+    const fill = h('span', { class: 'bar-fill' });
     fill.style.width = `${widest > 0 ? Math.max(0, (item.total / widest) * 100) : 0}%`;
-    track.append(fill);
-    row.append(label, track, numberSpan('bar-total', item.total, format), numberSpan('bar-share', item.share, 'pct'));
-    return row;
-}
-
-function numberSpan(className, value, format) {
-    const span = document.createElement('span');
-    span.className = className;
-    span.dataset.value = dataValue(value);
-    span.dataset.format = format;
-    span.textContent = formatNumber(value, format);
-    return span;
+    return h('li', { class: 'bar', dataset: { dimensionValue: item.dimension_value } },
+        h('span', { class: 'bar-label' }, item.dimension_value),
+        h('span', { class: 'bar-track' }, fill),
+        numberEl('span', { class: 'bar-total' }, item.total, format),
+        numberEl('span', { class: 'bar-share' }, item.share, 'pct'));
 }
 
 /** Draws one `.bar` per item of a get_breakdown answer into `list` (an <ol>), largest first. */

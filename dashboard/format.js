@@ -82,6 +82,21 @@ export function formatDate(iso, { grain = 'day', timeZone = 'UTC' } = {}) {
     return `${month} ${parts.day}`;
 }
 
+/**
+ * The label of a bucket of the API (its `time_bucket`): the date (or month) it covers, for a
+ * day, week or month grain, and the exact hour for an hour grain. Daily metrics' buckets are
+ * midnights of the server's `metrics.timezone` (default UTC), request and DORA buckets midnights
+ * of the project's zone: formatting the instant 12 hours after the bucket's start gives the right
+ * date in either zone (for offsets under 12 hours), so one label fits both kinds of bucket.
+ */
+export function bucketLabel(iso, { grain = 'day', timeZone = 'UTC' } = {}) {
+    if (!iso) return NO_VALUE;
+    if (grain === 'hour') return formatDate(iso, { grain, timeZone });
+    const middle = Date.parse(iso) + 12 * 3600e3;
+    if (!Number.isFinite(middle)) return NO_VALUE;
+    return formatDate(new Date(middle).toISOString(), { grain, timeZone });
+}
+
 /** A date and time for freshness lines: "Mar 4, 2026, 14:05 UTC". */
 export function formatDateTime(iso, timeZone = 'UTC') {
     if (!iso) return NO_VALUE;

@@ -2,7 +2,7 @@
 // request latency per route and the drill-down table. Each function fills the container it is
 // given; none fetches. Numbers are the API's, shown with formatNumber (see format.js).
 import { h, note, numberEl, table } from './dom.js';
-import { formatDate, formatDateTime, humanize } from './format.js';
+import { bucketLabel, formatDate, formatDateTime, humanize } from './format.js';
 
 /** The format of a metric's values, from its unit (percent metrics are 0..100, see num). */
 export function metricFormat(metric) {
@@ -212,7 +212,8 @@ export const DRILLDOWNS = {
 
 function drilldownRow(kind, item, timeZone) {
     const payload = item.payload ?? {};
-    const shown = kind.dateOnly ? formatDate(item.time_bucket, { timeZone }) : formatDateTime(item.time_bucket, timeZone);
+    // The last sealed day of a breakdown key is a bucket (a midnight of metrics.timezone): its date.
+    const shown = kind.dateOnly ? bucketLabel(item.time_bucket, { grain: 'day', timeZone }) : formatDateTime(item.time_bucket, timeZone);
     const time = item.time_bucket ? h('time', { datetime: item.time_bucket }, shown) : '–';
     return h('tr', { dataset: { referenceId: item.reference_id } },
         h('th', { scope: 'row', class: 'reference' }, item.reference_id),

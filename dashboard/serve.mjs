@@ -8,7 +8,7 @@
 // the key too. Prints one line, `dashboard: http://HOST:PORT/`, once listening (port 0: a free
 // port), and exits on SIGTERM or SIGINT.
 import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -60,7 +60,18 @@ function send(res, status, type, body, extra = {}) {
     res.end(body);
 }
 
-async function serveFile(req, res, file) {
+/**
+ * The file itself when it really is inside ROOT once symbolic links are resolved (a link in the
+ * folder to /etc/passwd passes fileFor's check of the path, not this one), else null.
+ */
+export async function realFileIn(file, root = ROOT) {
+    if (!file) return null;
+    const [real, realRoot] = await Promise.all([realpath(file).catch(() => null), realpath(root).catch(() => null)]);
+    return real && realRoot && real.startsWith(realRoot + sep) ? real : null;
+}
+
+async function serveFile(req, res, path) {
+    const file = await realFileIn(path);
     const info = file && (await stat(file).catch(() => null));
     if (!info?.isFile()) return send(res, 404, 'text/plain; charset=utf-8', 'Not found\n');
     const type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';

@@ -78,13 +78,13 @@ function expected(key, grain, start, end) {
         WITH sealed AS (SELECT d.metric_date FROM metrics.daily_metrics AS d JOIN metrics.projects AS p ON p.id = d.project_id
                         WHERE p.slug = '${A}' AND d.metric_category = '${key}'
                           AND ${overlaps("d.metric_date::timestamp AT TIME ZONE 'UTC'", 'day')}
-                        UNION ALL SELECT current_date WHERE '${grain}' = 'day'),
+                        UNION ALL SELECT (now() AT TIME ZONE 'UTC')::date WHERE '${grain}' = 'day'),
              counted AS (SELECT s.metric_date, (SELECT ${value} FROM dash_src.orders AS o WHERE o.org = '${A}'
                            AND o.created_at >= s.metric_date::timestamp AT TIME ZONE 'UTC'
                            AND o.created_at < (s.metric_date + 1)::timestamp AT TIME ZONE 'UTC') AS n
                          FROM sealed AS s)
-        SELECT to_char(date_trunc('${grain}', metric_date), 'YYYY-MM-DD') AS bucket, sum(n)::int AS value,
-               date_trunc('${grain}', current_date) = date_trunc('${grain}', metric_date) AS open
+        SELECT to_char(date_trunc('${grain}', metric_date::timestamp), 'YYYY-MM-DD') AS bucket, sum(n)::int AS value,
+               date_trunc('${grain}', now() AT TIME ZONE 'UTC') = date_trunc('${grain}', metric_date::timestamp) AS open
         FROM counted GROUP BY 1, 3 ORDER BY 1`);
 }
 

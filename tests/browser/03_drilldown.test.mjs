@@ -1,7 +1,7 @@
 // The drill-down table of dash-a, paged 10 at a time: next through every page and back again.
 // The reference ids of all pages are the database's (metrics_drilldown, newest first, then by
 // reference id), each once, in that order; the deployments are the finished deployments of the
-// GitHub facts; Prev and Next are disabled where there is no page that way.
+// GitHub facts, the pull requests the merged ones shipped by a successful deployment; Prev and Next are disabled where there is no page that way.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { A, assertFormatted, launch, numbersIn, open, sqlRows, userToken, waitForState } from './lib.mjs';
@@ -92,4 +92,27 @@ test('the deployments paged are the finished deployments of acme/service-1 in th
                            FROM metrics.github_deployments AS d JOIN metrics.github_deployment_statuses AS s USING (repository, deployment_id)
                            WHERE s.state IN ('success', 'failure', 'error') AND d.repository = 'acme/service-1'`).map((r) => r.id);
     assert.deepEqual([...stored('deployment')].sort(), facts.sort());
+});
+
+// The pull requests paged, from the GitHub facts alone (docs/read-model.md: one `owner/name#N@tier` per
+// merged pull request and tier it was shipped to by a finished successful deployment). main is a
+// chain of merge commits (bench/github/generate.mjs), so a deployment of the merge commit of Q ships
+// every pull request merged no later than Q; a deployment's outcome is its latest success, failure
+// or error. All the events lie within the drill-down's 30 days.
+test('the pull requests paged are the merged pull requests of acme/service-1 shipped to a tier, each once', () => {
+    const facts = sqlRows(`
+        WITH outcome AS (SELECT DISTINCT ON (repository, deployment_id) repository, deployment_id, state
+                         FROM metrics.github_deployment_statuses WHERE state IN ('success', 'failure', 'error')
+                         ORDER BY repository, deployment_id, created_at DESC, status_id DESC),
+             shipping AS (SELECT d.repository, metrics.environment_tier(d.environment) AS tier, q.merged_at AS head_merged_at
+                          FROM metrics.github_deployments AS d JOIN outcome AS o USING (repository, deployment_id)
+                          JOIN metrics.github_pull_requests AS q ON q.repository = d.repository AND q.merge_commit_sha = d.sha
+                          WHERE o.state = 'success' AND d.repository = 'acme/service-1')
+        SELECT DISTINCT p.repository || '#' || p.number || '@' || s.tier AS id
+        FROM metrics.github_pull_requests AS p JOIN shipping AS s ON s.repository = p.repository AND s.head_merged_at >= p.merged_at
+        WHERE p.merged_at IS NOT NULL AND s.tier IS NOT NULL`).map((r) => r.id);
+    const ids = stored('pull_request');
+    assert.ok(facts.length > 2 * PAGE_SIZE, `more than two pages of shipped pull requests in the facts (${facts.length})`);
+    assert.equal(new Set(ids).size, ids.length, 'each pull request and tier once');
+    assert.deepEqual([...ids].sort(), facts.sort());
 });

@@ -6,13 +6,15 @@
 //   node --test tests/dashboard/format.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { dataValue, fixed, formatDate, formatDateTime, formatNumber, groupThousands, humanize, toNumber } from '../../dashboard/format.js';
-import { findGaps, findRuns, isOpen, isoUtc, niceTicks, splitRun, trendLayout } from '../../dashboard/charts.js';
-import { classify, isExpired, jwtClaims } from '../../dashboard/api.js';
+import { bucketLabel, dataValue, fixed, formatDate, formatDateTime, formatNumber, groupThousands, humanize, toNumber } from '../../dashboard/format.js';
+import { findGaps, findRuns, isOpen, isoUtc, niceTicks, splitRun, stepBucket, trendLayout } from '../../dashboard/charts.js';
+import { classify, cleanCredential, createApi, isExpired, isHeaderValue, jwtClaims } from '../../dashboard/api.js';
 import { keyFormat, metricFormat, routeErrorRate, routeFields } from '../../dashboard/sections.js';
-import { fileFor } from '../../dashboard/serve.mjs';
+import { fileFor, realFileIn } from '../../dashboard/serve.mjs';
 import { chooseSelection, defaultSelection, parseMetricsParam, trendOptions } from '../../dashboard/trends.js';
 
 // --- format.js -------------------------------------------------------------------------------
@@ -155,6 +157,62 @@ test('gaps use the nominal step of each grain: week, month (30.44 days), hour', 
     assert.deepEqual(findGaps(hour).map((g) => g.start), ['2026-11-02T11:00:00Z']);
 });
 
+test('every start of a multi-bucket gap is a calendar step: day, week, month (UTC buckets exact)', () => {
+    const gap = (grain, prevStart, prevEnd, nextStart, nextEnd) => findGaps([
+        { time_bucket: prevStart, bucket_end: prevEnd, grain, value: 1 },
+        { time_bucket: nextStart, bucket_end: nextEnd, grain, value: 2 },
+    ]).map((g) => [g.start, g.end]);
+    assert.deepEqual(gap('day', '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-05T00:00:00Z', '2026-11-06T00:00:00Z'), [
+        ['2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z'],
+        ['2026-11-03T00:00:00Z', '2026-11-04T00:00:00Z'],
+        ['2026-11-04T00:00:00Z', '2026-11-05T00:00:00Z'],
+    ]);
+    assert.deepEqual(gap('week', '2026-11-02T00:00:00Z', '2026-11-09T00:00:00Z', '2026-11-30T00:00:00Z', '2026-12-07T00:00:00Z'), [
+        ['2026-11-09T00:00:00Z', '2026-11-16T00:00:00Z'],
+        ['2026-11-16T00:00:00Z', '2026-11-23T00:00:00Z'],
+        ['2026-11-23T00:00:00Z', '2026-11-30T00:00:00Z'],
+    ]);
+    // Four missing months of 28 to 31 days: an even share would start them off by days.
+    assert.deepEqual(gap('month', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z', '2026-06-01T00:00:00Z', '2026-07-01T00:00:00Z'), [
+        ['2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+        ['2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z'],
+        ['2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z'],
+        ['2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z'],
+    ]);
+    // Midnights of Europe/Berlin across the change to summer time (Mar 29): the UTC time of day is
+    // kept, so the days after it start within the DST hour (23:00Z rather than 22:00Z), on the right date.
+    assert.deepEqual(gap('day', '2026-03-26T23:00:00Z', '2026-03-27T23:00:00Z', '2026-03-30T22:00:00Z', '2026-03-31T22:00:00Z').map((g) => g[0]),
+        ['2026-03-27T23:00:00Z', '2026-03-28T23:00:00Z', '2026-03-29T23:00:00Z']);
+    assert.equal(stepBucket('2026-01-31T00:00:00Z', 'day', 1), '2026-02-01T00:00:00Z');
+    assert.equal(stepBucket('2026-11-02T10:00:00Z', 'hour', 3), '2026-11-02T13:00:00Z');
+});
+
+test('bucketLabel: the date of a bucket that is a midnight of UTC or of the project\'s zone', () => {
+    for (const timeZone of ['America/New_York', 'Asia/Tokyo', 'UTC']) {
+        // A daily metric's bucket: a UTC midnight (metrics.timezone defaults to UTC).
+        assert.equal(bucketLabel('2026-11-29T00:00:00Z', { grain: 'day', timeZone }), 'Nov 29', `UTC midnight in ${timeZone}`);
+        assert.equal(bucketLabel('2026-11-01T00:00:00Z', { grain: 'month', timeZone }), 'Nov 2026', `UTC month in ${timeZone}`);
+        assert.equal(bucketLabel('2026-11-23T00:00:00Z', { grain: 'week', timeZone }), 'Nov 23', `UTC week in ${timeZone}`);
+    }
+    // Request and DORA buckets: midnights of the project's zone.
+    assert.equal(bucketLabel('2026-11-29T05:00:00Z', { grain: 'day', timeZone: 'America/New_York' }), 'Nov 29');
+    assert.equal(bucketLabel('2026-11-01T04:00:00Z', { grain: 'month', timeZone: 'America/New_York' }), 'Nov 2026');
+    assert.equal(bucketLabel('2026-11-28T15:00:00Z', { grain: 'day', timeZone: 'Asia/Tokyo' }), 'Nov 29');
+    assert.equal(bucketLabel('2026-10-31T15:00:00Z', { grain: 'month', timeZone: 'Asia/Tokyo' }), 'Nov 2026');
+    // formatDate alone gets both wrong: the reason for the helper.
+    assert.equal(formatDate('2026-11-29T00:00:00Z', { timeZone: 'America/New_York' }), 'Nov 28');
+    // Hours stay exact.
+    assert.equal(bucketLabel('2026-11-29T14:00:00Z', { grain: 'hour', timeZone: 'Asia/Tokyo' }), 'Nov 29, 23:00');
+    assert.equal(bucketLabel(null), '–');
+});
+
+test('trendLayout labels buckets, gaps included, by bucketLabel in the project\'s zone', () => {
+    const layout = trendLayout({ grain: 'day', points: days(5, { missing: [2] }) }, { timeZone: 'America/New_York' });
+    assert.equal(layout.points[0].title.split(':')[0], 'Nov 1');
+    assert.equal(layout.gaps[0].title, 'Nov 3: no data');
+    assert.equal(layout.xTicks[0].label, 'Nov 1');
+});
+
 test('a null value breaks the line but is not a gap', () => {
     const points = days(5);
     points[2].value = null;
@@ -223,6 +281,39 @@ test('a token whose exp has passed is expired; one without exp is not', () => {
     assert.equal(jwtClaims('not a jwt'), null);
 });
 
+test('every call checks the token\'s exp first: an expired token is never sent', async (t) => {
+    const calls = [];
+    t.mock.method(globalThis, 'fetch', async (url) => {
+        calls.push(url);
+        return new Response('[]', { status: 200 });
+    });
+    const live = createApi({ url: 'http://api.test/', anonKey: jwt({ role: 'anon' }), accessToken: jwt({ exp: Date.now() / 1000 + 3600 }) });
+    assert.deepEqual(await live.projects(), []);
+    assert.equal(calls.length, 1);
+    const expired = createApi({ url: 'http://api.test', anonKey: jwt({ role: 'anon' }), accessToken: jwt({ exp: Date.now() / 1000 - 1 }) });
+    await assert.rejects(expired.summary('a'), (e) => e.kind === 'expired');
+    assert.equal(calls.length, 1, 'no request with an expired token');
+});
+
+test('a pasted token or key loses its whitespace; what is still no header value is a credentials error', async (t) => {
+    const token = jwt({ role: 'authenticated' });
+    assert.equal(cleanCredential(`  ${token.slice(0, 10)}\n${token.slice(10)}\r\n `), token);
+    assert.equal(cleanCredential(null), null);
+    assert.equal(isHeaderValue(token), true);
+    assert.equal(isHeaderValue('abc\u00e9'), false);
+    let sent = null;
+    t.mock.method(globalThis, 'fetch', async (url, init) => {
+        sent = init.headers;
+        return new Response('[]', { status: 200 });
+    });
+    await createApi({ url: 'http://api.test', anonKey: ' key\n', accessToken: `${token.slice(0, 5)}\n${token.slice(5)}` }).projects();
+    assert.equal(sent.apikey, 'key');
+    assert.equal(sent.Authorization, `Bearer ${token}`);
+    sent = null;
+    await assert.rejects(createApi({ url: 'http://api.test', anonKey: 'kéy', accessToken: token }).projects(), (e) => e.kind === 'credentials');
+    assert.equal(sent, null, 'not sent');
+});
+
 test('errors of PostgREST are classified for the page', () => {
     assert.equal(classify(401, { code: 'PGRST301', message: 'JWT expired' }).kind, 'expired');
     assert.equal(classify(401, { code: 'PGRST302', message: 'Anonymous access is disabled' }).kind, 'expired');
@@ -265,6 +356,24 @@ test('the server serves only files inside its folder', () => {
 // --- trends.js: which metrics are charted ------------------------------------------------------
 
 const SUMMARY_METRICS = [{ metric_key: 'b_metric', display_name: 'B' }, { metric_key: 'a_metric' }, { metric_key: 'c_metric' }];
+
+test('the server resolves symbolic links: a link out of its folder is not served', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'dashboard-serve-'));
+    try {
+        const root = join(base, 'root');
+        await mkdir(root);
+        await writeFile(join(root, 'app.js'), '');
+        await writeFile(join(base, 'secret.txt'), 'secret');
+        await symlink(join(base, 'secret.txt'), join(root, 'leak.txt'));
+        await symlink(join(root, 'app.js'), join(root, 'alias.js'));
+        assert.equal(await realFileIn(fileFor('/leak.txt', root), root), null, 'a link to a file outside');
+        assert.equal(await realFileIn(fileFor('/app.js', root), root), join(root, 'app.js'));
+        assert.equal(await realFileIn(fileFor('/alias.js', root), root), join(root, 'app.js'), 'a link inside stays inside');
+        assert.equal(await realFileIn(fileFor('/missing.js', root), root), null);
+    } finally {
+        await rm(base, { recursive: true, force: true });
+    }
+});
 
 test('trendOptions: the summary\'s metrics in its order, then the request keys, each once', () => {
     const options = trendOptions(SUMMARY_METRICS);
