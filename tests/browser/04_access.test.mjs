@@ -18,11 +18,13 @@ const everything = (page) => page.evaluate(() => ({
 
 /** dash-b's own numbers as the page would print them (its orders and requests are far above dash-a's). */
 function numbersOfB() {
+    // Days are UTC days (metrics.timezone), whatever the cluster's TimeZone.
     const rows = sqlRows(`
-        SELECT (SELECT count(*) FROM dash_src.orders WHERE org = '${B}' AND created_at >= current_date - 7 AND created_at < current_date) AS week_orders,
-               (SELECT count(*) FROM dash_src.orders WHERE org = '${B}' AND created_at >= current_date) AS today_orders,
+        WITH t AS (SELECT (now() AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC' AS today)
+        SELECT (SELECT count(*) FROM dash_src.orders, t WHERE org = '${B}' AND created_at >= today - interval '7 days' AND created_at < today) AS week_orders,
+               (SELECT count(*) FROM dash_src.orders, t WHERE org = '${B}' AND created_at >= today) AS today_orders,
                (SELECT count(*) FROM dash_src.requests WHERE project = '${B}') AS requests,
-               (SELECT count(*) FROM dash_src.requests WHERE project = '${B}' AND at >= current_date) AS today_requests`)[0];
+               (SELECT count(*) FROM dash_src.requests, t WHERE project = '${B}' AND at >= today) AS today_requests`)[0];
     const days = sqlRows(`SELECT d.value FROM metrics.daily_metrics AS d JOIN metrics.projects AS p ON p.id = d.project_id
                           WHERE p.slug = '${B}' AND d.metric_category = 'orders_created'`).map((r) => r.value);
     return [...Object.values(rows), ...days].filter((n) => n >= 900).map((n) => formatNumber(n, 'int'));
