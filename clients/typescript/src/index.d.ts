@@ -234,8 +234,8 @@ export interface MetricsStorageOptions {
 
 export declare function createMetricsStorage(options?: MetricsStorageOptions): MetricsStorageHandle;
 
-export declare class MemoryMetricsStorage implements MetricsStorageHandle {
-    private constructor();
+/** What both storages are (createMetricsStorage makes them). */
+declare abstract class MetricsStorageBase implements MetricsStorageHandle {
     recordRouteMetric(route: string, method: string, success: boolean, duration: number, options?: RecordOptions): Promise<void>;
     recordOperationMetric(operation: string, success: boolean, duration: number, options?: RecordOptions): Promise<void>;
     getRouteMetrics(route?: string, method?: string, timeRange?: TimeRange): Promise<RouteMetrics[]>;
@@ -246,16 +246,14 @@ export declare class MemoryMetricsStorage implements MetricsStorageHandle {
     stats(): MetricsStats;
 }
 
-export declare class DatabaseMetricsStorage implements MetricsStorageHandle {
+/** Memory mode's storage. */
+export declare class MemoryMetricsStorage extends MetricsStorageBase {
     private constructor();
-    recordRouteMetric(route: string, method: string, success: boolean, duration: number, options?: RecordOptions): Promise<void>;
-    recordOperationMetric(operation: string, success: boolean, duration: number, options?: RecordOptions): Promise<void>;
-    getRouteMetrics(route?: string, method?: string, timeRange?: TimeRange): Promise<RouteMetrics[]>;
-    getOperationMetrics(operation?: string, timeRange?: TimeRange): Promise<OperationMetrics[]>;
-    flush(options?: { timeoutMs?: number }): Promise<FlushResult>;
-    close(options?: { timeoutMs?: number }): Promise<FlushResult>;
-    shutdown(options?: { timeoutMs?: number }): Promise<FlushResult>;
-    stats(): MetricsStats;
+}
+
+/** Database mode's storage. */
+export declare class DatabaseMetricsStorage extends MetricsStorageBase {
+    private constructor();
 }
 
 /** The error the reads reject with (recording never throws). */
