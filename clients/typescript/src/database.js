@@ -18,7 +18,7 @@ import { SummaryStore } from './store.js';
 import { eventsOf, toWire } from './summary.js';
 import { createTransport } from './transport.js';
 
-/** Retries of a batch answered with an internal error (XX000) before it counts as refused. */
+/** Internal errors (XX000) a batch may get before it counts as refused (a retry each but the last). */
 export const INTERNAL_ERROR_ATTEMPTS = 3;
 
 /**
@@ -27,7 +27,7 @@ export const INTERNAL_ERROR_ATTEMPTS = 3;
  * @property {import('./subjects.js').Subject} subject
  * @property {Record<string, unknown>[]} elements
  * @property {number} events
- * @property {number} attempts
+ * @property {number} internalErrors  answers with XX000 so far
  */
 
 /**
@@ -106,7 +106,7 @@ export class DatabaseMetricsStorage extends BaseStorage {
             for (let i = 0; i < mine.length; i += size) {
                 const chunk = mine.slice(i, i + size);
                 const events = chunk.reduce((n, s) => n + eventsOf(s), 0);
-                this.queue.push({ id: randomUUID(), subject, elements: chunk.map(toWire), events, attempts: 0 });
+                this.queue.push({ id: randomUUID(), subject, elements: chunk.map(toWire), events, internalErrors: 0 });
                 this.queuedEvents += events;
                 this.queuedKeys += chunk.length;
             }
@@ -151,7 +151,6 @@ export class DatabaseMetricsStorage extends BaseStorage {
     async sendHead() {
         const batch = this.queue[0];
         const res = await this.transport.record(batch.subject, batch.elements, batch.id);
-        batch.attempts += 1;
         if (res.ok) {
             this.settle(batch, 'flushed');
             this.counters.batches += 1;
@@ -162,8 +161,8 @@ export class DatabaseMetricsStorage extends BaseStorage {
         }
         const error = /** @type {import('./errors.js').MetricsError} */ (res.error);
         this.noteError(error);
-        const internal = error.code === 'XX000' && batch.attempts >= INTERNAL_ERROR_ATTEMPTS;
-        if (!error.retryable || internal) {
+        batch.internalErrors += error.code === 'XX000' ? 1 : 0;
+        if (!error.retryable || batch.internalErrors >= INTERNAL_ERROR_ATTEMPTS) {
             this.settle(batch, 'rejected');
             this.hooks.error({ fn: batch.subject.recordFn, batchId: batch.id, events: batch.events, retryable: false, retryInMs: null, error });
             return true;

@@ -145,11 +145,11 @@ test('408 and 429 are retried; 401, 403, 404 and 413 are refusals', async () => 
 test('an internal error (500 XX000) is retried twice, then the batch counts as refused', async () => {
     const { storage, server } = databaseStorage();
     const internal = { status: 500, code: 'XX000', message: 'internal error' };
-    server.next(internal, internal, internal, internal);
+    server.next(internal, UNAVAILABLE, internal, internal, internal);
     storage.recordOperationMetric('op', true, 1);
     await storage.flush();
-    assert.equal(recordCalls(server).length, 3);
-    assert.deepEqual([storage.stats().rejected, storage.stats().retries], [1, 2]);
+    assert.equal(recordCalls(server).length, 4, 'the 503 between does not count');
+    assert.deepEqual([storage.stats().rejected, storage.stats().retries], [1, 3]);
     await storage.close();
 });
 
