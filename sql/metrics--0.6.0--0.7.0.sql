@@ -1,10 +1,129 @@
--- metrics 0.6.0 -> 0.7.0: the dashboard. One new function, metrics.sparkline (a metric's last days
--- as one line of text, for psql), at the read level like activity_series, whose days and values it
--- draws; access_rules() lists it. No table, no existing function and no row changes.
+-- metrics 0.6.0 -> 0.7.0: the dashboard, and recording without hot-row contention.
 --
--- Grants: every role with an access level gets what its level gives the new function, as a fresh
--- install does.
+-- metrics.sparkline (a metric's last days as one line of text, for psql), at the read level like
+-- activity_series, whose days and values it draws.
+--
+-- Direct recording appends: two new tables, route_metrics_unfolded and operation_metrics_unfolded,
+-- take the recent hours' buckets without a row lock; metrics.fold_metrics() adds them into the hour
+-- rows (the buffer's writer, compaction and the read model's refresh call it); the views
+-- route_metrics_live and operation_metrics_live read both, and the reports read the views. Nothing
+-- already recorded moves: the hour rows stay as they are.
+--
+-- Batch ids: record_route_metrics and record_operation_metrics take a second argument, batch_id
+-- (DEFAULT NULL, so every call of 0.6.0 works unchanged), remembered in metrics.recorded_batches.
+-- A function cannot gain an argument in place (CREATE OR REPLACE would add an overload, and a
+-- call with one argument would be ambiguous): the one-argument functions are dropped and the new
+-- ones created, and the grants of their level given again below. A batch element may also be a
+-- summary of several events (docs/reference.md).
+--
+-- Grants: every role with an access level gets what its level gives the new objects, as a fresh
+-- install does; access_rules() lists them.
 
+DROP FUNCTION metrics.record_operation_metrics("events" jsonb);
+DROP FUNCTION metrics.record_route_metrics("events" jsonb);
+-- metrics: what direct recording appends (since 0.7.0), and the views that read it with the
+-- hour rows.
+--
+-- Direct mode used to add every event into its hour's row with an upsert, so concurrent
+-- requests to one route queued on that row's lock until each caller committed. Now each call
+-- appends one row per (route, method, hour, project) it records to route_metrics_unfolded (or
+-- operation_metrics_unfolded): the same key, hour and numbers as an hour row, no unique key,
+-- no index, no row lock, durable with the caller's commit. metrics.fold_metrics() moves them
+-- into the hour rows, each in one transaction that deletes the rows it folds and adds them in,
+-- so a row is folded exactly once: the buffer's writer calls it every metrics.flush_interval,
+-- compaction and the read model's refresh before they read, and a pg_cron job may.
+--
+-- Every report reads route_metrics_live / operation_metrics_live, the folded rows and the
+-- unfolded ones together, in one snapshot: a report is the same before and after a fold
+-- (sums of durations are whole microseconds, so the order of addition does not matter).
+-- Only buckets of the last 12 hours are appended; a late event's bucket goes into its row as
+-- before (src/requests/late.rs), so compaction never meets an unfolded row of a period it
+-- folds, and folds the unfolded rows first anyway.
+--
+-- No CHECK constraints, as in tables.sql: the only writer is the extension's recording,
+-- which checks every event first.
+CREATE TABLE metrics.route_metrics_unfolded (
+    route             text NOT NULL,
+    method            text NOT NULL,
+    period_start      timestamptz NOT NULL,
+    total_requests    bigint NOT NULL,
+    successful        bigint NOT NULL,
+    failed            bigint NOT NULL,
+    total_duration_ms double precision NOT NULL,
+    min_duration_ms   double precision NOT NULL,
+    max_duration_ms   double precision NOT NULL,
+    last_request_at   timestamptz NOT NULL,
+    latency_sketch    bytea NOT NULL,
+    project_id        uuid
+);
+COMMENT ON TABLE metrics.route_metrics_unfolded IS
+    'Requests recorded directly and not yet folded into metrics.route_metrics (metrics.fold_metrics); read both through metrics.route_metrics_live.';
+CREATE TABLE metrics.operation_metrics_unfolded (
+    operation         text NOT NULL,
+    period_start      timestamptz NOT NULL,
+    total_executions  bigint NOT NULL,
+    successful        bigint NOT NULL,
+    failed            bigint NOT NULL,
+    total_duration_ms double precision NOT NULL,
+    min_duration_ms   double precision NOT NULL,
+    max_duration_ms   double precision NOT NULL,
+    last_execution_at timestamptz NOT NULL,
+    latency_sketch    bytea NOT NULL,
+    project_id        uuid
+);
+COMMENT ON TABLE metrics.operation_metrics_unfolded IS
+    'Executions recorded directly and not yet folded into metrics.operation_metrics (metrics.fold_metrics); read both through metrics.operation_metrics_live.';
+-- Rows not yet folded are the recent past a dump should keep, like the hour rows.
+SELECT pg_catalog.pg_extension_config_dump('metrics.route_metrics_unfolded', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.operation_metrics_unfolded', '');
+-- Everything recorded: the rows of the table (folded: true) and those not yet folded, each an
+-- hour of one key (several rows of one key and hour until they are folded). security_invoker:
+-- the caller sees what the tables' policies let them see.
+CREATE VIEW metrics.route_metrics_live WITH (security_invoker = true) AS
+    SELECT t.route, t.method, t.project_id, t.period_start, t.period_end, t.resolution, t.timezone,
+           t.total_requests, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
+           t.max_duration_ms, t.last_request_at, t.latency_sketch, t.updated_at, true AS folded
+    FROM metrics.route_metrics AS t
+    UNION ALL
+    SELECT u.route, u.method, u.project_id, u.period_start, u.period_start + interval '1 hour',
+           'hour'::text, NULL::text,
+           u.total_requests, u.successful, u.failed, u.total_duration_ms, u.min_duration_ms,
+           u.max_duration_ms, u.last_request_at, u.latency_sketch, u.last_request_at, false
+    FROM metrics.route_metrics_unfolded AS u;
+COMMENT ON VIEW metrics.route_metrics_live IS
+    'Every recorded request bucket: the rows of metrics.route_metrics and those recorded since the last fold (folded = false). Sum and merge rows per key and period; never assume one row per hour.';
+CREATE VIEW metrics.operation_metrics_live WITH (security_invoker = true) AS
+    SELECT t.operation, t.project_id, t.period_start, t.period_end, t.resolution, t.timezone,
+           t.total_executions, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
+           t.max_duration_ms, t.last_execution_at, t.latency_sketch, t.updated_at, true AS folded
+    FROM metrics.operation_metrics AS t
+    UNION ALL
+    SELECT u.operation, u.project_id, u.period_start, u.period_start + interval '1 hour',
+           'hour'::text, NULL::text,
+           u.total_executions, u.successful, u.failed, u.total_duration_ms, u.min_duration_ms,
+           u.max_duration_ms, u.last_execution_at, u.latency_sketch, u.last_execution_at, false
+    FROM metrics.operation_metrics_unfolded AS u;
+COMMENT ON VIEW metrics.operation_metrics_live IS
+    'Every recorded operation bucket: the rows of metrics.operation_metrics and those recorded since the last fold (folded = false).';
+-- metrics: the batch ids recording remembers (since 0.7.0), so that a client may send a batch
+-- again when it does not know whether the first try committed (a timeout, a lost response).
+-- metrics.record_route_metrics(events, batch_id) and record_operation_metrics first insert
+-- the id here, in the caller's transaction: a second call with the id of a committed batch
+-- finds it and records nothing, returning the count of the first; a concurrent one waits for
+-- the first to commit or roll back (the primary key's insert), then does the same or records.
+-- Ids are kept while the batch's events could still be accepted (metrics.max_event_age plus
+-- metrics.max_event_lead after it was recorded); metrics.fold_metrics() deletes older ones.
+CREATE TABLE metrics.recorded_batches (
+    batch_id    uuid PRIMARY KEY,
+    -- 'route_metrics' or 'operation_metrics': an id is one batch of one kind.
+    family      text NOT NULL,
+    events      bigint NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metrics.recorded_batches IS
+    'Batch ids recorded by metrics.record_route_metrics / record_operation_metrics, kept while a retry of the batch could still be accepted, so a retried batch is counted once.';
+CREATE INDEX idx_recorded_batches_recorded_at ON metrics.recorded_batches (recorded_at);
+SELECT pg_catalog.pg_extension_config_dump('metrics.recorded_batches', '');
 -- The access level of every object. A function or table missing here is treated as 'owner'
 -- by metrics.verify_security, and the install test fails until it is listed.
 CREATE OR REPLACE FUNCTION metrics.access_rules()
@@ -26,6 +145,14 @@ AS $$
         -- administrators (like the collection log).
         ('table',     'metrics.route_metrics',         'SELECT',  'read'),
         ('table',     'metrics.operation_metrics',     'SELECT',  'read'),
+        -- 0.7.0: what direct recording appended and has not been folded yet, and the views
+        -- of both (security_invoker: the same policies, administrators only). The batch ids
+        -- are recording's bookkeeping, read by the manage level that records.
+        ('table',     'metrics.route_metrics_unfolded',     'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics_unfolded', 'SELECT',  'read'),
+        ('table',     'metrics.route_metrics_live',         'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics_live',     'SELECT',  'read'),
+        ('table',     'metrics.recorded_batches',           'SELECT',  'manage'),
         -- Maintenance: the periods compaction folded and the job ledger are operational
         -- data, readable by administrators only (policies); retention is configuration,
         -- for the manage level (the view runs as its reader, who needs the defaults too).
@@ -119,8 +246,11 @@ AS $$
         -- field), resolved with the owner's rights: the recorder is a server, not a member.
         ('function',  'metrics.record_route_metric(text,text,boolean,double precision,text)', 'EXECUTE', 'manage'),
         ('function',  'metrics.record_operation_metric(text,boolean,double precision,text)',  'EXECUTE', 'manage'),
-        ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
-        ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
+        -- 0.7.0: a batch may carry an id, remembered so that a retry is counted once.
+        ('function',  'metrics.record_route_metrics(jsonb,uuid)',           'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metrics(jsonb,uuid)',       'EXECUTE', 'manage'),
+        -- 0.7.0: folding writes the hour rows with the owner's rights, like compaction.
+        ('function',  'metrics.fold_metrics(integer)',                      'EXECUTE', 'manage'),
         -- Defining writes the definitions with the owner's rights (0.6.0: and a project column).
         ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),
@@ -207,6 +337,36 @@ AS $$
         ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'internal'),
         ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'internal')
 $$;
+CREATE  FUNCTION "fold_metrics"(
+	"max_rows" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"family" TEXT,  /* String */
+	"rows_folded" bigint,  /* i64 */
+	"events" bigint,  /* i64 */
+	"hour_rows" bigint  /* i64 */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fold_metrics_wrapper';
+-- Skipped due to `#[pgrx(sql = false)]`
+CREATE  FUNCTION "record_operation_metrics"(
+	"events" jsonb, /* Option < pgrx :: JsonB > */
+	"batch_id" uuid DEFAULT NULL /* Option < pgrx :: Uuid > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_operation_batch_wrapper';
+-- Skipped due to `#[pgrx(sql = false)]`
+CREATE  FUNCTION "record_route_metrics"(
+	"events" jsonb, /* Option < pgrx :: JsonB > */
+	"batch_id" uuid DEFAULT NULL /* Option < pgrx :: Uuid > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_route_batch_wrapper';
 CREATE  FUNCTION "sparkline"(
 	"metric" TEXT, /* Option < String > */
 	"days" INT DEFAULT 30, /* Option < i32 > */
@@ -216,12 +376,27 @@ STABLE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'sparkline_wrapper';
+ALTER TABLE metrics.route_metrics_unfolded ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.operation_metrics_unfolded ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.recorded_batches ENABLE ROW LEVEL SECURITY;
+-- Not yet folded, the same data: the same policy (and through the _live views, which run as
+-- their reader).
+CREATE POLICY "Admins can view unfolded route metrics" ON metrics.route_metrics_unfolded
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view unfolded operation metrics" ON metrics.operation_metrics_unfolded
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+-- Recording's bookkeeping: administrators only, like the ledger.
+CREATE POLICY "Admins can view recorded batches" ON metrics.recorded_batches
+    FOR SELECT USING ((SELECT metrics.is_admin()));
 
 -- Nothing new for PUBLIC; each level's new and re-created objects to the roles that hold it
 -- (only those: a grant made by an update script is an initial privilege, which pg_dump leaves
 -- out, so the grants the owner made before stay ordinary ones). The list of each level comes
 -- from access_rules(), filtered to what this update created.
 REVOKE EXECUTE ON FUNCTION
+    metrics.fold_metrics(integer),
+    metrics.record_operation_metrics(jsonb,uuid),
+    metrics.record_route_metrics(jsonb,uuid),
     metrics.sparkline(text,integer,text)
     FROM PUBLIC;
 DO $$
@@ -235,6 +410,14 @@ BEGIN
         CROSS JOIN metrics.access_rules() AS ru
         JOIN metrics._access_levels() AS need ON need.access = ru.access
         WHERE a.role_exists AND need.rank <= have.rank AND ru.object_name = ANY (ARRAY[
+            'metrics.route_metrics_unfolded',
+            'metrics.operation_metrics_unfolded',
+            'metrics.route_metrics_live',
+            'metrics.operation_metrics_live',
+            'metrics.recorded_batches',
+            'metrics.fold_metrics(integer)',
+            'metrics.record_operation_metrics(jsonb,uuid)',
+            'metrics.record_route_metrics(jsonb,uuid)',
             'metrics.sparkline(text,integer,text)'
         ])
     LOOP

@@ -70,6 +70,16 @@ extension_sql_file!(
     requires = ["snapshot_tables"]
 );
 extension_sql_file!(
+    "../sql/requests/unfolded.sql",
+    name = "request_unfolded",
+    requires = ["request_tables", "project_tables"]
+);
+extension_sql_file!(
+    "../sql/requests/batches.sql",
+    name = "request_batches",
+    requires = ["request_tables"]
+);
+extension_sql_file!(
     "../sql/requests/aggregates.sql",
     name = "request_aggregates",
     requires = [requests::api::merge_latency_sketch]
@@ -130,6 +140,8 @@ extension_sql_file!(
     requires = [
         "snapshot_tables",
         "request_tables",
+        "request_unfolded",
+        "request_batches",
         "maintenance_tables",
         "alert_tables",
         "maintenance_run",

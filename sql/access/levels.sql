@@ -61,6 +61,14 @@ AS $$
         -- administrators (like the collection log).
         ('table',     'metrics.route_metrics',         'SELECT',  'read'),
         ('table',     'metrics.operation_metrics',     'SELECT',  'read'),
+        -- 0.7.0: what direct recording appended and has not been folded yet, and the views
+        -- of both (security_invoker: the same policies, administrators only). The batch ids
+        -- are recording's bookkeeping, read by the manage level that records.
+        ('table',     'metrics.route_metrics_unfolded',     'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics_unfolded', 'SELECT',  'read'),
+        ('table',     'metrics.route_metrics_live',         'SELECT',  'read'),
+        ('table',     'metrics.operation_metrics_live',     'SELECT',  'read'),
+        ('table',     'metrics.recorded_batches',           'SELECT',  'manage'),
         -- Maintenance: the periods compaction folded and the job ledger are operational
         -- data, readable by administrators only (policies); retention is configuration,
         -- for the manage level (the view runs as its reader, who needs the defaults too).
@@ -154,8 +162,11 @@ AS $$
         -- field), resolved with the owner's rights: the recorder is a server, not a member.
         ('function',  'metrics.record_route_metric(text,text,boolean,double precision,text)', 'EXECUTE', 'manage'),
         ('function',  'metrics.record_operation_metric(text,boolean,double precision,text)',  'EXECUTE', 'manage'),
-        ('function',  'metrics.record_route_metrics(jsonb)',                'EXECUTE', 'manage'),
-        ('function',  'metrics.record_operation_metrics(jsonb)',            'EXECUTE', 'manage'),
+        -- 0.7.0: a batch may carry an id, remembered so that a retry is counted once.
+        ('function',  'metrics.record_route_metrics(jsonb,uuid)',           'EXECUTE', 'manage'),
+        ('function',  'metrics.record_operation_metrics(jsonb,uuid)',       'EXECUTE', 'manage'),
+        -- 0.7.0: folding writes the hour rows with the owner's rights, like compaction.
+        ('function',  'metrics.fold_metrics(integer)',                      'EXECUTE', 'manage'),
         -- Defining writes the definitions with the owner's rights (0.6.0: and a project column).
         ('function',  'metrics.define_metric(text,text,text,text,text,text,text,text,text,text,text,text,text,integer,boolean,double precision,text)', 'EXECUTE', 'manage'),
         ('function',  'metrics.activate_metric(text)',                      'EXECUTE', 'manage'),

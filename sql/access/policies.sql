@@ -13,6 +13,9 @@ ALTER TABLE metrics.api_access ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.admin_check ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.route_metrics ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.operation_metrics ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.route_metrics_unfolded ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.operation_metrics_unfolded ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metrics.recorded_batches ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.retention_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.compacted_periods ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metrics.maintenance_log ENABLE ROW LEVEL SECURITY;
@@ -59,6 +62,15 @@ CREATE POLICY "Admins can view metric revisions" ON metrics.metric_revisions
 CREATE POLICY "Admins can view route metrics" ON metrics.route_metrics
     FOR SELECT USING ((SELECT metrics.is_admin()));
 CREATE POLICY "Admins can view operation metrics" ON metrics.operation_metrics
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+-- Not yet folded, the same data: the same policy (and through the _live views, which run as
+-- their reader).
+CREATE POLICY "Admins can view unfolded route metrics" ON metrics.route_metrics_unfolded
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+CREATE POLICY "Admins can view unfolded operation metrics" ON metrics.operation_metrics_unfolded
+    FOR SELECT USING ((SELECT metrics.is_admin()));
+-- Recording's bookkeeping: administrators only, like the ledger.
+CREATE POLICY "Admins can view recorded batches" ON metrics.recorded_batches
     FOR SELECT USING ((SELECT metrics.is_admin()));
 -- What maintenance did, like the collection log: administrators only.
 CREATE POLICY "Admins can view compacted periods" ON metrics.compacted_periods

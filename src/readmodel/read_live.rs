@@ -1,5 +1,5 @@
-//! The open bucket, computed live from the sources on request and never stored: the hour
-//! rows of `metrics.route_metrics` recorded since the bucket began (the project's, or every
+//! The open bucket, computed live from the sources on request and never stored: the rows of
+//! `metrics.route_metrics_live` (folded or not yet) recorded since the bucket began (the project's, or every
 //! row for the project that covers the whole database), merged like `get_route_metrics`
 //! merges them; and the open day's daily values.
 
@@ -13,7 +13,7 @@ use crate::readmodel::live::{request_data, request_value, stats_of, LiveMetric};
 use crate::readmodel::query::{TimeGrain, MICROS_PER_HOUR};
 use crate::readmodel::read::Project;
 use crate::requests::bucket::{Bucket, Totals};
-use crate::requests::read::decode;
+use crate::requests::read::{decode, has_live};
 use crate::requests::report::Stats;
 use crate::snapshots::live::open_day_values;
 
@@ -53,29 +53,38 @@ pub fn request_stats(
         dim("route").into(),
         dim("method").into(),
     ];
-    let buckets = spi::rows_kept(
-        "SELECT t.total_requests, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
-                t.max_duration_ms, t.last_request_at, t.latency_sketch
-         FROM metrics.route_metrics AS t
-         WHERE t.period_start >= $1 AND t.period_start < $2
-           AND ($3::text IS NULL OR t.project_id = $3::uuid)
-           AND ($4::text IS NULL OR t.route = $4) AND ($5::text IS NULL OR t.method = $5)",
-        &args,
-        |row| {
-            Ok(Bucket {
-                totals: Totals {
-                    total: not_null::<i64>(row, 1)? as u64,
-                    successful: not_null::<i64>(row, 2)? as u64,
-                    failed: not_null::<i64>(row, 3)? as u64,
-                    sum_ms: not_null(row, 4)?,
-                    min_ms: not_null(row, 5)?,
-                    max_ms: not_null(row, 6)?,
-                    last_at: unix_micros(not_null(row, 7)?),
-                },
-                sketch: decode(not_null::<&[u8]>(row, 8)?),
-            })
-        },
-    );
+    // Folded and unfolded rows together (0.7.0's view), or the table before the update.
+    macro_rules! stats_from {
+        ($source:literal) => {
+            concat!(
+                "SELECT t.total_requests, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
+                        t.max_duration_ms, t.last_request_at, t.latency_sketch
+                 FROM metrics.", $source, " AS t
+                 WHERE t.period_start >= $1 AND t.period_start < $2
+                   AND ($3::text IS NULL OR t.project_id = $3::uuid)
+                   AND ($4::text IS NULL OR t.route = $4) AND ($5::text IS NULL OR t.method = $5)"
+            )
+        };
+    }
+    let sql = if has_live() {
+        stats_from!("route_metrics_live")
+    } else {
+        stats_from!("route_metrics")
+    };
+    let buckets = spi::rows_kept(sql, &args, |row| {
+        Ok(Bucket {
+            totals: Totals {
+                total: not_null::<i64>(row, 1)? as u64,
+                successful: not_null::<i64>(row, 2)? as u64,
+                failed: not_null::<i64>(row, 3)? as u64,
+                sum_ms: not_null(row, 4)?,
+                min_ms: not_null(row, 5)?,
+                max_ms: not_null(row, 6)?,
+                last_at: unix_micros(not_null(row, 7)?),
+            },
+            sketch: decode(not_null::<&[u8]>(row, 8)?),
+        })
+    });
     stats_of(&buckets)
 }
 

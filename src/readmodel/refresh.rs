@@ -66,6 +66,10 @@ pub fn project(p: &Project, full: bool) -> Refreshed {
     if full {
         state::reset(p.id);
     }
+    // What direct recording appended goes into the hour rows first, which the refresh reads.
+    if crate::requests::fold::installed() {
+        crate::requests::fold::fold_all();
+    }
     let watermark = state::this_run();
     let (day, hour, dora_day) = (last_closed_day_in_zone(), cut_hour(), dora::cut(p));
     let d = daily::refresh(p, state::load(p.id, "daily"), day);

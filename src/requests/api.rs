@@ -5,11 +5,12 @@
 
 use pgrx::prelude::*;
 
-use crate::common::problem::required;
+use crate::common::problem::{required, Problem, SqlState};
 use crate::pg::datum::{finite_micros, now_micros};
 use crate::pg::guc;
-use crate::pg::raise::OrRaise;
+use crate::pg::raise::{raise, OrRaise};
 use crate::requests::event::{check_event, check_method, check_name, Event, Subject};
+use crate::requests::fold;
 use crate::requests::read::{self, Query};
 use crate::requests::record::{record_batch, record_one, window};
 use crate::requests::report::{check_quantile, check_range, ReportGrain};
@@ -79,19 +80,73 @@ fn record_operation_event(
 }
 
 /// Records a batch of requests: a JSON array of `{route, method, success, duration_ms, at,
-/// project}` (`at` and `project` optional). All or nothing; returns the number of events
-/// recorded.
-#[pg_extern(security_definer, volatile, parallel_unsafe)]
+/// project}` (`at` and `project` optional) or of summaries (`metrics_core::requests::summary`).
+/// All or nothing; returns the number of events recorded. With a `batch_id`, a batch already
+/// recorded with that id records nothing and returns the first call's count.
+#[pg_extern(
+    security_definer,
+    volatile,
+    parallel_unsafe,
+    name = "record_route_metrics"
+)]
 #[search_path(pg_catalog, pg_temp)]
-fn record_route_metrics(events: Option<pgrx::JsonB>) -> i64 {
-    record_batch(Subject::Route, events)
+fn record_route_batch(
+    events: Option<pgrx::JsonB>,
+    batch_id: default!(Option<pgrx::Uuid>, "NULL"),
+) -> i64 {
+    record_batch(Subject::Route, events, batch_id)
 }
 
-/// Records a batch of operation executions: `{operation, success, duration_ms, at, project}`.
+/// Records a batch of operation executions: `{operation, success, duration_ms, at, project}`
+/// or summaries, once per `batch_id`.
+#[pg_extern(
+    security_definer,
+    volatile,
+    parallel_unsafe,
+    name = "record_operation_metrics"
+)]
+#[search_path(pg_catalog, pg_temp)]
+fn record_operation_batch(
+    events: Option<pgrx::JsonB>,
+    batch_id: default!(Option<pgrx::Uuid>, "NULL"),
+) -> i64 {
+    record_batch(Subject::Operation, events, batch_id)
+}
+
+/// Folds what direct recording appended into the hour rows (`fold`), at most `max_rows` rows
+/// per family (NULL: every row), in the caller's transaction; forgets batch ids past their
+/// retention. One row per family: unfolded rows folded, the events they held, hour rows
+/// written.
 #[pg_extern(security_definer, volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
-fn record_operation_metrics(events: Option<pgrx::JsonB>) -> i64 {
-    record_batch(Subject::Operation, events)
+fn fold_metrics(
+    max_rows: default!(Option<i32>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(family, String),
+        name!(rows_folded, i64),
+        name!(events, i64),
+        name!(hour_rows, i64),
+    ),
+> {
+    let done = match max_rows {
+        None => fold::fold_all().to_vec(),
+        Some(n) if n >= 1 => [Subject::Route, Subject::Operation]
+            .map(|s| (s, fold::fold(s, n.into(), true).unwrap_or_default()))
+            .to_vec(),
+        Some(n) => raise(
+            Problem::new(
+                SqlState::InvalidParameterValue,
+                format!("max_rows must be a positive number, not {n}"),
+            )
+            .hint("pass NULL to fold every unfolded row"),
+        ),
+    };
+    TableIterator::new(
+        done.into_iter()
+            .map(|(s, f)| (fold::family(s).to_string(), f.rows, f.events, f.buckets)),
+    )
 }
 
 /// The checked query of a report: a grain, a finite range of at most
@@ -287,6 +342,23 @@ fn operation_metrics_report(
         project,
     );
     TableIterator::new(read::report(&q).into_iter().map(operation_row))
+}
+
+/// The batch functions as 0.6.0 and earlier declared them (without `batch_id`), bound to
+/// these symbols by their install scripts, for a database that has the new library but has
+/// not run `ALTER EXTENSION metrics UPDATE` yet. No SQL of this version.
+mod before_070 {
+    use super::*;
+
+    #[pg_extern(volatile, parallel_unsafe, sql = false)]
+    fn record_route_metrics(events: Option<pgrx::JsonB>) -> i64 {
+        record_batch(Subject::Route, events, None)
+    }
+
+    #[pg_extern(volatile, parallel_unsafe, sql = false)]
+    fn record_operation_metrics(events: Option<pgrx::JsonB>) -> i64 {
+        record_batch(Subject::Operation, events, None)
+    }
 }
 
 /// The report functions as 0.3.0 and earlier declared them (without `resolution`), which

@@ -43,6 +43,12 @@ fn folded_period(subject: Subject, hour: i64) -> Option<Folded> {
     .pop()
 }
 
+/// Whether a bucket's hour is recent enough that compaction cannot have folded its period:
+/// direct recording appends such buckets (`store::append`) without looking anything up.
+pub fn is_recent(key: &Key, now: i64) -> bool {
+    key.hour >= now - LATE_AFTER
+}
+
 /// Adds the buckets of folded periods into their periods' rows; returns the others, for
 /// their hour rows.
 pub fn separate<'a>(

@@ -2,7 +2,8 @@
 //!
 //! The pure model is `metrics_core::requests`, re-exported here: events, JSON batches,
 //! buckets, the sketch and its encoding, what a report checks and computes. Its PostgreSQL
-//! face: where recorded events go (`record`), the prepared upserts (`store`), the
+//! face: where recorded events go (`record`), the prepared upserts and appends (`store`),
+//! folding what direct mode appended into the hour rows (`fold`), batch ids (`batches`), the
 //! shared-memory buffer (`buffer`) and its background writer (`writer`), the projects events
 //! name (`project`), the reports (`read`), and the SQL functions (`api`).
 
@@ -11,7 +12,9 @@ pub use metrics_core::requests::{
 };
 
 pub mod api;
+pub mod batches;
 pub mod buffer;
+pub mod fold;
 pub mod late;
 pub mod project;
 pub mod read;

@@ -1,4 +1,5 @@
-//! The read side of route and operation metrics: the reports, one engine for both: the hour rows overlapping
+//! The read side of route and operation metrics: the reports, one engine for both: the rows
+//! (folded and unfolded alike, `metrics.route_metrics_live`) overlapping
 //! `[start, end)` are grouped per hour, day or week (days and weeks in `metrics.timezone`),
 //! per route and method (or per operation), or all together (`combined`). Counts and sums add
 //! up; the percentiles come from the merged latency sketches (`metrics_core::requests::report`),
@@ -137,6 +138,25 @@ pub fn has_projects() -> bool {
     has_column("project_id")
 }
 
+/// Whether this database has 0.7.0's views of the folded and unfolded rows together
+/// (`metrics.route_metrics_live`, sql/requests/unfolded.sql), which reports read. Once
+/// found, not asked again in this backend.
+pub fn has_live() -> bool {
+    thread_local! {
+        static FOUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if FOUND.get() {
+        return true;
+    }
+    let found = spi::value::<bool>(
+        "SELECT pg_catalog.to_regclass('metrics.route_metrics_live') IS NOT NULL",
+        &[],
+    )
+    .unwrap_or(false);
+    FOUND.set(found);
+    found
+}
+
 /// The period a row goes into: the grain's that holds it whole (an hour row by its start,
 /// as always), else the row's own. Before 0.4.0 every row is an hour.
 fn bucket_columns(compacted: bool) -> &'static str {
@@ -157,7 +177,13 @@ fn bucket_columns(compacted: bool) -> &'static str {
 /// and (routes) `$6` the method to keep, and when `scoped` the project after them, in period,
 /// then name and method, then time order (the order compaction merges a key's rows in, so a
 /// key's day reads the same after it).
-fn statement(subject: Subject, combined: bool, compacted: bool, scoped: bool) -> String {
+fn statement(
+    subject: Subject,
+    combined: bool,
+    compacted: bool,
+    scoped: bool,
+    live: bool,
+) -> String {
     let (table, name, method, total, last, filter) = match subject {
         Subject::Route => (
             "route_metrics",
@@ -198,10 +224,11 @@ fn statement(subject: Subject, combined: bool, compacted: bool, scoped: bool) ->
                 {name}, {method}, {total}, t.successful, t.failed,
                 t.total_duration_ms, t.min_duration_ms, t.max_duration_ms, {last}, t.latency_sketch,
                 t.period_start
-         FROM metrics.{table} AS t{whole}
+         FROM metrics.{table}{source} AS t{whole}
          WHERE t.period_start < $4 AND t.period_end > $3 AND {filter}{project}
          ORDER BY 1{order}, t.period_start",
-        buckets = bucket_columns(compacted)
+        buckets = bucket_columns(compacted),
+        source = if live { "_live" } else { "" },
     )
 }
 
@@ -228,7 +255,13 @@ fn stored_rows(q: &Query) -> Vec<Group> {
         args.push(q.method.as_deref().into());
     }
     args.extend(q.project.map(crate::requests::store::project_argument));
-    let sql = statement(q.subject, q.combined, has_resolution(), q.project.is_some());
+    let sql = statement(
+        q.subject,
+        q.combined,
+        has_resolution(),
+        q.project.is_some(),
+        has_live(),
+    );
     spi::rows(&sql, &args, |row| {
         let totals = Totals {
             total: not_null::<i64>(row, 6)? as u64,

@@ -1,6 +1,7 @@
 //! Where recorded events go. Every event is checked first (a batch as a whole: one bad event
-//! refuses all of them), then added up per hour, then added either into the hour's row in the
-//! caller's transaction (`metrics.ingest_mode = direct`, `store`) or into the shared-memory
+//! refuses all of them), then added up per hour, then either appended to the unfolded table in
+//! the caller's transaction (`metrics.ingest_mode = direct`, `store::append`; folded into the
+//! hour rows by `fold`) or added into the shared-memory
 //! buffer (`buffered`, `buffer`), which a background worker writes every
 //! `metrics.flush_interval`. Buffered mode needs the library in `shared_preload_libraries` and
 //! works in `metrics.buffer_database`; elsewhere, and for buckets that do not fit into a full
@@ -8,9 +9,11 @@
 //!
 //! An event may name its project: the projects of a batch are resolved first, each once
 //! (`project`), and a batch naming one that does not exist is refused as a whole, before
-//! anything is written.
+//! anything is written. A batch may carry an id (`batches`): a second call with the id of a
+//! batch already recorded records nothing.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 
 use pgrx::prelude::*;
 
@@ -19,14 +22,16 @@ use crate::pg::datum::now_micros;
 use crate::pg::guc::{self, IngestMode};
 use crate::pg::raise::{raise, OrRaise};
 use crate::requests::batch::{parse_batch, unknown_project, unknown_project_at};
-use crate::requests::bucket::aggregate;
+use crate::requests::bucket::{aggregate, Bucket};
 use crate::requests::buffer;
-use crate::requests::event::{Event, Subject, Window};
-use crate::requests::{project, store};
+use crate::requests::event::{Event, Key, Subject, Window};
+use crate::requests::{batches, fold, late, project, store};
 
 thread_local! {
     /// Whether this backend already warned that buffered mode is unavailable.
     static WARNED: Cell<bool> = const { Cell::new(false) };
+    /// Whether the unfolded tables were found (`unfolded_installed`).
+    static UNFOLDED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The window an event's time must lie in, around now (the settings `metrics.max_event_age`
@@ -40,9 +45,8 @@ pub fn window() -> Window {
     }
 }
 
-/// Adds checked events where the ingest mode says; returns how many were recorded.
-pub fn record(subject: Subject, events: &[Event]) -> i64 {
-    let buckets = aggregate(events);
+/// Adds checked buckets where the ingest mode says.
+pub fn record(subject: Subject, buckets: &BTreeMap<Key, Bucket>) {
     if guc::ingest_mode() == IngestMode::Buffered {
         match buffer::availability() {
             Ok(()) => {
@@ -51,8 +55,8 @@ pub fn record(subject: Subject, events: &[Event]) -> i64 {
                     .filter(|(key, bucket)| !buffer::add(subject, key, bucket))
                     .collect();
                 // What did not fit into a full buffer is written now rather than lost.
-                store::add(subject, left);
-                return events.len() as i64;
+                direct(subject, left);
+                return;
             }
             Err(why) => {
                 if !WARNED.replace(true) {
@@ -61,12 +65,43 @@ pub fn record(subject: Subject, events: &[Event]) -> i64 {
             }
         }
     }
-    store::add(subject, &buckets);
-    events.len() as i64
+    direct(subject, buckets.iter().collect());
 }
 
-/// Records a JSON batch of events, checked as a whole; returns how many were recorded.
-pub fn record_batch(subject: Subject, events: Option<pgrx::JsonB>) -> i64 {
+/// Direct mode, durable with the caller's commit: the buckets of recent hours appended to the
+/// unfolded table (no row lock: concurrent callers of one route never wait for each other),
+/// late ones added into their rows (`late`). Before `ALTER EXTENSION metrics UPDATE` to 0.7.0
+/// there is no unfolded table, and every bucket is added into its row as before.
+fn direct<'a>(subject: Subject, buckets: Vec<(&'a Key, &'a Bucket)>) {
+    if !unfolded_installed() {
+        return store::add(subject, buckets);
+    }
+    let now = now_micros();
+    let (recent, late): (Vec<_>, Vec<_>) = buckets
+        .into_iter()
+        .partition(|(key, _)| late::is_recent(key, now));
+    store::append(subject, &recent);
+    store::add(subject, late);
+}
+
+/// Whether this database has 0.7.0's unfolded tables; once found, not asked again in this
+/// backend (a dropped extension takes the library's callers with it).
+fn unfolded_installed() -> bool {
+    if UNFOLDED.get() {
+        return true;
+    }
+    let found = fold::installed();
+    UNFOLDED.set(found);
+    found
+}
+
+/// Records a JSON batch of events and summaries, checked as a whole, once per `batch_id`;
+/// returns how many events were recorded (by the first call of a batch id).
+pub fn record_batch(
+    subject: Subject,
+    events: Option<pgrx::JsonB>,
+    batch_id: Option<pgrx::Uuid>,
+) -> i64 {
     let Some(pgrx::JsonB(events)) = events else {
         raise(
             Problem::null_argument("events")
@@ -74,7 +109,13 @@ pub fn record_batch(subject: Subject, events: Option<pgrx::JsonB>) -> i64 {
         );
     };
     let mut batch = parse_batch(subject, &events, window()).or_raise();
-    if batch.events.is_empty() {
+    let count = batch.count() as i64;
+    if let Some(id) = batch_id {
+        if let Some(first) = batches::claim(subject, id, count) {
+            return first;
+        }
+    }
+    if batch.is_empty() {
         return 0;
     }
     if !batch.projects.is_empty() {
@@ -89,7 +130,17 @@ pub fn record_batch(subject: Subject, events: Option<pgrx::JsonB>) -> i64 {
         }
         batch.assign(&found);
     }
-    record(subject, &batch.events)
+    let mut buckets = aggregate(&batch.events);
+    for s in batch.summaries {
+        match buckets.get_mut(&s.key) {
+            Some(b) => b.merge(&s.bucket),
+            None => {
+                buckets.insert(s.key, s.bucket);
+            }
+        }
+    }
+    record(subject, &buckets);
+    count
 }
 
 /// Records one checked event, of the named project (slug or id) if any.
@@ -98,5 +149,5 @@ pub fn record_one(subject: Subject, mut event: Event, project: Option<&str>) {
         let id = project::resolve(&[name]).pop().flatten();
         event.project = Some(id.unwrap_or_else(|| raise(unknown_project(name))));
     }
-    record(subject, &[event]);
+    record(subject, &aggregate(&[event]));
 }

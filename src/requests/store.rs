@@ -1,12 +1,15 @@
 //! Adding buckets into `metrics.route_metrics` and `metrics.operation_metrics`: one upsert
 //! per bucket (into a compacted period's row for a late one: `late`) (`metrics_core::requests::statements`), whose counts, sums, extremes and sketch
-//! merge with what the hour's row already holds. Used by direct mode (in the caller's
-//! transaction) and by the buffer's background worker.
+//! merge with what the hour's row already holds. Used by the buffer's background worker, by
+//! `fold`, and by direct mode for late buckets.
+//!
+//! Appending buckets as rows of the unfolded tables (`append`): what direct mode does since
+//! 0.7.0 (sql/requests/unfolded.sql), folded into the hour rows later by `fold`.
 //!
 //! The statements are prepared once per backend and kept (SPI_keepplan), so a call that
-//! records one event parses and plans nothing: per table one for buckets of no project (the
-//! statement of every earlier version) and one for buckets of a project, prepared the first
-//! time a project's event comes.
+//! records one event parses and plans nothing: per table and way of writing, one for buckets
+//! of no project (the statement of every earlier version) and one for buckets of a project,
+//! prepared the first time a project's event comes.
 
 use std::cell::OnceCell;
 
@@ -21,11 +24,25 @@ use crate::requests::event::{Key, ProjectId, Subject};
 use crate::requests::late;
 use crate::requests::statements::{self, upsert_into, Target};
 
+/// How a bucket is written: added into its hour's row (an upsert), or appended as a row of
+/// the unfolded table (direct recording, `statements::append_into`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Upsert,
+    Append,
+}
+
 thread_local! {
-    static ROUTE_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
-    static OPERATION_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
-    static SCOPED_ROUTE_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
-    static SCOPED_OPERATION_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
+    /// The kept plans, by `plan_index`: per subject, scoped or not, upsert or append.
+    static PLANS: [OnceCell<OwnedPreparedStatement>; 8] = const { [const { OnceCell::new() }; 8] };
+}
+
+fn plan_index(subject: Subject, scoped: bool, write: Write) -> usize {
+    let subject = match subject {
+        Subject::Route => 0,
+        Subject::Operation => 4,
+    };
+    subject + 2 * scoped as usize + (write == Write::Append) as usize
 }
 
 /// The parameter types of `statements::upsert`: the key's text columns, then the hour, the
@@ -62,24 +79,29 @@ fn types_of(subject: Subject, target: Target, scoped: bool) -> Vec<PgOid> {
     types
 }
 
-fn prepare(subject: Subject, scoped: bool) -> OwnedPreparedStatement {
-    let sql = upsert_into(subject, Target::Hour, scoped);
+fn prepare(subject: Subject, scoped: bool, write: Write) -> OwnedPreparedStatement {
+    let sql = match write {
+        Write::Upsert => upsert_into(subject, Target::Hour, scoped),
+        Write::Append => statements::append_into(subject, scoped),
+    };
     let types = types_of(subject, Target::Hour, scoped);
     Spi::connect(|client| client.prepare_mut(&sql, &types).map(|p| p.keep())).or_raise()
 }
 
-/// The kept plan of `subject`'s hour upsert, for buckets of a project or of none.
-fn with_plan<R>(subject: Subject, scoped: bool, f: impl FnOnce(&OwnedPreparedStatement) -> R) -> R {
-    let cell = match (subject, scoped) {
-        (Subject::Route, false) => &ROUTE_PLAN,
-        (Subject::Operation, false) => &OPERATION_PLAN,
-        (Subject::Route, true) => &SCOPED_ROUTE_PLAN,
-        (Subject::Operation, true) => &SCOPED_OPERATION_PLAN,
-    };
-    cell.with(|plan| f(plan.get_or_init(|| prepare(subject, scoped))))
+/// The kept plan of `subject`'s hour upsert or append, for buckets of a project or of none.
+fn with_plan<R>(
+    subject: Subject,
+    scoped: bool,
+    write: Write,
+    f: impl FnOnce(&OwnedPreparedStatement) -> R,
+) -> R {
+    PLANS.with(|plans| {
+        let cell = &plans[plan_index(subject, scoped, write)];
+        f(cell.get_or_init(|| prepare(subject, scoped, write)))
+    })
 }
 
-/// Adds each bucket into its hour's row.
+/// Adds each bucket into its hour's row (a bucket of a folded period into that period's).
 pub fn add<'a>(subject: Subject, buckets: impl IntoIterator<Item = (&'a Key, &'a Bucket)>) {
     // Nothing to write (a buffered call whose buckets all fit, the writer with no operations):
     // no plan and no SPI connection.
@@ -89,13 +111,27 @@ pub fn add<'a>(subject: Subject, buckets: impl IntoIterator<Item = (&'a Key, &'a
     }
     // A bucket of a period compaction has folded goes into that period's row (`late`).
     let buckets = late::separate(subject, buckets.collect());
+    write(subject, &buckets, Write::Upsert);
+}
+
+/// Appends each bucket as a row of the unfolded table, for `metrics.fold_metrics` to add
+/// into its hour's row. Only for buckets of the recent hours, which compaction has not
+/// folded (`late::is_recent`).
+pub fn append<'a>(subject: Subject, buckets: &[(&'a Key, &'a Bucket)]) {
+    write(subject, buckets, Write::Append);
+}
+
+fn write(subject: Subject, buckets: &[(&Key, &Bucket)], how: Write) {
+    if buckets.is_empty() {
+        return;
+    }
     // Plans are prepared (a connection of their own) before this call's connection.
     for scoped in [false, true] {
         if buckets
             .iter()
             .any(|(key, _)| key.project.is_some() == scoped)
         {
-            with_plan(subject, scoped, |_| ());
+            with_plan(subject, scoped, how, |_| ());
         }
     }
     Spi::connect_mut(|client| {
@@ -103,7 +139,7 @@ pub fn add<'a>(subject: Subject, buckets: impl IntoIterator<Item = (&'a Key, &'a
             let sketch = b.sketch.to_bytes();
             let mut args = arguments(&key_values(key), timestamptz(key.hour), b, &sketch);
             args.extend(key.project.map(project_argument));
-            with_plan(subject, key.project.is_some(), |plan| {
+            with_plan(subject, key.project.is_some(), how, |plan| {
                 client.update(plan, None, &args).map(|_| ())
             })?;
         }

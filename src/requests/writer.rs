@@ -1,6 +1,7 @@
 //! The buffer writer: a background worker that writes what the shared-memory buffer holds
 //! into the tables every `metrics.flush_interval`, and once more when asked to stop (a clean
-//! shutdown).
+//! shutdown). After each write it folds what direct recording appended in its database
+//! (`fold`), so the unfolded tables hold about one interval of events.
 //!
 //! A write that fails (a deadlock with a client holding the same hour's row, a lock timeout)
 //! is rolled back and retried a second later with everything added since: the worker keeps
@@ -20,7 +21,7 @@ use crate::pg::raise::report_of;
 use crate::requests::bucket::Bucket;
 use crate::requests::buffer::{self, drain};
 use crate::requests::event::{Key, Subject};
-use crate::requests::store;
+use crate::requests::{batches, fold, store};
 
 /// What the worker took out of shared memory and has not written yet, in key order.
 type Pending = BTreeMap<(Subject, Key), Bucket>;
@@ -79,12 +80,7 @@ fn now() -> i64 {
 
 /// One transaction that adds every pending bucket, or an error after rolling it back.
 fn write(pending: &Pending) -> Result<(), String> {
-    PgTryBuilder::new(|| {
-        unsafe {
-            pg_sys::SetCurrentStatementStartTimestamp();
-            pg_sys::StartTransactionCommand();
-            pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
-        }
+    in_transaction(|| {
         for subject in [Subject::Route, Subject::Operation] {
             store::add(
                 subject,
@@ -94,6 +90,20 @@ fn write(pending: &Pending) -> Result<(), String> {
                     .map(|((_, k), b)| (k, b)),
             );
         }
+    })
+}
+
+/// Runs `f` in a transaction of its own and commits it; an error rolls it back.
+fn in_transaction(f: impl FnOnce()) -> Result<(), String> {
+    // What `f` changed before an error is dropped or retried by the callers, never reused.
+    let f = std::panic::AssertUnwindSafe(f);
+    PgTryBuilder::new(move || {
+        unsafe {
+            pg_sys::SetCurrentStatementStartTimestamp();
+            pg_sys::StartTransactionCommand();
+            pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+        }
+        f();
         unsafe {
             pg_sys::PopActiveSnapshot();
             pg_sys::CommitTransactionCommand();
@@ -109,6 +119,36 @@ fn write(pending: &Pending) -> Result<(), String> {
         Err(why)
     })
     .execute()
+}
+
+/// Folds what direct recording appended in this database into the hour rows (`fold`), a
+/// chunk per transaction, skipping a family whose fold another session is doing; then forgets
+/// batch ids past their retention. A failure is said and left for the next interval.
+fn fold_unfolded() {
+    let mut installed = false;
+    let _ = in_transaction(|| installed = fold::installed());
+    if !installed {
+        return;
+    }
+    for subject in [Subject::Route, Subject::Operation] {
+        loop {
+            let mut folded = None;
+            if let Err(why) = in_transaction(|| folded = fold::fold(subject, fold::CHUNK, false)) {
+                warning!("metrics buffer writer: folding unfolded {} failed, trying again in the next interval: {why}", fold::family(subject));
+                return;
+            }
+            match folded {
+                Some(f) if f.rows == fold::CHUNK => continue,
+                _ => break,
+            }
+        }
+    }
+    let (max_age, max_lead) = guc::event_window_micros();
+    if let Err(why) = in_transaction(|| {
+        batches::prune(max_age, max_lead);
+    }) {
+        warning!("metrics buffer writer: forgetting old batch ids failed: {why}");
+    }
 }
 
 /// The background worker: writes the buffer every `metrics.flush_interval`, and once more
@@ -132,6 +172,7 @@ pub extern "C-unwind" fn metrics_buffer_writer_main(_arg: pg_sys::Datum) {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
         let written = flush(&mut pending);
+        fold_unfolded();
         if !running {
             break;
         }

@@ -12,6 +12,7 @@ SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extna
 
 SELECT tables_are('metrics', ARRAY['daily_metrics', 'metric_definitions', 'metric_collection_log', 'metric_revisions',
                                   'api_access', 'admin_check', 'route_metrics', 'operation_metrics',
+                                  'route_metrics_unfolded', 'operation_metrics_unfolded', 'recorded_batches',
                                   'retention_settings', 'compacted_periods', 'maintenance_log',
                                   'alert_state', 'alert_log',
                                   'github_events', 'environment_settings', 'github_deployments',

@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(1181);
+SELECT plan(1286);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -248,7 +248,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:62,ok:62}'),
+     '{42501,42501,42501,ok:66,ok:66}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -263,7 +263,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:62}'),
+     '{42501,42501,42501,42501,ok:66}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
@@ -273,12 +273,16 @@ INSERT INTO function_cases VALUES
     ('metrics.record_operation_metric(text,boolean,double precision,text)',
      $$SELECT metrics.record_operation_metric('matrix_op', true, 5)::text$$, false,
      '{42501,42501,42501,ok:,ok:}'),
-    ('metrics.record_route_metrics(jsonb)',
+    ('metrics.record_route_metrics(jsonb,uuid)',
      $$SELECT metrics.record_route_metrics('[{"route": "/matrix", "method": "GET", "success": true, "duration_ms": 5}]')::text$$, false,
      '{42501,42501,42501,ok:1,ok:1}'),
-    ('metrics.record_operation_metrics(jsonb)',
+    ('metrics.record_operation_metrics(jsonb,uuid)',
      $$SELECT metrics.record_operation_metrics('[{"operation": "matrix_op", "success": true, "duration_ms": 5}]')::text$$, false,
      '{42501,42501,42501,ok:1,ok:1}'),
+    -- Folding writes the hour rows: the manage level, like compaction (one row per family).
+    ('metrics.fold_metrics(integer)',
+     $$SELECT count(*)::text FROM metrics.fold_metrics()$$, false,
+     '{42501,42501,42501,ok:2,ok:2}'),
     ('metrics.get_route_metrics(text,text,timestamp with time zone,timestamp with time zone,text,boolean,text)',
      $$SELECT coalesce(sum(total_requests), 0)::text FROM metrics.get_route_metrics(start_at => '2025-06-02', end_at => '2025-06-03')$$, true,
      '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
@@ -451,6 +455,26 @@ INSERT INTO table_cases VALUES
     ('metrics.operation_metrics',     'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.operation_metrics',     'update', '{42501,42501,42501,42501,ok:1}'),
     ('metrics.operation_metrics',     'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.route_metrics_unfolded',     'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.route_metrics_unfolded',     'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.route_metrics_unfolded',     'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.route_metrics_unfolded',     'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.operation_metrics_unfolded', 'select', '{ok:0,ok:0,ok:1,ok:1,ok:1}'),
+    ('metrics.operation_metrics_unfolded', 'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.operation_metrics_unfolded', 'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.operation_metrics_unfolded', 'delete', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.route_metrics_live',         'select', '{ok:0,ok:0,ok:3,ok:3,ok:3}'),
+    ('metrics.route_metrics_live',         'insert', '{55000,55000,55000,55000,55000}'),
+    ('metrics.route_metrics_live',         'update', '{55000,55000,55000,55000,55000}'),
+    ('metrics.route_metrics_live',         'delete', '{55000,55000,55000,55000,55000}'),
+    ('metrics.operation_metrics_live',     'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
+    ('metrics.operation_metrics_live',     'insert', '{55000,55000,55000,55000,55000}'),
+    ('metrics.operation_metrics_live',     'update', '{55000,55000,55000,55000,55000}'),
+    ('metrics.operation_metrics_live',     'delete', '{55000,55000,55000,55000,55000}'),
+    ('metrics.recorded_batches',           'select', '{42501,42501,42501,ok:1,ok:1}'),
+    ('metrics.recorded_batches',           'insert', '{42501,42501,42501,42501,23502}'),
+    ('metrics.recorded_batches',           'update', '{42501,42501,42501,42501,ok:1}'),
+    ('metrics.recorded_batches',           'delete', '{42501,42501,42501,42501,ok:1}'),
     ('metrics.compacted_periods',     'select', '{ok:0,ok:0,ok:2,ok:2,ok:2}'),
     ('metrics.compacted_periods',     'insert', '{42501,42501,42501,42501,23502}'),
     ('metrics.compacted_periods',     'update', '{42501,42501,42501,42501,ok:2}'),
@@ -574,6 +598,11 @@ INSERT INTO table_cases VALUES
     ('metrics.read_model_state',            'update', '{42501,42501,42501,42501,ok:1}'),
     ('metrics.read_model_state',            'delete', '{42501,42501,42501,42501,ok:1}');
 
+-- Rows not yet folded, for the unfolded tables to show (the function matrix folded the
+-- others), and a batch id.
+SELECT metrics.record_route_metric('/matrix_unfolded', 'GET', true, 1) IS NULL AS appended,
+       metrics.record_operation_metric('matrix_unfolded', true, 1) IS NULL AS appended_too,
+       metrics.record_route_metrics('[]', 'c0c0c0c0-0000-4000-8000-000000000001') = 0 AS batch_id;
 SELECT is(pg_temp.outcome(c.api_role, c.claims,
               CASE t.action
                   WHEN 'select' THEN format('SELECT count(*)::text FROM %s', t.tbl)

@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(240);
+SELECT plan(243);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -348,27 +348,36 @@ INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
               || ' / ' || (SELECT string_agg(concat_ws('|', check_name, severity, value, threshold, detail), ',' ORDER BY check_name)
                            FROM metrics.alert_state)
        FROM metrics.alert_log$$, NULL);
--- Recording requests and operations: what the hour's rows hold afterwards.
+-- Recording requests and operations: what the rows hold afterwards (folded or not: the live
+-- views), and a fold: what the hour rows hold after it.
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES
     ('metrics.record_route_metric(text,text,boolean,double precision,text)', 'recording a request',
      $$SELECT metrics.record_route_metric('/hijack', 'get', true, 12.5)::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT route, method, period_end - period_start, total_requests, successful, failed,
                                    total_duration_ms, min_duration_ms, max_duration_ms, length(latency_sketch) > 0
-                            FROM metrics.route_metrics WHERE route = '/hijack') AS d$$, NULL),
+                            FROM metrics.route_metrics_live WHERE route = '/hijack') AS d$$, NULL),
     ('metrics.record_operation_metric(text,boolean,double precision,text)', 'recording an operation',
      $$SELECT metrics.record_operation_metric('hijack_op', false, 80)::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT operation, period_end - period_start, total_executions, successful, failed,
                                    total_duration_ms, min_duration_ms, max_duration_ms
-                            FROM metrics.operation_metrics WHERE operation = 'hijack_op') AS d$$, NULL),
-    ('metrics.record_route_metrics(jsonb)', 'recording a batch of requests',
+                            FROM metrics.operation_metrics_live WHERE operation = 'hijack_op') AS d$$, NULL),
+    ('metrics.record_route_metrics(jsonb,uuid)', 'recording a batch of requests, with an id',
      $$SELECT metrics.record_route_metrics('[{"route": "/hijack_batch", "method": "POST", "success": true, "duration_ms": 3},
-                                             {"route": "/hijack_batch", "method": "POST", "success": false, "duration_ms": 9}]')::pg_catalog.text$$,
-     $$SELECT d::text FROM (SELECT route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms
-                            FROM metrics.route_metrics WHERE route = '/hijack_batch') AS d$$, NULL),
-    ('metrics.record_operation_metrics(jsonb)', 'recording a batch of operations',
+                                             {"route": "/hijack_batch", "method": "POST", "success": false, "duration_ms": 9}]',
+                                           'b0b0b0b0-0000-4000-8000-000000000001')::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms,
+                                   (SELECT events FROM metrics.recorded_batches)
+                            FROM metrics.route_metrics_live WHERE route = '/hijack_batch') AS d$$, NULL),
+    ('metrics.record_operation_metrics(jsonb,uuid)', 'recording a batch of operations',
      $$SELECT metrics.record_operation_metrics('[{"operation": "hijack_batch_op", "success": true, "duration_ms": 4}]')::pg_catalog.text$$,
      $$SELECT d::text FROM (SELECT operation, total_executions, successful, failed, total_duration_ms
-                            FROM metrics.operation_metrics WHERE operation = 'hijack_batch_op') AS d$$, NULL);
+                            FROM metrics.operation_metrics_live WHERE operation = 'hijack_batch_op') AS d$$, NULL),
+    ('metrics.fold_metrics(integer)', 'folding what direct recording appended',
+     $$SELECT pg_catalog.sum(f.rows_folded)::pg_catalog.text FROM metrics.fold_metrics() AS f$$,
+     $$SELECT d::text FROM (SELECT route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms,
+                                   (SELECT count(*) FROM metrics.route_metrics_unfolded)
+                            FROM metrics.route_metrics WHERE route = '/hijack_fold') AS d$$,
+     $$SELECT metrics.record_route_metric('/hijack_fold', 'GET', true, 7)$$);
 -- Development metrics: recording GitHub events (the events, facts and derived rows they
 -- leave), the tiers, and reading the keys of a small history the owner recorded first.
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare) VALUES

@@ -44,8 +44,8 @@ SELECT is(pg_temp.error_of($$SELECT metrics.record_operation_metrics('[{"operati
 SELECT lives_ok($$SELECT metrics.record_route_metric('/api/café/日本/🎉', 'GET', true, 1)$$, 'visible non-ASCII names are fine');
 
 -- Nothing but the one visible name was written.
-SELECT is((SELECT array_agg(DISTINCT route) FROM metrics.route_metrics), ARRAY['/api/café/日本/🎉'], 'only the visible name was recorded');
-SELECT is((SELECT count(*) FROM metrics.operation_metrics), 0::bigint, 'no operation was recorded');
+SELECT is((SELECT array_agg(DISTINCT route) FROM metrics.route_metrics_live), ARRAY['/api/café/日本/🎉'], 'only the visible name was recorded');
+SELECT is((SELECT count(*) FROM metrics.operation_metrics_live), 0::bigint, 'no operation was recorded');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -44,12 +44,14 @@ SELECT results_eq(
 
 -- A single event adds into its hour's row, and the method is stored upper-case.
 SELECT lives_ok($$SELECT metrics.record_route_metric('/api/single', 'patch', false, 42.5)$$, 'record one request now');
+SELECT FROM metrics.fold_metrics();  -- into the hour rows (direct recording appends since 0.7.0)
 SELECT results_eq(
     $$SELECT method, total_requests, successful, failed, min_duration_ms, max_duration_ms,
              period_start = date_trunc('hour', now(), 'UTC') FROM metrics.route_metrics WHERE route = '/api/single'$$,
     $$VALUES ('PATCH', 1::bigint, 0::bigint, 1::bigint, 42.5::float8, 42.5::float8, true)$$,
     'a single request lands in the current UTC hour');
 SELECT lives_ok($$SELECT metrics.record_route_metric('/api/single', 'PATCH', true, 7.5)$$, 'and a second one adds into the same row');
+SELECT FROM metrics.fold_metrics();  -- into the hour rows (direct recording appends since 0.7.0)
 SELECT results_eq(
     $$SELECT total_requests, successful, failed, min_duration_ms, max_duration_ms, total_duration_ms FROM metrics.route_metrics WHERE route = '/api/single'$$,
     $$VALUES (2::bigint, 1::bigint, 1::bigint, 7.5::float8, 42.5::float8, 50::float8)$$, 'counts, extremes and sums merge');
@@ -59,6 +61,7 @@ SELECT lives_ok($$SELECT metrics.record_operation_metric('send_email', true, 120
 SELECT is(metrics.record_operation_metrics('[{"operation": "send_email", "success": false, "duration_ms": 80},
                                              {"operation": "resize_image", "success": true, "duration_ms": 5, "at": "2025-06-01T10:00:00+02:00"}]'),
           2::bigint, 'and a batch of two');
+SELECT FROM metrics.fold_metrics();  -- into the hour rows (direct recording appends since 0.7.0)
 SELECT results_eq(
     $$SELECT operation, period_start, total_executions, successful, failed, max_duration_ms FROM metrics.operation_metrics ORDER BY operation$$,
     $$VALUES ('resize_image', '2025-06-01 08:00:00+00'::timestamptz, 1::bigint, 1::bigint, 0::bigint, 5::float8),
@@ -198,6 +201,7 @@ SELECT is_empty($$SELECT 1 FROM metrics.route_metrics WHERE route = '/rolled_bac
 -- Without preloading, buffered mode falls back to direct (one WARNING per session).
 SET LOCAL metrics.ingest_mode = 'buffered';
 SELECT lives_ok($$SELECT metrics.record_route_metric('/fallback', 'GET', true, 1)$$, 'buffered without shared_preload_libraries');
+SELECT FROM metrics.fold_metrics();  -- into the hour rows (direct recording appends since 0.7.0)
 SELECT is((SELECT total_requests FROM metrics.route_metrics WHERE route = '/fallback'), 1::bigint, 'is written directly');
 
 -- An hour row written around the extension (the owner may INSERT) whose sketch is not one is

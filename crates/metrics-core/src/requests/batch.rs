@@ -3,12 +3,13 @@
 //! index and what is wrong. An event may name its project (`"project"`: a slug or an id);
 //! the batch lists each project it names once, for one lookup each (`Batch`).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::common::problem::{json_kind, Outcome, Problem, SqlState};
 use std::collections::HashMap;
 
 use crate::requests::event::{check_event, parse_at, Event, ProjectId, Subject, Window};
+use crate::requests::summary::{is_summary, parse_summary, Summary};
 
 /// Most events in one batch call.
 pub const MAX_BATCH_EVENTS: usize = 100_000;
@@ -39,31 +40,49 @@ pub fn unknown_project_at(index: usize, name: &str) -> Problem {
     event_problem(index, unknown_project(name))
 }
 
-/// A checked batch: its events, and the projects they name, each once.
+/// A checked batch: its events, its summaries (events an app already added up per hour:
+/// `summary`), and the projects they name, each once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub events: Vec<Event>,
+    pub summaries: Vec<Summary>,
     /// The distinct project names (slugs or ids, as given), in order of first mention, each
-    /// with the index of the first event that names it.
+    /// with the index of the first element that names it.
     pub projects: Vec<(String, usize)>,
-    /// `(event, project)`: the index of each event that names a project, and of its name in
-    /// `projects`. Empty for a batch without projects.
+    /// `(element, project)`: the index of each element that names a project, and of its name
+    /// in `projects`. Empty for a batch without projects.
     pub named: Vec<(usize, usize)>,
+    /// Where each element went: `Ok(i)` is `events[i]`, `Err(i)` is `summaries[i]`.
+    slots: Vec<Result<usize, usize>>,
 }
 
 impl Batch {
-    /// Gives each event that named a project its id: `ids[i]` is the id of `projects[i]`.
+    /// Gives each element that named a project its id: `ids[i]` is the id of `projects[i]`.
     pub fn assign(&mut self, ids: &[ProjectId]) {
-        for &(event, project) in &self.named {
-            self.events[event].project = Some(ids[project]);
+        for &(element, project) in &self.named {
+            match self.slots[element] {
+                Ok(i) => self.events[i].project = Some(ids[project]),
+                Err(i) => self.summaries[i].key.project = Some(ids[project]),
+            }
         }
+    }
+
+    /// How many events the batch records: its events and those its summaries add up.
+    pub fn count(&self) -> u64 {
+        let summed: u64 = self.summaries.iter().map(|s| s.bucket.totals.total).sum();
+        self.events.len() as u64 + summed
+    }
+
+    /// Whether it records nothing.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.summaries.is_empty()
     }
 }
 
 /// Reads and checks a whole batch: a JSON array of objects with the subject's name key
 /// (`route` or `operation`), `method` (routes), `success`, `duration_ms` and optionally
-/// `at` and `project`. The first bad event refuses the batch, naming its index and what is
-/// wrong.
+/// `at` and `project`, or summaries of several events (`summary`). The first bad element
+/// refuses the batch, naming its index and what is wrong.
 pub fn parse_batch(subject: Subject, events: &Value, window: Window) -> Outcome<Batch> {
     let Some(items) = events.as_array() else {
         return Err(Problem::new(
@@ -88,14 +107,24 @@ pub fn parse_batch(subject: Subject, events: &Value, window: Window) -> Outcome<
     };
     let mut batch = Batch {
         events: Vec::with_capacity(items.len()),
+        summaries: Vec::new(),
         projects: Vec::new(),
         named: Vec::new(),
+        slots: Vec::with_capacity(items.len()),
     };
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
-        let event = parse_one(subject, item, allowed, window).map_err(|p| event_problem(i, p))?;
-        batch.events.push(event);
-        if let Some(name) = project_of(item, subject).map_err(|p| event_problem(i, p))? {
+        let at_index = |p| event_problem(i, p);
+        if is_summary(item) {
+            let summary = parse_summary(subject, item, window).map_err(at_index)?;
+            batch.slots.push(Err(batch.summaries.len()));
+            batch.summaries.push(summary);
+        } else {
+            let event = parse_one(subject, item, allowed, window).map_err(at_index)?;
+            batch.slots.push(Ok(batch.events.len()));
+            batch.events.push(event);
+        }
+        if let Some(name) = project_of(item, subject).map_err(at_index)? {
             let next = seen.len();
             let at = *seen.entry(name).or_insert(next);
             if at == next {
@@ -122,21 +151,50 @@ fn project_of(item: &Value, subject: Subject) -> Outcome<Option<&str>> {
 }
 
 fn parse_one(subject: Subject, item: &Value, allowed: &[&str], window: Window) -> Outcome<Event> {
-    let Some(obj) = item.as_object() else {
-        return Err(Problem::new(
+    let obj = object_of(item, subject)?;
+    check_keys(obj, allowed, "an event")?;
+    let (name, method) = name_and_method(obj, subject)?;
+    let success = match obj.get("success") {
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(wrong_type("success", "true or false", other, subject)),
+        None => return Err(missing("success", subject)),
+    };
+    let duration_ms = number(obj, "duration_ms", subject)?;
+    let at = at_of(obj, subject)?.unwrap_or(window.now);
+    check_event(subject, name, method, success, duration_ms, at, window)
+}
+
+/// An element of a batch as a JSON object.
+pub(crate) fn object_of(item: &Value, subject: Subject) -> Outcome<&Map<String, Value>> {
+    item.as_object().ok_or_else(|| {
+        Problem::new(
             SqlState::InvalidParameterValue,
             format!("an event must be a JSON object, not {}", json_kind(item)),
         )
-        .hint(batch_hint(subject)));
-    };
-    if let Some(unknown) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let shown: String = unknown.chars().take(40).collect();
-        return Err(Problem::new(
-            SqlState::InvalidParameterValue,
-            format!("unknown key \"{shown}\""),
-        )
-        .hint(format!("an event has the keys {}", allowed.join(", "))));
+        .hint(batch_hint(subject))
+    })
+}
+
+/// Refuses a key an element of this kind does not have.
+pub(crate) fn check_keys(obj: &Map<String, Value>, allowed: &[&str], kind: &str) -> Outcome<()> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(unknown) => {
+            let shown: String = unknown.chars().take(40).collect();
+            Err(Problem::new(
+                SqlState::InvalidParameterValue,
+                format!("unknown key \"{shown}\""),
+            )
+            .hint(format!("{kind} has the keys {}", allowed.join(", "))))
+        }
+        None => Ok(()),
     }
+}
+
+/// The element's route and method, or its operation (not yet checked).
+pub(crate) fn name_and_method(
+    obj: &Map<String, Value>,
+    subject: Subject,
+) -> Outcome<(&str, Option<&str>)> {
     let key = subject.name_key();
     let name = match obj.get(key) {
         Some(Value::String(s)) => s.as_str(),
@@ -151,29 +209,32 @@ fn parse_one(subject: Subject, item: &Value, allowed: &[&str], window: Window) -
         },
         Subject::Operation => None,
     };
-    let success = match obj.get("success") {
-        Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(wrong_type("success", "true or false", other, subject)),
-        None => return Err(missing("success", subject)),
-    };
-    let duration_ms = match obj.get("duration_ms") {
-        Some(Value::Number(n)) => json_ms(n),
-        Some(other) => return Err(wrong_type("duration_ms", "a number", other, subject)),
-        None => return Err(missing("duration_ms", subject)),
-    };
-    let at = match obj.get("at") {
-        None | Some(Value::Null) => window.now,
-        Some(Value::String(s)) => parse_at(s).ok_or_else(|| {
+    Ok((name, method))
+}
+
+/// A number of milliseconds the element must have.
+pub(crate) fn number(obj: &Map<String, Value>, key: &str, subject: Subject) -> Outcome<f64> {
+    match obj.get(key) {
+        Some(Value::Number(n)) => Ok(json_ms(n)),
+        Some(other) => Err(wrong_type(key, "a number", other, subject)),
+        None => Err(missing(key, subject)),
+    }
+}
+
+/// The element's `"at"`, if it has one (not yet checked against the window).
+pub(crate) fn at_of(obj: &Map<String, Value>, subject: Subject) -> Outcome<Option<i64>> {
+    match obj.get("at") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse_at(s).map(Some).ok_or_else(|| {
             let shown: String = s.chars().take(40).collect();
             Problem::new(
                 SqlState::InvalidDatetimeFormat,
                 format!("\"at\" is not a timestamp with a UTC offset: \"{shown}\""),
             )
             .hint("use ISO 8601 with an offset, e.g. 2025-06-01T12:00:00Z or 2025-06-01T14:00:00+02:00, or leave \"at\" out for now")
-        })?,
-        Some(other) => return Err(wrong_type("at", "a timestamp string", other, subject)),
-    };
-    check_event(subject, name, method, success, duration_ms, at, window)
+        }),
+        Some(other) => Err(wrong_type("at", "a timestamp string", other, subject)),
+    }
 }
 
 /// A JSON number as milliseconds. JSON has no infinity or NaN, but a number can be beyond
@@ -189,14 +250,14 @@ fn json_ms(n: &serde_json::Number) -> f64 {
     })
 }
 
-fn batch_hint(subject: Subject) -> String {
+pub(crate) fn batch_hint(subject: Subject) -> String {
     match subject {
         Subject::Route => "pass [{\"route\": \"/api/posts\", \"method\": \"GET\", \"success\": true, \"duration_ms\": 12.5, \"at\": \"2025-06-01T12:00:00Z\", \"project\": \"acme\"}, ...]; \"at\" and \"project\" are optional".to_string(),
         Subject::Operation => "pass [{\"operation\": \"send_email\", \"success\": true, \"duration_ms\": 80, \"at\": \"2025-06-01T12:00:00Z\", \"project\": \"acme\"}, ...]; \"at\" and \"project\" are optional".to_string(),
     }
 }
 
-fn wrong_type(key: &str, expected: &str, got: &Value, subject: Subject) -> Problem {
+pub(crate) fn wrong_type(key: &str, expected: &str, got: &Value, subject: Subject) -> Problem {
     Problem::new(
         SqlState::InvalidParameterValue,
         format!("\"{key}\" must be {expected}, not {}", json_kind(got)),
@@ -204,7 +265,7 @@ fn wrong_type(key: &str, expected: &str, got: &Value, subject: Subject) -> Probl
     .hint(batch_hint(subject))
 }
 
-fn missing(key: &str, subject: Subject) -> Problem {
+pub(crate) fn missing(key: &str, subject: Subject) -> Problem {
     Problem::new(
         SqlState::NullValueNotAllowed,
         format!("\"{key}\" is missing"),

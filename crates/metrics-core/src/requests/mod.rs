@@ -1,5 +1,5 @@
 //! Request and operation metrics, the pure part: what a valid event is (`event`), how a JSON
-//! batch of them is read (`batch`), how events add up into hourly buckets (`bucket`), the
+//! batch of them is read (`batch`) and the summaries an app may send instead (`summary`), how events add up into hourly buckets (`bucket`), the
 //! mergeable latency sketch (`sketch`) and its byte encoding (`sketch_encoding`), the upserts
 //! that add a bucket into its hour's row (`statements`), and what a report checks and
 //! computes (`report`).
@@ -11,3 +11,4 @@ pub mod report;
 pub mod sketch;
 pub mod sketch_encoding;
 pub mod statements;
+pub mod summary;

@@ -126,6 +126,47 @@ ON CONFLICT ON CONSTRAINT {name}_bucket DO UPDATE SET
     )
 }
 
+/// The table that direct recording appends to, `metrics.<table>_unfolded`: rows of the same
+/// key, hour and numbers as the hour rows, without a unique key, folded into the hour rows by
+/// `metrics.fold_metrics` (the buffer's writer, maintenance, compaction).
+pub fn unfolded_table(subject: Subject) -> String {
+    format!("{}_unfolded", table(subject).name)
+}
+
+/// The append of one bucket as a row of `unfolded_table`: the parameters of the hour upsert
+/// (`upsert_into(subject, Target::Hour, scoped)`), in the same order. No row is locked and
+/// no index is written: concurrent callers of one hot key never wait for each other.
+pub fn append_into(subject: Subject, scoped: bool) -> String {
+    let Table {
+        key, total, last, ..
+    } = table(subject);
+    let k = key.len();
+    let mut columns: Vec<String> = key.iter().map(|c| c.to_string()).collect();
+    columns.extend(
+        [
+            "period_start",
+            total,
+            "successful",
+            "failed",
+            "total_duration_ms",
+        ]
+        .into_iter()
+        .chain(["min_duration_ms", "max_duration_ms", last, "latency_sketch"])
+        .map(String::from),
+    );
+    let mut values: Vec<String> = (1..=k + 9).map(|i| format!("${i}")).collect();
+    if scoped {
+        columns.push("project_id".into());
+        values.push(format!("${}", k + 10));
+    }
+    format!(
+        "INSERT INTO metrics.{} ({}) VALUES ({})",
+        unfolded_table(subject),
+        columns.join(", "),
+        values.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +245,23 @@ mod tests {
             "last_execution_at = greatest(t.last_execution_at, excluded.last_execution_at)"
         ));
         assert!(sql.contains("/ (t.total_executions + excluded.total_executions)"));
+    }
+
+    #[test]
+    fn the_append_takes_the_hour_upserts_parameters() {
+        assert_eq!(
+            append_into(Subject::Route, false),
+            "INSERT INTO metrics.route_metrics_unfolded (route, method, period_start, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms, last_request_at, latency_sketch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        let scoped = append_into(Subject::Operation, true);
+        assert!(scoped.starts_with("INSERT INTO metrics.operation_metrics_unfolded (operation, period_start, total_executions,"));
+        assert!(scoped.ends_with(
+            "latency_sketch, project_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ));
+        // The project is the parameter after the sketch, as in the hour upsert.
+        assert!(
+            squeeze(&upsert_into(Subject::Operation, Target::Hour, true))
+                .contains("VALUES ($1, $11, $2,")
+        );
     }
 }
