@@ -9,6 +9,9 @@
 -- route_metrics_live and operation_metrics_live read both, and the reports read the views. Nothing
 -- already recorded moves: the hour rows stay as they are.
 --
+-- The single-event recorders run as their caller and take the owner's rights only around their
+-- SQL (see below).
+--
 -- Batch ids: record_route_metrics and record_operation_metrics take a second argument, batch_id
 -- (DEFAULT NULL, so every call of 0.6.0 works unchanged), remembered in metrics.recorded_batches.
 -- A function cannot gain an argument in place (CREATE OR REPLACE would add an overload, and a
@@ -18,6 +21,30 @@
 --
 -- Grants: every role with an access level gets what its level gives the new objects, as a fresh
 -- install does; access_rules() lists them.
+
+-- The single-event recorders become SECURITY INVOKER without a SET clause: they take the
+-- owner's rights and the pinned search_path only around the SQL they run (a direct write, a
+-- project lookup), so a buffered call pays for no settings save and restore. CREATE OR
+-- REPLACE resets both attributes and keeps their grants.
+CREATE OR REPLACE FUNCTION "record_operation_metric"(
+	"operation" TEXT, /* Option < String > */
+	"success" bool, /* Option < bool > */
+	"duration_ms" double precision, /* Option < f64 > */
+	"project" TEXT DEFAULT NULL /* Option < String > */
+) RETURNS void
+VOLATILE PARALLEL UNSAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_operation_event_wrapper';
+CREATE OR REPLACE FUNCTION "record_route_metric"(
+	"route" TEXT, /* Option < String > */
+	"method" TEXT, /* Option < String > */
+	"success" bool, /* Option < bool > */
+	"duration_ms" double precision, /* Option < f64 > */
+	"project" TEXT DEFAULT NULL /* Option < String > */
+) RETURNS void
+VOLATILE PARALLEL UNSAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'record_route_event_wrapper';
 
 DROP FUNCTION metrics.record_operation_metrics("events" jsonb);
 DROP FUNCTION metrics.record_route_metrics("events" jsonb);

@@ -58,3 +58,65 @@ pub fn as_role<R>(role: pg_sys::Oid, work: impl FnOnce() -> R) -> R {
     let _restore = Restore { user, context };
     work()
 }
+
+/// The extension's owner (who owns its tables), looked up once per backend.
+fn extension_owner() -> pg_sys::Oid {
+    thread_local! {
+        static OWNER: std::cell::Cell<pg_sys::Oid> = const { std::cell::Cell::new(pg_sys::Oid::INVALID) };
+    }
+    let cached = OWNER.get();
+    if cached != pg_sys::Oid::INVALID {
+        return cached;
+    }
+    // Run with the pinned search_path (`as_owner`), and qualified anyway: a caller's own `=`
+    // must not choose whose rights recording takes.
+    let owner = crate::pg::spi::volatile::value::<pg_sys::Oid>(
+        "SELECT e.extowner FROM pg_catalog.pg_extension AS e
+         WHERE e.extname OPERATOR(pg_catalog.=) 'metrics'::pg_catalog.name",
+        &[],
+    )
+    .unwrap_or_else(|| pgrx::error!("metrics: the extension is not installed in this database"));
+    OWNER.set(owner);
+    owner
+}
+
+/// Runs `work` as the extension's owner with `search_path = pg_catalog, pg_temp`: what a
+/// SECURITY DEFINER function with that SET clause does for its whole call (fmgr's
+/// `fmgr_security_definer`), for the part of a call that needs it. The single-event recorders
+/// are SECURITY INVOKER and call this only around the SQL they run (a direct write, a project
+/// lookup): a buffered call runs no SQL and pays for no user switch and no settings save and
+/// restore. EXECUTE on the function is still the only gate.
+///
+/// The user is restored when `work` returns or unwinds; the setting when it returns, and on an
+/// error by the (sub)transaction's abort, as for a SECURITY DEFINER function.
+pub fn as_owner<R>(work: impl FnOnce() -> R) -> R {
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            pg_sys::elog::PgLogLevel::ERROR as i32,
+            false,
+        );
+        level
+    };
+    let owner = extension_owner();
+    let mut user = pg_sys::Oid::INVALID;
+    let mut context = 0;
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let restore = Restore { user, context };
+    let out = work();
+    drop(restore);
+    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    out
+}

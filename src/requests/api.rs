@@ -43,13 +43,12 @@ fn event_now(
 
 /// Records one request to a route, of a project (slug or id) or of none. Durable with the
 /// caller's commit in direct mode.
-#[pg_extern(
-    security_definer,
-    volatile,
-    parallel_unsafe,
-    name = "record_route_metric"
-)]
-#[search_path(pg_catalog, pg_temp)]
+///
+/// SECURITY INVOKER, and no SET clause: the SQL it runs (a direct write, a project lookup)
+/// runs with the owner's rights and a pinned search_path (`identity::as_owner`), and a
+/// buffered call, which runs none, does not pay for a settings save and restore on every
+/// request. EXECUTE is the gate, as for the SECURITY DEFINER functions.
+#[pg_extern(volatile, parallel_unsafe, name = "record_route_metric")]
 fn record_route_event(
     route: Option<String>,
     method: Option<String>,
@@ -61,14 +60,9 @@ fn record_route_event(
     record_one(Subject::Route, event, project.as_deref());
 }
 
-/// Records one execution of an operation, of a project or of none.
-#[pg_extern(
-    security_definer,
-    volatile,
-    parallel_unsafe,
-    name = "record_operation_metric"
-)]
-#[search_path(pg_catalog, pg_temp)]
+/// Records one execution of an operation, of a project or of none (as `record_route_metric`:
+/// SECURITY INVOKER, the owner's rights only around its SQL).
+#[pg_extern(volatile, parallel_unsafe, name = "record_operation_metric")]
 fn record_operation_event(
     operation: Option<String>,
     success: Option<bool>,

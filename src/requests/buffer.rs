@@ -138,6 +138,15 @@ pub fn availability() -> Result<(), String> {
     if !PRELOADED.load(Ordering::SeqCst) || unsafe { SHARED.is_null() } {
         return Err("the metrics library is not in shared_preload_libraries".to_string());
     }
+    // A backend's database never changes, nor does metrics.buffer_database (a server
+    // setting): asked once per backend, not on every recorded request.
+    thread_local! {
+        static HERE: std::cell::OnceCell<Result<(), String>> = const { std::cell::OnceCell::new() };
+    }
+    HERE.with(|here| here.get_or_init(in_buffer_database).clone())
+}
+
+fn in_buffer_database() -> Result<(), String> {
     let here = unsafe {
         let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
         if name.is_null() {

@@ -20,6 +20,7 @@ use pgrx::prelude::*;
 use crate::common::problem::Problem;
 use crate::pg::datum::now_micros;
 use crate::pg::guc::{self, IngestMode};
+use crate::pg::identity::as_owner;
 use crate::pg::raise::{raise, OrRaise};
 use crate::requests::batch::{parse_batch, unknown_project, unknown_project_at};
 use crate::requests::bucket::{aggregate, Bucket};
@@ -72,16 +73,23 @@ pub fn record(subject: Subject, buckets: &BTreeMap<Key, Bucket>) {
 /// unfolded table (no row lock: concurrent callers of one route never wait for each other),
 /// late ones added into their rows (`late`). Before `ALTER EXTENSION metrics UPDATE` to 0.7.0
 /// there is no unfolded table, and every bucket is added into its row as before.
+///
+/// Runs with the owner's rights (`as_owner`): the single-event recorders are SECURITY INVOKER.
 fn direct<'a>(subject: Subject, buckets: Vec<(&'a Key, &'a Bucket)>) {
-    if !unfolded_installed() {
-        return store::add(subject, buckets);
+    if buckets.is_empty() {
+        return;
     }
-    let now = now_micros();
-    let (recent, late): (Vec<_>, Vec<_>) = buckets
-        .into_iter()
-        .partition(|(key, _)| late::is_recent(key, now));
-    store::append(subject, &recent);
-    store::add(subject, late);
+    as_owner(|| {
+        if !unfolded_installed() {
+            return store::add(subject, buckets);
+        }
+        let now = now_micros();
+        let (recent, late): (Vec<_>, Vec<_>) = buckets
+            .into_iter()
+            .partition(|(key, _)| late::is_recent(key, now));
+        store::append(subject, &recent);
+        store::add(subject, late);
+    })
 }
 
 /// Whether this database has 0.7.0's unfolded tables; once found, not asked again in this
@@ -120,7 +128,7 @@ pub fn record_batch(
     }
     if !batch.projects.is_empty() {
         let names: Vec<&str> = batch.projects.iter().map(|(n, _)| n.as_str()).collect();
-        let ids = project::resolve(&names);
+        let ids = as_owner(|| project::resolve(&names));
         let mut found = Vec::with_capacity(ids.len());
         for ((name, first), id) in batch.projects.iter().zip(ids) {
             match id {
@@ -146,7 +154,7 @@ pub fn record_batch(
 /// Records one checked event, of the named project (slug or id) if any.
 pub fn record_one(subject: Subject, mut event: Event, project: Option<&str>) {
     if let Some(name) = project {
-        let id = project::resolve(&[name]).pop().flatten();
+        let id = as_owner(|| project::resolve(&[name])).pop().flatten();
         event.project = Some(id.unwrap_or_else(|| raise(unknown_project(name))));
     }
     record(subject, &aggregate(&[event]));

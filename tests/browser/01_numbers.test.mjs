@@ -40,7 +40,7 @@ function requests(lo, hi, route) {
                metrics.latency_quantile(metrics.merge_latency_sketches(m.latency_sketch), 0.5) AS p50_ms,
                metrics.latency_quantile(metrics.merge_latency_sketches(m.latency_sketch), 0.95) AS p95_ms,
                metrics.latency_quantile(metrics.merge_latency_sketches(m.latency_sketch), 0.99) AS p99_ms
-        FROM metrics.route_metrics AS m JOIN metrics.projects AS p ON p.id = m.project_id
+        FROM metrics.route_metrics_live AS m JOIN metrics.projects AS p ON p.id = m.project_id
         WHERE p.slug = '${A}' AND m.period_start >= ${lo} AND m.period_start < ${hi} ${sketchFilter}`)
         .map((r) => ({ ...r, error_rate: r.requests ? r.errors / r.requests : null }))[0];
 }

@@ -169,7 +169,7 @@ describe('picking metrics', () => {
         assert.deepEqual(p95.points.map((p) => p.bucket.slice(0, 10)), days, 'a circle per day with requests');
         const want = sqlRows(`SELECT to_char(date_trunc('day', m.period_start AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS bucket,
                                      metrics.latency_quantile(metrics.merge_latency_sketches(m.latency_sketch), 0.95) AS value
-                              FROM metrics.route_metrics AS m JOIN metrics.projects AS p ON p.id = m.project_id
+                              FROM metrics.route_metrics_live AS m JOIN metrics.projects AS p ON p.id = m.project_id
                               WHERE p.slug = '${A}' GROUP BY 1 ORDER BY 1`);
         assert.deepEqual(want.map((w) => w.bucket), days);
         for (const [i, w] of want.entries()) near(num(p95.points[i].value), w.value, `p95 of ${w.bucket}`);

@@ -37,7 +37,7 @@ const LATENCY_EVENTS = Array.from({ length: 200 }, (_, i) => ({
 const durationsOf = (events, method) => events.filter((e) => e.method.toUpperCase() === method).map((e) => e.duration_ms);
 
 const rowOf = (route, method) => sql(`SELECT concat_ws('|', total_requests, successful, failed, min_duration_ms, max_duration_ms)
-    FROM metrics.route_metrics WHERE route = '${route}' AND method = '${method}' AND period_start = '${HOUR}'`);
+    FROM metrics.route_metrics_live WHERE route = '${route}' AND method = '${method}' AND period_start = '${HOUR}'`);
 
 describe('recording requests', () => {
     test('POST /rpc/record_route_metrics as service_role: the batch is recorded, per hour', async () => {
@@ -56,12 +56,12 @@ describe('recording requests', () => {
     });
 
     test('POST /rpc/record_route_metric as service_role: 204, added into the current hour', async () => {
-        const before = Number(sql(`SELECT coalesce(sum(total_requests), 0) FROM metrics.route_metrics WHERE route = '/http/single'`));
+        const before = Number(sql(`SELECT coalesce(sum(total_requests), 0) FROM metrics.route_metrics_live WHERE route = '/http/single'`));
         // A function returning void answers 204 No Content.
         assertOk(await api('POST', '/rpc/record_route_metric', {
             as: AS.service_role, body: { route: '/http/single', method: 'DELETE', success: true, duration_ms: 3 },
         }), 204);
-        assert.equal(Number(sql(`SELECT sum(total_requests) FROM metrics.route_metrics WHERE route = '/http/single'
+        assert.equal(Number(sql(`SELECT sum(total_requests) FROM metrics.route_metrics_live WHERE route = '/http/single'
                                  AND period_start = date_trunc('hour', now())`)), before + 1);
     });
 
@@ -72,7 +72,7 @@ describe('recording requests', () => {
         ];
         const body = assertError(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } }), 400, '22023');
         assert.match(body.message, /^events\[1\]: duration_ms/);
-        assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics WHERE route = '/http/refused'`), '0');
+        assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics_live WHERE route = '/http/refused'`), '0');
     });
 
     test('an "at" without an offset: 400, 22007', async () => {
@@ -88,7 +88,7 @@ describe('recording requests', () => {
             assertError(await api('POST', '/rpc/record_operation_metrics', {
                 as: jwt, body: { events: [{ operation: 'forged', success: true, duration_ms: 1 }] },
             }), status, '42501', { hint: false });
-            assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics WHERE route = '/http/forged'`), '0');
+            assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics_live WHERE route = '/http/forged'`), '0');
         });
     }
 });
@@ -141,7 +141,7 @@ describe('requests of a project', () => {
     sql(`SELECT metrics.create_project('http-shop', 'HTTP shop') WHERE NOT EXISTS (SELECT FROM metrics.projects WHERE slug = 'http-shop')`);
     const SHOP = sql(`SELECT id FROM metrics.projects WHERE slug = 'http-shop'`);
     const rowsOf = (route) => sql(`SELECT string_agg(concat_ws('|', coalesce(p.slug, '-'), r.total_requests, r.failed), ',' ORDER BY p.slug NULLS FIRST)
-        FROM metrics.route_metrics AS r LEFT JOIN metrics.projects AS p ON p.id = r.project_id WHERE r.route = '${route}'`);
+        FROM metrics.route_metrics_live AS r LEFT JOIN metrics.projects AS p ON p.id = r.project_id WHERE r.route = '${route}'`);
 
     test('POST /rpc/record_route_metrics as service_role: events of the project (by slug and by id) and of none, one row each', async () => {
         const events = [
@@ -167,7 +167,7 @@ describe('requests of a project', () => {
         ];
         const body = assertError(await api('POST', '/rpc/record_route_metrics', { as: AS.service_role, body: { events } }), 400, '42704');
         assert.equal(body.message, 'events[1]: project "no-such-shop" does not exist');
-        assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics WHERE route = '/http/shop-refused'`), '0');
+        assert.equal(sql(`SELECT count(*) FROM metrics.route_metrics_live WHERE route = '/http/shop-refused'`), '0');
     });
 
     test('GET /rpc/get_route_metrics?project=: the project\'s rows; without it, every project together', async () => {

@@ -14,7 +14,7 @@
 -- jwt.sql (malformed claims).
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(243);
+SELECT plan(249);
 \ir ../../fixtures/setup.sql
 \ir ../../fixtures/hostile.sql
 
@@ -463,6 +463,22 @@ FROM (VALUES
        FROM metrics.explain_dora('octo/hijack', 'production', '2025-06-03')$$)
 ) AS v(fn, label, api_role, statement);
 
+-- The single-event recorders are SECURITY INVOKER and take the owner's rights only around
+-- their SQL (a direct write, the project lookup): as service_role, with a project.
+INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VALUES
+    ('metrics.record_route_metric(text,text,boolean,double precision,text)', 'recording a request of a project, as service_role',
+     $$SELECT metrics.record_route_metric('/hijack_sr', 'GET', false, 3.5, 'hijack-rec')::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT l.route, l.total_requests, l.failed, l.max_duration_ms, p.slug
+                            FROM metrics.route_metrics_live AS l JOIN metrics.projects AS p ON p.id = l.project_id
+                            WHERE l.route = '/hijack_sr') AS d$$,
+     $$SELECT metrics.create_project('hijack-rec', 'Hijack rec')$$, 'service_role'),
+    ('metrics.record_operation_metric(text,boolean,double precision,text)', 'recording an operation of a project, as service_role',
+     $$SELECT metrics.record_operation_metric('hijack_sr_op', true, 8, 'hijack-rec')::pg_catalog.text$$,
+     $$SELECT d::text FROM (SELECT l.operation, l.total_executions, l.successful, p.slug
+                            FROM metrics.operation_metrics_live AS l JOIN metrics.projects AS p ON p.id = l.project_id
+                            WHERE l.operation = 'hijack_sr_op') AS d$$,
+     $$SELECT metrics.create_project('hijack-rec', 'Hijack rec')$$, 'service_role');
+
 -- The owner-level functions, as the delegate (service_role may not call them at all).
 INSERT INTO hijack_cases (fn, label, statement, check_sql, prepare, api_role) VALUES
     ('metrics.grant_api_access(name,text)', 'granting manage',
@@ -608,13 +624,16 @@ FROM (VALUES ('a refused definition (did-you-mean hint)', '42P01'),
              ('a refused page (not a cursor)', '22023')) AS v(label, state)
 WHERE c.label = v.label;
 
--- Every SECURITY DEFINER function, and get_dora_metrics: it runs as its caller, whose
--- search_path its own pinned one replaces while it reads the views.
+-- Every SECURITY DEFINER function, get_dora_metrics (it runs as its caller, whose search_path
+-- its own pinned one replaces while it reads the views) and the single-event recorders (which
+-- take the owner's rights and a pinned search_path around their SQL).
 SELECT set_eq(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = 'metrics'::regnamespace
-        AND (p.prosecdef OR p.oid = 'metrics.get_dora_metrics(date,date,text,text,text)'::regprocedure)$$,
+        AND (p.prosecdef OR p.oid IN ('metrics.get_dora_metrics(date,date,text,text,text)'::regprocedure,
+                                      'metrics.record_route_metric(text,text,boolean,double precision,text)'::regprocedure,
+                                      'metrics.record_operation_metric(text,boolean,double precision,text)'::regprocedure))$$,
     $$SELECT DISTINCT to_regprocedure(fn)::text FROM hijack_cases$$,
-    'the hijack reaches every SECURITY DEFINER function of the extension (and get_dora_metrics)');
+    'the hijack reaches every SECURITY DEFINER function of the extension (and get_dora_metrics, the single-event recorders)');
 
 SELECT is(pg_temp.outcome(c.api_role, pg_temp.claims_of(c.api_role), p.path, c.statement, c.check_sql, c.prepare),
           pg_temp.outcome(c.api_role, pg_temp.claims_of(c.api_role), 'public', c.statement, c.check_sql, c.prepare),

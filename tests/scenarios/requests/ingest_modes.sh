@@ -24,9 +24,11 @@
 # 6. A buffered batch of 3,000 distinct routes (the buffer has 1,024 slots, 64 per
 #    partition), with two 1,024-byte names among them: what does not fit is written
 #    directly, the rest at the next write; every event ends up in the table, once.
-# 7. A write of the buffer that deadlocks with a direct-mode client transaction loses nothing.
-#    The client holds the row of the last held key, so the writer (which writes in key order)
-#    blocks there holding all the others, and the client then needs one of those. The writer,
+# 7. A write of the buffer that deadlocks with a client transaction loses nothing. Direct
+#    recording appends and holds no hour row (0.7.0), but a fold in the client's transaction
+#    does: the client records the last held key and folds it, so the writer (which writes in key
+#    order) blocks there holding all the others, and the client's next fold then needs one of
+#    those. The writer,
 #    with the shorter deadlock_timeout, must be the victim: its write is rolled back and retried
 #    with everything it took out of shared memory, so no bucket (1,024 here) is dropped with
 #    its transaction and the client's transaction commits.
@@ -69,8 +71,8 @@ fallback_check() {
     err=$(cat "$SCEN_TMP/fallback.err")
     is "$(grep -c 'WARNING:' <<<"$err")" 1 "$where: exactly one WARNING for three calls in one session"
     like "$err" "WARNING: .*$word" "$where: the WARNING names $word"
-    is "$(q_in "$db" "SELECT string_agg(concat_ws(':', route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms), ',') FROM metrics.route_metrics WHERE route = '/fallback/$tag'")
-$(q_in "$db" "SELECT string_agg(concat_ws(':', operation, total_executions, successful, failed, total_duration_ms), ',') FROM metrics.operation_metrics WHERE operation = 'fallback.$tag'")" \
+    is "$(q_in "$db" "SELECT string_agg(concat_ws(':', route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms), ',') FROM metrics.route_metrics_live WHERE route = '/fallback/$tag'")
+$(q_in "$db" "SELECT string_agg(concat_ws(':', operation, total_executions, successful, failed, total_duration_ms), ',') FROM metrics.operation_metrics_live WHERE operation = 'fallback.$tag'")" \
         "/fallback/$tag:GET:2:1:1:40.5:10:30.5
 fallback.$tag:1:1:0:5" "$where: the events are in the tables as soon as the session ends (written directly)"
     psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" -c "SET metrics.ingest_mode = buffered" \
@@ -126,11 +128,11 @@ CREATE TABLE scen.events (section text, kind text, name text, method text, succe
 CREATE VIEW scen.recorded AS
 SELECT 'route' AS kind, route AS name, method, period_start, total_requests AS total, successful, failed,
        total_duration_ms AS sum_ms, min_duration_ms AS min_ms, max_duration_ms AS max_ms
-FROM metrics.route_metrics
+FROM metrics.route_metrics_live
 UNION ALL
 SELECT 'operation', operation, NULL, period_start, total_executions, successful, failed,
        total_duration_ms, min_duration_ms, max_duration_ms
-FROM metrics.operation_metrics" "
+FROM metrics.operation_metrics_live" "
 -- Routes of a section are named /<section>/..., operations <section>:...
 CREATE FUNCTION scen.of_section(sec text, kind text, name text) RETURNS boolean LANGUAGE sql IMMUTABLE AS
 \$\$ SELECT CASE kind WHEN 'route' THEN starts_with(name, '/' || sec || '/') ELSE starts_with(name, sec || ':') END \$\$" "
@@ -280,7 +282,7 @@ is "$(q "SELECT scen.recorded_events('d')")" "$LOAD_EVENTS" "direct: every event
 check_exact "direct: per (route, method) and per operation, the totals, successful, failed, min, max and sum of durations are exact" d
 check_exact "direct: the back-dated hours hold exactly the batch events dated in them" d \
     "date_trunc('hour', to_timestamp($T0), 'UTC')"
-is "$(q "SELECT count(DISTINCT method) || ':' || string_agg(DISTINCT method, ',') FROM metrics.route_metrics WHERE route LIKE '/d/%'")" \
+is "$(q "SELECT count(DISTINCT method) || ':' || string_agg(DISTINCT method, ',') FROM metrics.route_metrics_live WHERE route LIKE '/d/%'")" \
     "5:DELETE,GET,PATCH,POST,PUT" "direct: methods given in any case are stored upper-case"
 
 # --- 2. buffered mode -----------------------------------------------------------------------
@@ -345,16 +347,17 @@ is "$(q "SELECT string_agg(octet_length(name)::text, ',' ORDER BY octet_length(n
 got=$(buffered "SELECT metrics.record_route_metrics(jsonb_agg(jsonb_build_object('route', name, 'method', method, 'success', success, 'duration_ms', duration)))
                 FROM scen.events WHERE section = 'o'" 2>&1)
 is "$got" 6002 "overflow: a buffered batch of 6002 events over 3002 distinct routes is recorded"
-direct_rows=$(q "SELECT count(*) FROM metrics.route_metrics WHERE route LIKE '/o/%'")
+# Written directly: appended, one unfolded row per route of the batch (the live view reads them).
+direct_rows=$(q "SELECT count(*) FROM metrics.route_metrics_live WHERE route LIKE '/o/%'")
 diag "overflow: $direct_rows of 3002 routes written directly at once (the rest waits in the buffer)"
 # 3002 routes over 16 partitions of 64 slots fill every partition: exactly 1024 are held.
 is "$direct_rows" 1978 "overflow: what does not fit into the 1024 slots (all full) is written directly"
 # With the buffer full, a bucket already in it still adds up there, a new one goes direct.
-held=$(q "SELECT name FROM scen.events e WHERE section = 'o' AND method = 'GET' AND NOT EXISTS (SELECT FROM metrics.route_metrics r WHERE r.route = e.name) ORDER BY name LIMIT 1")
+held=$(q "SELECT name FROM scen.events e WHERE section = 'o' AND method = 'GET' AND NOT EXISTS (SELECT FROM metrics.route_metrics_live r WHERE r.route = e.name) ORDER BY name LIMIT 1")
 if [ "$direct_rows" = 1978 ] && [ -n "$held" ]; then
     q "INSERT INTO scen.events VALUES ('o', 'route', '$held', 'GET', true, 0.5, NULL), ('o', 'route', '/o/new', 'GET', true, 3, NULL)"
     buffered "SELECT metrics.record_route_metric('$held', 'GET', true, 0.5)" "SELECT metrics.record_route_metric('/o/new', 'GET', true, 3)" >/dev/null
-    is "$(q "SELECT count(*) FROM metrics.route_metrics WHERE route = '$held'"):$(q "SELECT total_requests FROM metrics.route_metrics WHERE route = '/o/new'")" \
+    is "$(q "SELECT count(*) FROM metrics.route_metrics_live WHERE route = '$held'"):$(q "SELECT total_requests FROM metrics.route_metrics_live WHERE route = '/o/new'")" \
         "0:1" "overflow: with the buffer full, a held route still adds up in memory and a new one is written directly"
 else
     # The case needs a full buffer; without one it was not tested, which must not pass.
@@ -369,7 +372,8 @@ else
 fi
 sleep 2.5
 check_exact "overflow: still exact one interval later" o
-is "$(q "SELECT count(*) FROM metrics.route_metrics WHERE route LIKE '/o/%'")" 3003 "overflow: one row per route"
+q "SELECT * FROM metrics.fold_metrics()" >/dev/null
+is "$(q "SELECT count(*) FROM metrics.route_metrics WHERE route LIKE '/o/%'")" 3003 "overflow: one row per route (once folded)"
 
 # --- 5b. a database other than metrics.buffer_database ---------------------------------------
 createdb metrics_other || bail_out "cannot create metrics_other"
@@ -448,9 +452,10 @@ is "${old_missing# }" "" "crash: every buffered event recorded more than one flu
 is "${twice# }" "" "crash: no buffered event is there twice"
 
 # --- 7. a write that deadlocks with a client transaction keeps its events -------------------
-# Sessions choose their ingest mode, so a direct-mode transaction can hold a row the writer is
-# about to add buffered events into, and then need a row the writer has already written: a
-# deadlock, whichever order the writer writes in. PostgreSQL aborts one of the two. If that
+# A transaction that folds (metrics.fold_metrics(), as compaction and the read model's refresh
+# do) can hold a row the writer is about to add buffered events into, and then need a row the
+# writer has already written: a deadlock, whichever order the writer writes in. (Direct
+# recording itself appends and locks no hour row since 0.7.0.) PostgreSQL aborts one of the two. If that
 # is the client, the client sees 40P01 and its transaction is gone; if it is the writer, the
 # events it took out of the buffer must still reach the table (retried, or put back), not be
 # dropped with its transaction.
@@ -463,11 +468,12 @@ q "INSERT INTO scen.events SELECT 'k', 'route', '/k/' || i, 'GET', i % 3 > 0, i 
 is "$(buffered "SELECT metrics.record_route_metrics(jsonb_agg(jsonb_build_object('route', name, 'method', method, 'success', success, 'duration_ms', duration)))
                  FROM scen.events WHERE section = 'k'" 2>&1)" 3000 "deadlock: a buffered batch of 3000 routes fills the buffer"
 q "CREATE TABLE scen.held AS SELECT name FROM scen.events e WHERE section = 'k'
-   AND NOT EXISTS (SELECT FROM metrics.route_metrics r WHERE r.route = e.name) ORDER BY name"
+   AND NOT EXISTS (SELECT FROM metrics.route_metrics_live r WHERE r.route = e.name) ORDER BY name"
 held_last=$(q "SELECT max(name) FROM scen.held")
 is "$(q "SELECT count(*) FROM scen.held")" 1024 "deadlock: 1024 routes are held in the buffer"
 session_start dl
-session_run dl begin "SET deadlock_timeout = '60s'; BEGIN; SELECT metrics.record_route_metric('$held_last', 'GET', true, 1);"
+session_run dl begin "SET deadlock_timeout = '60s'; BEGIN; SELECT metrics.record_route_metric('$held_last', 'GET', true, 1);
+SELECT count(*) FROM metrics.fold_metrics();"
 session_wait dl begin 30
 # The reset (to the 2 s of postgresql.conf) wakes the writer, which writes at once and soon
 # waits for the client's uncommitted row.
@@ -480,6 +486,7 @@ ok "deadlock: the writer waits for the client's row" wait_until 10 writer_waits
 # held row; the client's batch then needs those: a deadlock.
 session_run dl rest "SELECT metrics.record_route_metrics(jsonb_agg(jsonb_build_object('route', name, 'method', 'GET', 'success', false, 'duration_ms', 2)))
                      FROM scen.held WHERE name <> '$held_last';
+SELECT count(*) FROM metrics.fold_metrics();
 COMMIT;"
 ok "deadlock: the client's transaction ends" session_wait dl rest 30
 dl_out=$(session_output dl rest)
