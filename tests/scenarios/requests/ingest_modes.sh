@@ -71,7 +71,11 @@ fallback_check() {
     err=$(cat "$SCEN_TMP/fallback.err")
     is "$(grep -c 'WARNING:' <<<"$err")" 1 "$where: exactly one WARNING for three calls in one session"
     like "$err" "WARNING: .*$word" "$where: the WARNING names $word"
-    is "$(q_in "$db" "SELECT string_agg(concat_ws(':', route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms), ',') FROM metrics.route_metrics_live WHERE route = '/fallback/$tag'")
+    # (one appended row per call until a fold: added up per key here)
+    is "$(q_in "$db" "SELECT string_agg(concat_ws(':', route, method, n, ok, bad, sum_ms, lo, hi), ',') FROM (
+                          SELECT route, method, sum(total_requests) AS n, sum(successful) AS ok, sum(failed) AS bad, sum(total_duration_ms) AS sum_ms,
+                                 min(min_duration_ms) AS lo, max(max_duration_ms) AS hi
+                          FROM metrics.route_metrics_live WHERE route = '/fallback/$tag' GROUP BY route, method) AS r")
 $(q_in "$db" "SELECT string_agg(concat_ws(':', operation, total_executions, successful, failed, total_duration_ms), ',') FROM metrics.operation_metrics_live WHERE operation = 'fallback.$tag'")" \
         "/fallback/$tag:GET:2:1:1:40.5:10:30.5
 fallback.$tag:1:1:0:5" "$where: the events are in the tables as soon as the session ends (written directly)"
