@@ -4,7 +4,8 @@
 -- activity_series, whose days and values it draws.
 --
 -- Direct recording appends: two new tables, route_metrics_unfolded and operation_metrics_unfolded,
--- take the recent hours' buckets without a row lock; metrics.fold_metrics() adds them into the hour
+-- take the recent hours' events (one row each) and batches' buckets without a row lock;
+-- metrics.latency_sketch_of(duration) gives an event's row its sketch in the views; metrics.fold_metrics() adds them into the hour
 -- rows (the buffer's writer, compaction and the read model's refresh call it); the views
 -- route_metrics_live and operation_metrics_live read both, and the reports read the views. Nothing
 -- already recorded moves: the hour rows stay as they are.
@@ -48,90 +49,6 @@ AS 'MODULE_PATHNAME', 'record_route_event_wrapper';
 
 DROP FUNCTION metrics.record_operation_metrics("events" jsonb);
 DROP FUNCTION metrics.record_route_metrics("events" jsonb);
--- metrics: what direct recording appends (since 0.7.0), and the views that read it with the
--- hour rows.
---
--- Direct mode used to add every event into its hour's row with an upsert, so concurrent
--- requests to one route queued on that row's lock until each caller committed. Now each call
--- appends one row per (route, method, hour, project) it records to route_metrics_unfolded (or
--- operation_metrics_unfolded): the same key, hour and numbers as an hour row, no unique key,
--- no index, no row lock, durable with the caller's commit. metrics.fold_metrics() moves them
--- into the hour rows, each in one transaction that deletes the rows it folds and adds them in,
--- so a row is folded exactly once: the buffer's writer calls it every metrics.flush_interval,
--- compaction and the read model's refresh before they read, and a pg_cron job may.
---
--- Every report reads route_metrics_live / operation_metrics_live, the folded rows and the
--- unfolded ones together, in one snapshot: a report is the same before and after a fold
--- (sums of durations are whole microseconds, so the order of addition does not matter).
--- Only buckets of the last 12 hours are appended; a late event's bucket goes into its row as
--- before (src/requests/late.rs), so compaction never meets an unfolded row of a period it
--- folds, and folds the unfolded rows first anyway.
---
--- No CHECK constraints, as in tables.sql: the only writer is the extension's recording,
--- which checks every event first.
-CREATE TABLE metrics.route_metrics_unfolded (
-    route             text NOT NULL,
-    method            text NOT NULL,
-    period_start      timestamptz NOT NULL,
-    total_requests    bigint NOT NULL,
-    successful        bigint NOT NULL,
-    failed            bigint NOT NULL,
-    total_duration_ms double precision NOT NULL,
-    min_duration_ms   double precision NOT NULL,
-    max_duration_ms   double precision NOT NULL,
-    last_request_at   timestamptz NOT NULL,
-    latency_sketch    bytea NOT NULL,
-    project_id        uuid
-);
-COMMENT ON TABLE metrics.route_metrics_unfolded IS
-    'Requests recorded directly and not yet folded into metrics.route_metrics (metrics.fold_metrics); read both through metrics.route_metrics_live.';
-CREATE TABLE metrics.operation_metrics_unfolded (
-    operation         text NOT NULL,
-    period_start      timestamptz NOT NULL,
-    total_executions  bigint NOT NULL,
-    successful        bigint NOT NULL,
-    failed            bigint NOT NULL,
-    total_duration_ms double precision NOT NULL,
-    min_duration_ms   double precision NOT NULL,
-    max_duration_ms   double precision NOT NULL,
-    last_execution_at timestamptz NOT NULL,
-    latency_sketch    bytea NOT NULL,
-    project_id        uuid
-);
-COMMENT ON TABLE metrics.operation_metrics_unfolded IS
-    'Executions recorded directly and not yet folded into metrics.operation_metrics (metrics.fold_metrics); read both through metrics.operation_metrics_live.';
--- Rows not yet folded are the recent past a dump should keep, like the hour rows.
-SELECT pg_catalog.pg_extension_config_dump('metrics.route_metrics_unfolded', '');
-SELECT pg_catalog.pg_extension_config_dump('metrics.operation_metrics_unfolded', '');
--- Everything recorded: the rows of the table (folded: true) and those not yet folded, each an
--- hour of one key (several rows of one key and hour until they are folded). security_invoker:
--- the caller sees what the tables' policies let them see.
-CREATE VIEW metrics.route_metrics_live WITH (security_invoker = true) AS
-    SELECT t.route, t.method, t.project_id, t.period_start, t.period_end, t.resolution, t.timezone,
-           t.total_requests, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
-           t.max_duration_ms, t.last_request_at, t.latency_sketch, t.updated_at, true AS folded
-    FROM metrics.route_metrics AS t
-    UNION ALL
-    SELECT u.route, u.method, u.project_id, u.period_start, u.period_start + interval '1 hour',
-           'hour'::text, NULL::text,
-           u.total_requests, u.successful, u.failed, u.total_duration_ms, u.min_duration_ms,
-           u.max_duration_ms, u.last_request_at, u.latency_sketch, u.last_request_at, false
-    FROM metrics.route_metrics_unfolded AS u;
-COMMENT ON VIEW metrics.route_metrics_live IS
-    'Every recorded request bucket: the rows of metrics.route_metrics and those recorded since the last fold (folded = false). Sum and merge rows per key and period; never assume one row per hour.';
-CREATE VIEW metrics.operation_metrics_live WITH (security_invoker = true) AS
-    SELECT t.operation, t.project_id, t.period_start, t.period_end, t.resolution, t.timezone,
-           t.total_executions, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
-           t.max_duration_ms, t.last_execution_at, t.latency_sketch, t.updated_at, true AS folded
-    FROM metrics.operation_metrics AS t
-    UNION ALL
-    SELECT u.operation, u.project_id, u.period_start, u.period_start + interval '1 hour',
-           'hour'::text, NULL::text,
-           u.total_executions, u.successful, u.failed, u.total_duration_ms, u.min_duration_ms,
-           u.max_duration_ms, u.last_execution_at, u.latency_sketch, u.last_execution_at, false
-    FROM metrics.operation_metrics_unfolded AS u;
-COMMENT ON VIEW metrics.operation_metrics_live IS
-    'Every recorded operation bucket: the rows of metrics.operation_metrics and those recorded since the last fold (folded = false).';
 -- metrics: the batch ids recording remembers (since 0.7.0), so that a client may send a batch
 -- again when it does not know whether the first try committed (a timeout, a lost response).
 -- metrics.record_route_metrics(events, batch_id) and record_operation_metrics first insert
@@ -151,6 +68,120 @@ COMMENT ON TABLE metrics.recorded_batches IS
     'Batch ids recorded by metrics.record_route_metrics / record_operation_metrics, kept while a retry of the batch could still be accepted, so a retried batch is counted once.';
 CREATE INDEX idx_recorded_batches_recorded_at ON metrics.recorded_batches (recorded_at);
 SELECT pg_catalog.pg_extension_config_dump('metrics.recorded_batches', '');
+CREATE  FUNCTION "fold_metrics"(
+	"max_rows" INT DEFAULT NULL /* Option < i32 > */
+) RETURNS TABLE (
+	"family" TEXT,  /* String */
+	"rows_folded" bigint,  /* i64 */
+	"events" bigint,  /* i64 */
+	"hour_rows" bigint  /* i64 */
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fold_metrics_wrapper';
+CREATE  FUNCTION "latency_sketch_of"(
+	"duration_ms" double precision /* f64 */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'latency_sketch_of_wrapper';
+-- metrics: what direct recording appends (since 0.7.0), and the views that read it with the
+-- hour rows.
+--
+-- Direct mode used to add every event into its hour's row with an upsert, so concurrent
+-- requests to one route queued on that row's lock until each caller committed. Now each call
+-- appends one row per (route, method, hour, project) it records to route_metrics_unfolded (or
+-- operation_metrics_unfolded): an event, or the bucket of a batch's events of one key and hour,
+-- with no unique key, no index, no row lock, durable with the caller's commit. metrics.fold_metrics() moves them
+-- into the hour rows, each in one transaction that deletes the rows it folds and adds them in,
+-- so a row is folded exactly once: the buffer's writer calls it every metrics.flush_interval,
+-- compaction and the read model's refresh before they read, and a pg_cron job may.
+--
+-- Every report reads route_metrics_live / operation_metrics_live, the folded rows and the
+-- unfolded ones together, in one snapshot: a report is the same before and after a fold
+-- (sums of durations are whole microseconds, so the order of addition does not matter).
+-- Only buckets of the last 12 hours are appended; a late event's bucket goes into its row as
+-- before (src/requests/late.rs), so compaction never meets an unfolded row of a period it
+-- folds, and folds the unfolded rows first anyway.
+--
+-- No CHECK constraints, as in tables.sql: the only writer is the extension's recording,
+-- which checks every event first.
+-- A row is one event (duration_ms and success set, the bucket columns NULL: the narrowest
+-- durable row, about as many bytes of WAL as a plain event log's) or a bucket of several
+-- events of one (key, hour) from a batch (the bucket columns set, duration_ms and success
+-- NULL). Its hour is the UTC hour of its last event (last_request_at).
+CREATE TABLE metrics.route_metrics_unfolded (
+    route             text NOT NULL,
+    method            text NOT NULL,
+    last_request_at   timestamptz NOT NULL,
+    duration_ms       double precision,
+    success           boolean,
+    total_requests    bigint,
+    successful        bigint,
+    failed            bigint,
+    total_duration_ms double precision,
+    min_duration_ms   double precision,
+    max_duration_ms   double precision,
+    latency_sketch    bytea,
+    project_id        uuid
+);
+COMMENT ON TABLE metrics.route_metrics_unfolded IS
+    'Requests recorded directly and not yet folded into metrics.route_metrics (metrics.fold_metrics): one event per row, or a bucket of a batch; read both through metrics.route_metrics_live.';
+CREATE TABLE metrics.operation_metrics_unfolded (
+    operation         text NOT NULL,
+    last_execution_at timestamptz NOT NULL,
+    duration_ms       double precision,
+    success           boolean,
+    total_executions  bigint,
+    successful        bigint,
+    failed            bigint,
+    total_duration_ms double precision,
+    min_duration_ms   double precision,
+    max_duration_ms   double precision,
+    latency_sketch    bytea,
+    project_id        uuid
+);
+COMMENT ON TABLE metrics.operation_metrics_unfolded IS
+    'Executions recorded directly and not yet folded into metrics.operation_metrics (metrics.fold_metrics): one event per row, or a bucket of a batch; read both through metrics.operation_metrics_live.';
+-- Rows not yet folded are the recent past a dump should keep, like the hour rows.
+SELECT pg_catalog.pg_extension_config_dump('metrics.route_metrics_unfolded', '');
+SELECT pg_catalog.pg_extension_config_dump('metrics.operation_metrics_unfolded', '');
+-- Everything recorded: the rows of the table (folded: true) and those not yet folded, each an
+-- hour of one key (several rows of one key and hour until they are folded). security_invoker:
+-- the caller sees what the tables' policies let them see.
+CREATE VIEW metrics.route_metrics_live WITH (security_invoker = true) AS
+    SELECT t.route, t.method, t.project_id, t.period_start, t.period_end, t.resolution, t.timezone,
+           t.total_requests, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
+           t.max_duration_ms, t.last_request_at, t.latency_sketch, t.updated_at, true AS folded
+    FROM metrics.route_metrics AS t
+    UNION ALL
+    SELECT u.route, u.method, u.project_id, h.hour, h.hour + interval '1 hour', 'hour'::text, NULL::text,
+           coalesce(u.total_requests, 1), coalesce(u.successful, u.success::integer),
+           coalesce(u.failed, (NOT u.success)::integer), coalesce(u.total_duration_ms, u.duration_ms),
+           coalesce(u.min_duration_ms, u.duration_ms), coalesce(u.max_duration_ms, u.duration_ms),
+           u.last_request_at, coalesce(u.latency_sketch, metrics.latency_sketch_of(u.duration_ms)),
+           u.last_request_at, false
+    FROM metrics.route_metrics_unfolded AS u,
+         LATERAL (SELECT pg_catalog.date_trunc('hour', u.last_request_at, 'UTC') AS hour) AS h;
+COMMENT ON VIEW metrics.route_metrics_live IS
+    'Every recorded request bucket: the rows of metrics.route_metrics and those recorded since the last fold (folded = false). Sum and merge rows per key and period; never assume one row per hour.';
+CREATE VIEW metrics.operation_metrics_live WITH (security_invoker = true) AS
+    SELECT t.operation, t.project_id, t.period_start, t.period_end, t.resolution, t.timezone,
+           t.total_executions, t.successful, t.failed, t.total_duration_ms, t.min_duration_ms,
+           t.max_duration_ms, t.last_execution_at, t.latency_sketch, t.updated_at, true AS folded
+    FROM metrics.operation_metrics AS t
+    UNION ALL
+    SELECT u.operation, u.project_id, h.hour, h.hour + interval '1 hour', 'hour'::text, NULL::text,
+           coalesce(u.total_executions, 1), coalesce(u.successful, u.success::integer),
+           coalesce(u.failed, (NOT u.success)::integer), coalesce(u.total_duration_ms, u.duration_ms),
+           coalesce(u.min_duration_ms, u.duration_ms), coalesce(u.max_duration_ms, u.duration_ms),
+           u.last_execution_at, coalesce(u.latency_sketch, metrics.latency_sketch_of(u.duration_ms)),
+           u.last_execution_at, false
+    FROM metrics.operation_metrics_unfolded AS u,
+         LATERAL (SELECT pg_catalog.date_trunc('hour', u.last_execution_at, 'UTC') AS hour) AS h;
+COMMENT ON VIEW metrics.operation_metrics_live IS
+    'Every recorded operation bucket: the rows of metrics.operation_metrics and those recorded since the last fold (folded = false).';
 -- The access level of every object. A function or table missing here is treated as 'owner'
 -- by metrics.verify_security, and the install test fails until it is listed.
 CREATE OR REPLACE FUNCTION metrics.access_rules()
@@ -267,6 +298,8 @@ AS $$
         ('function',  'metrics.merge_latency_sketch(bytea,bytea)',          'EXECUTE', 'read'),
         ('function',  'metrics.merge_latency_sketches(bytea)',              'EXECUTE', 'read'),
         ('function',  'metrics.latency_quantile(bytea,double precision)',   'EXECUTE', 'read'),
+        -- 0.7.0: the sketch of one duration, which the _live views give an event's row.
+        ('function',  'metrics.latency_sketch_of(double precision)',        'EXECUTE', 'read'),
         -- Recording writes the tables with the owner's rights: server-side callers only
         -- (service_role), never a browser's anon key.
         -- 0.6.0: an event may name its project (the last argument, or the batch's "project"
@@ -364,18 +397,6 @@ AS $$
         ('function',  'metrics._security_findings_privileges()',            'EXECUTE', 'internal'),
         ('function',  'metrics._security_findings_ledger()',                'EXECUTE', 'internal')
 $$;
-CREATE  FUNCTION "fold_metrics"(
-	"max_rows" INT DEFAULT NULL /* Option < i32 > */
-) RETURNS TABLE (
-	"family" TEXT,  /* String */
-	"rows_folded" bigint,  /* i64 */
-	"events" bigint,  /* i64 */
-	"hour_rows" bigint  /* i64 */
-)
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'fold_metrics_wrapper';
 -- Skipped due to `#[pgrx(sql = false)]`
 CREATE  FUNCTION "record_operation_metrics"(
 	"events" jsonb, /* Option < pgrx :: JsonB > */
@@ -422,6 +443,7 @@ CREATE POLICY "Admins can view recorded batches" ON metrics.recorded_batches
 -- from access_rules(), filtered to what this update created.
 REVOKE EXECUTE ON FUNCTION
     metrics.fold_metrics(integer),
+    metrics.latency_sketch_of(double precision),
     metrics.record_operation_metrics(jsonb,uuid),
     metrics.record_route_metrics(jsonb,uuid),
     metrics.sparkline(text,integer,text)
@@ -437,12 +459,13 @@ BEGIN
         CROSS JOIN metrics.access_rules() AS ru
         JOIN metrics._access_levels() AS need ON need.access = ru.access
         WHERE a.role_exists AND need.rank <= have.rank AND ru.object_name = ANY (ARRAY[
+            'metrics.recorded_batches',
             'metrics.route_metrics_unfolded',
             'metrics.operation_metrics_unfolded',
             'metrics.route_metrics_live',
             'metrics.operation_metrics_live',
-            'metrics.recorded_batches',
             'metrics.fold_metrics(integer)',
+            'metrics.latency_sketch_of(double precision)',
             'metrics.record_operation_metrics(jsonb,uuid)',
             'metrics.record_route_metrics(jsonb,uuid)',
             'metrics.sparkline(text,integer,text)'

@@ -72,7 +72,11 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/requests/unfolded.sql",
     name = "request_unfolded",
-    requires = ["request_tables", "project_tables"]
+    requires = [
+        "request_tables",
+        "project_tables",
+        requests::api::latency_sketch_of
+    ]
 );
 extension_sql_file!(
     "../sql/requests/batches.sql",

@@ -156,6 +156,8 @@ AS $$
         ('function',  'metrics.merge_latency_sketch(bytea,bytea)',          'EXECUTE', 'read'),
         ('function',  'metrics.merge_latency_sketches(bytea)',              'EXECUTE', 'read'),
         ('function',  'metrics.latency_quantile(bytea,double precision)',   'EXECUTE', 'read'),
+        -- 0.7.0: the sketch of one duration, which the _live views give an event's row.
+        ('function',  'metrics.latency_sketch_of(double precision)',        'EXECUTE', 'read'),
         -- Recording writes the tables with the owner's rights: server-side callers only
         -- (service_role), never a browser's anon key.
         -- 0.6.0: an event may name its project (the last argument, or the batch's "project"

@@ -12,8 +12,8 @@ use crate::readmodel::answer::Point;
 use crate::readmodel::live::{request_data, request_value, stats_of, LiveMetric};
 use crate::readmodel::query::{TimeGrain, MICROS_PER_HOUR};
 use crate::readmodel::read::Project;
-use crate::requests::bucket::{Bucket, Totals};
-use crate::requests::read::{decode, has_live};
+use crate::requests::bucket::Bucket;
+use crate::requests::read::{decode, has_live, totals_at};
 use crate::requests::report::Stats;
 use crate::snapshots::live::open_day_values;
 
@@ -73,15 +73,7 @@ pub fn request_stats(
     };
     let buckets = spi::rows_kept(sql, &args, |row| {
         Ok(Bucket {
-            totals: Totals {
-                total: not_null::<i64>(row, 1)? as u64,
-                successful: not_null::<i64>(row, 2)? as u64,
-                failed: not_null::<i64>(row, 3)? as u64,
-                sum_ms: not_null(row, 4)?,
-                min_ms: not_null(row, 5)?,
-                max_ms: not_null(row, 6)?,
-                last_at: unix_micros(not_null(row, 7)?),
-            },
+            totals: totals_at(row, 1)?,
             sketch: decode(not_null::<&[u8]>(row, 8)?),
         })
     });

@@ -8,7 +8,6 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::spi::{SpiHeapTupleData, SpiResult};
 use serde_json::{json, Value};
 
-use crate::pg::datum::unix_micros;
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::readmodel::buckets::TimeGrain;
 use crate::readmodel::payload;
@@ -16,7 +15,7 @@ use crate::readmodel::project::Project;
 use crate::readmodel::state::Mark;
 use crate::readmodel::write::{self, At, Dimensions, Drilldown, Point};
 use crate::requests::bucket::{Bucket, Totals};
-use crate::requests::read::decode;
+use crate::requests::read::{decode, totals_at as totals};
 use crate::requests::report::Stats;
 
 /// The rows changed since the last run ($3 watermark, $4 its cut; both NULL: every row),
@@ -57,18 +56,6 @@ struct Row {
     route: String,
     method: String,
     bucket: Bucket,
-}
-
-fn totals(r: &SpiHeapTupleData, first: usize) -> SpiResult<Totals> {
-    Ok(Totals {
-        total: not_null::<i64>(r, first)? as u64,
-        successful: not_null::<i64>(r, first + 1)? as u64,
-        failed: not_null::<i64>(r, first + 2)? as u64,
-        sum_ms: not_null(r, first + 3)?,
-        min_ms: not_null(r, first + 4)?,
-        max_ms: not_null(r, first + 5)?,
-        last_at: unix_micros(not_null(r, first + 6)?),
-    })
 }
 
 fn row(r: &SpiHeapTupleData) -> SpiResult<Row> {

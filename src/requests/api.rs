@@ -9,11 +9,15 @@ use crate::common::problem::{required, Problem, SqlState};
 use crate::pg::datum::{finite_micros, now_micros};
 use crate::pg::guc;
 use crate::pg::raise::{raise, OrRaise};
-use crate::requests::event::{check_event, check_method, check_name, Event, Subject};
+use crate::requests::bucket::whole_micros;
+use crate::requests::event::{
+    check_duration, check_event, check_method, check_name, Event, Subject,
+};
 use crate::requests::fold;
 use crate::requests::read::{self, Query};
 use crate::requests::record::{record_batch, record_one, window};
 use crate::requests::report::{check_quantile, check_range, ReportGrain};
+use crate::requests::sketch::LatencySketch;
 use crate::requests::sketch_encoding::merge_encoded;
 
 /// One event given as arguments, checked, at now: a route's (with its method) or an
@@ -536,6 +540,16 @@ mod before_060 {
     > {
         operation_metrics_report(operation, start_at, end_at, grain, combined, None)
     }
+}
+
+/// The sketch of one duration in milliseconds (0 to a day): what an event's row of the
+/// unfolded tables stands for in the `_live` views, and a start for your own sketches.
+#[pg_extern(immutable, parallel_safe, strict)]
+fn latency_sketch_of(duration_ms: f64) -> Vec<u8> {
+    check_duration(duration_ms).or_raise();
+    let mut sketch = LatencySketch::new();
+    sketch.add(whole_micros(duration_ms));
+    sketch.to_bytes()
 }
 
 /// Merges two sketches; NULL stands for an empty one (so the aggregate skips NULL rows).

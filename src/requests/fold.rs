@@ -13,13 +13,15 @@
 
 use std::collections::BTreeMap;
 
+use pgrx::spi::{SpiHeapTupleData, SpiResult};
+
 use crate::maintenance::compaction;
 use crate::pg::datum::unix_micros;
 use crate::pg::guc;
 use crate::pg::spi::{not_null, volatile as spi};
 use crate::requests::batches;
 use crate::requests::bucket::{Bucket, Totals};
-use crate::requests::event::{Key, Subject};
+use crate::requests::event::{hour_of, Event, Key, Subject};
 use crate::requests::read::decode;
 use crate::requests::statements::{columns, unfolded_table};
 use crate::requests::store;
@@ -50,7 +52,9 @@ pub struct Folded {
 }
 
 /// The statement that deletes a chunk ($1 rows) of unfolded rows and returns them: the name,
-/// the method (NULL for operations), the project, the hour, the totals, the sketch.
+/// the method (NULL for operations), the project, the last event's time, an event's duration
+/// and success (NULL for a bucket), a bucket's counts, sum, extremes and sketch (NULL for an
+/// event).
 fn take_statement(subject: Subject) -> String {
     let (_, key, total, last) = columns(subject);
     let method = if key.len() == 2 {
@@ -60,34 +64,55 @@ fn take_statement(subject: Subject) -> String {
     };
     format!(
         "DELETE FROM metrics.{table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM metrics.{table} LIMIT $1))
-         RETURNING {name}, {method}, project_id, period_start, {total}, successful, failed,
-                   total_duration_ms, min_duration_ms, max_duration_ms, {last}, latency_sketch",
+         RETURNING {name}, {method}, project_id, {last}, duration_ms, success, {total}, successful, failed,
+                   total_duration_ms, min_duration_ms, max_duration_ms, latency_sketch",
         table = unfolded_table(subject),
         name = key[0],
     )
+}
+
+/// An unfolded row as the bucket it adds: an event's, or a bucket's as stored.
+fn row_bucket(row: &SpiHeapTupleData, last_at: i64) -> SpiResult<Bucket> {
+    let total: Option<i64> = row.get(7)?;
+    if total.is_none() {
+        let duration: f64 = not_null(row, 5)?;
+        let success: bool = not_null(row, 6)?;
+        return Ok(Bucket::of(&Event {
+            name: String::new(),
+            method: None,
+            success,
+            duration_ms: duration,
+            at: last_at,
+            project: None,
+        }));
+    }
+    let totals = Totals {
+        total: not_null::<i64>(row, 7)? as u64,
+        successful: not_null::<i64>(row, 8)? as u64,
+        failed: not_null::<i64>(row, 9)? as u64,
+        sum_ms: not_null(row, 10)?,
+        min_ms: not_null(row, 11)?,
+        max_ms: not_null(row, 12)?,
+        last_at,
+    };
+    Ok(Bucket {
+        totals,
+        sketch: decode(not_null::<&[u8]>(row, 13)?),
+    })
 }
 
 /// Deletes a chunk of unfolded rows and returns them merged per key.
 fn take(subject: Subject, max_rows: i64) -> (i64, BTreeMap<Key, Bucket>) {
     let rows = spi::rows(&take_statement(subject), &[max_rows.into()], |row| {
         let project: Option<pgrx::Uuid> = row.get(3)?;
+        let last_at = unix_micros(not_null(row, 4)?);
         let key = Key {
             name: not_null(row, 1)?,
             method: row.get(2)?,
-            hour: unix_micros(not_null(row, 4)?),
+            hour: hour_of(last_at),
             project: project.map(|p| *p.as_bytes()),
         };
-        let totals = Totals {
-            total: not_null::<i64>(row, 5)? as u64,
-            successful: not_null::<i64>(row, 6)? as u64,
-            failed: not_null::<i64>(row, 7)? as u64,
-            sum_ms: not_null(row, 8)?,
-            min_ms: not_null(row, 9)?,
-            max_ms: not_null(row, 10)?,
-            last_at: unix_micros(not_null(row, 11)?),
-        };
-        let sketch = decode(not_null::<&[u8]>(row, 12)?);
-        Ok((key, Bucket { totals, sketch }))
+        Ok((key, row_bucket(row, last_at)?))
     });
     let taken = rows.len() as i64;
     let mut merged: BTreeMap<Key, Bucket> = BTreeMap::new();

@@ -76,6 +76,21 @@ fn stored_sketch(subject: Subject, row: &SpiHeapTupleData) -> SpiResult<LatencyS
         .or_raise())
 }
 
+/// The totals of a stored row whose columns from `first` (1-based) are the count, the
+/// successful and failed counts, the sum, minimum and maximum duration and the last event's
+/// time, as every statement over the hour rows selects them.
+pub fn totals_at(row: &SpiHeapTupleData, first: usize) -> SpiResult<Totals> {
+    Ok(Totals {
+        total: not_null::<i64>(row, first)? as u64,
+        successful: not_null::<i64>(row, first + 1)? as u64,
+        failed: not_null::<i64>(row, first + 2)? as u64,
+        sum_ms: not_null(row, first + 3)?,
+        min_ms: not_null(row, first + 4)?,
+        max_ms: not_null(row, first + 5)?,
+        last_at: unix_micros(not_null(row, first + 6)?),
+    })
+}
+
 /// What a report reads: which rows (a route or operation, a method) and how to group them.
 pub struct Query {
     pub subject: Subject,
@@ -263,15 +278,7 @@ fn stored_rows(q: &Query) -> Vec<Group> {
         has_live(),
     );
     spi::rows(&sql, &args, |row| {
-        let totals = Totals {
-            total: not_null::<i64>(row, 6)? as u64,
-            successful: not_null::<i64>(row, 7)? as u64,
-            failed: not_null::<i64>(row, 8)? as u64,
-            sum_ms: not_null(row, 9)?,
-            min_ms: not_null(row, 10)?,
-            max_ms: not_null(row, 11)?,
-            last_at: unix_micros(not_null(row, 12)?),
-        };
+        let totals = totals_at(row, 6)?;
         let resolution: String = not_null(row, 3)?;
         Ok(Group {
             start: not_null(row, 1)?,

@@ -3,8 +3,9 @@
 //! merge with what the hour's row already holds. Used by the buffer's background worker, by
 //! `fold`, and by direct mode for late buckets.
 //!
-//! Appending buckets as rows of the unfolded tables (`append`): what direct mode does since
-//! 0.7.0 (sql/requests/unfolded.sql), folded into the hour rows later by `fold`.
+//! Appending buckets as rows of the unfolded tables (`append`: an event's row when a bucket
+//! holds one, else a bucket's): what direct mode does since 0.7.0
+//! (sql/requests/unfolded.sql), folded into the hour rows later by `fold`.
 //!
 //! The statements are prepared once per backend and kept (SPI_keepplan), so a call that
 //! records one event parses and plans nothing: per table and way of writing, one for buckets
@@ -24,25 +25,44 @@ use crate::requests::event::{Key, ProjectId, Subject};
 use crate::requests::late;
 use crate::requests::statements::{self, upsert_into, Target};
 
-/// How a bucket is written: added into its hour's row (an upsert), or appended as a row of
-/// the unfolded table (direct recording, `statements::append_into`).
+/// How a bucket is written: added into its hour's row (an upsert), or appended to the unfolded
+/// table (direct recording): as an event when it holds one, else as a bucket
+/// (`statements::append_event`, `append_bucket`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Write {
     Upsert,
     Append,
 }
 
-thread_local! {
-    /// The kept plans, by `plan_index`: per subject, scoped or not, upsert or append.
-    static PLANS: [OnceCell<OwnedPreparedStatement>; 8] = const { [const { OnceCell::new() }; 8] };
+/// The statement a bucket is written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Statement {
+    Upsert,
+    AppendEvent,
+    AppendBucket,
 }
 
-fn plan_index(subject: Subject, scoped: bool, write: Write) -> usize {
+impl Statement {
+    fn of(write: Write, bucket: &Bucket) -> Statement {
+        match write {
+            Write::Upsert => Statement::Upsert,
+            Write::Append if bucket.totals.total == 1 => Statement::AppendEvent,
+            Write::Append => Statement::AppendBucket,
+        }
+    }
+}
+
+thread_local! {
+    /// The kept plans, by `plan_index`: per subject, scoped or not, and statement.
+    static PLANS: [OnceCell<OwnedPreparedStatement>; 12] = const { [const { OnceCell::new() }; 12] };
+}
+
+fn plan_index(subject: Subject, scoped: bool, statement: Statement) -> usize {
     let subject = match subject {
         Subject::Route => 0,
-        Subject::Operation => 4,
+        Subject::Operation => 6,
     };
-    subject + 2 * scoped as usize + (write == Write::Append) as usize
+    subject + 3 * scoped as usize + statement as usize
 }
 
 /// The parameter types of `statements::upsert`: the key's text columns, then the hour, the
@@ -79,25 +99,49 @@ fn types_of(subject: Subject, target: Target, scoped: bool) -> Vec<PgOid> {
     types
 }
 
-fn prepare(subject: Subject, scoped: bool, write: Write) -> OwnedPreparedStatement {
-    let sql = match write {
-        Write::Upsert => upsert_into(subject, Target::Hour, scoped),
-        Write::Append => statements::append_into(subject, scoped),
+/// The parameter types of an event's append: the key's text columns, its time, duration and
+/// success, and its project when `scoped`.
+fn event_types(subject: Subject, scoped: bool) -> Vec<PgOid> {
+    let mut types = vec![PgBuiltInOids::TEXTOID.oid(); statements::key_len(subject)];
+    types.extend([
+        PgBuiltInOids::TIMESTAMPTZOID.oid(),
+        PgBuiltInOids::FLOAT8OID.oid(),
+        PgBuiltInOids::BOOLOID.oid(),
+    ]);
+    if scoped {
+        types.push(PgBuiltInOids::UUIDOID.oid());
+    }
+    types
+}
+
+fn prepare(subject: Subject, scoped: bool, statement: Statement) -> OwnedPreparedStatement {
+    let (sql, types) = match statement {
+        Statement::Upsert => (
+            upsert_into(subject, Target::Hour, scoped),
+            types_of(subject, Target::Hour, scoped),
+        ),
+        Statement::AppendBucket => (
+            statements::append_bucket(subject, scoped),
+            types_of(subject, Target::Hour, scoped),
+        ),
+        Statement::AppendEvent => (
+            statements::append_event(subject, scoped),
+            event_types(subject, scoped),
+        ),
     };
-    let types = types_of(subject, Target::Hour, scoped);
     Spi::connect(|client| client.prepare_mut(&sql, &types).map(|p| p.keep())).or_raise()
 }
 
-/// The kept plan of `subject`'s hour upsert or append, for buckets of a project or of none.
+/// The kept plan of a statement of `subject`, for buckets of a project or of none.
 fn with_plan<R>(
     subject: Subject,
     scoped: bool,
-    write: Write,
+    statement: Statement,
     f: impl FnOnce(&OwnedPreparedStatement) -> R,
 ) -> R {
     PLANS.with(|plans| {
-        let cell = &plans[plan_index(subject, scoped, write)];
-        f(cell.get_or_init(|| prepare(subject, scoped, write)))
+        let cell = &plans[plan_index(subject, scoped, statement)];
+        f(cell.get_or_init(|| prepare(subject, scoped, statement)))
     })
 }
 
@@ -126,26 +170,46 @@ fn write(subject: Subject, buckets: &[(&Key, &Bucket)], how: Write) {
         return;
     }
     // Plans are prepared (a connection of their own) before this call's connection.
-    for scoped in [false, true] {
-        if buckets
-            .iter()
-            .any(|(key, _)| key.project.is_some() == scoped)
-        {
-            with_plan(subject, scoped, how, |_| ());
-        }
+    for (key, b) in buckets {
+        with_plan(
+            subject,
+            key.project.is_some(),
+            Statement::of(how, b),
+            |_| (),
+        );
     }
     Spi::connect_mut(|client| {
         for (key, b) in buckets {
-            let sketch = b.sketch.to_bytes();
-            let mut args = arguments(&key_values(key), timestamptz(key.hour), b, &sketch);
+            let statement = Statement::of(how, b);
+            let sketch = match statement {
+                Statement::AppendEvent => Vec::new(),
+                _ => b.sketch.to_bytes(),
+            };
+            let names = key_values(key);
+            let mut args = match statement {
+                Statement::AppendEvent => event_arguments(&names, b),
+                _ => arguments(&names, timestamptz(key.hour), b, &sketch),
+            };
             args.extend(key.project.map(project_argument));
-            with_plan(subject, key.project.is_some(), how, |plan| {
+            with_plan(subject, key.project.is_some(), statement, |plan| {
                 client.update(plan, None, &args).map(|_| ())
             })?;
         }
         Ok::<(), pgrx::spi::SpiError>(())
     })
     .or_raise();
+}
+
+/// The parameters of an event's append: the key, its time, duration and success.
+fn event_arguments<'a>(key: &[&'a str], b: &Bucket) -> Vec<DatumWithOid<'a>> {
+    let t = &b.totals;
+    let mut args: Vec<DatumWithOid> = key.iter().map(|k| DatumWithOid::from(*k)).collect();
+    args.extend([
+        timestamptz(t.last_at).into(),
+        t.sum_ms.into(),
+        (t.successful == 1).into(),
+    ]);
+    args
 }
 
 /// A project id as the `uuid` parameter of the scoped statements.

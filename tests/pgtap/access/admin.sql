@@ -34,7 +34,7 @@ SELECT is((SELECT count(*) FROM metrics.api_access), 0::bigint, 'and nothing was
 
 -- A plain PostgreSQL role (PostgREST's tutorial calls it web_anon) gets the read level.
 SELECT results_eq($$SELECT api_access, privileges, status FROM metrics.grant_api_access('regress_metrics_web_anon')$$,
-                  $$VALUES ('read', 66, 'applied')$$, 'read is the default level');
+                  $$VALUES ('read', 67, 'applied')$$, 'read is the default level');
 SELECT set_config('role', 'regress_metrics_web_anon', true);
 SELECT is((SELECT count(*) FROM metrics.fetch_metrics('2025-06-01', '2025-06-02')), 18::bigint, 'the reader fetches metrics');
 SELECT throws_ok($$SELECT * FROM metrics.collect_daily_metrics('2025-06-03')$$, '42501', NULL, 'but cannot collect');

@@ -9,7 +9,7 @@
 -- An outcome is 'ok:<first column of the result>' or the SQLSTATE of the error.
 BEGIN;
 -- An exact plan: an assertion that disappears (or a case table that loses rows) fails the file.
-SELECT plan(1286);
+SELECT plan(1291);
 \ir ../../fixtures/setup.sql
 
 -- Data to look at: nine metrics sealed for three days, a revision, a role with an explicit
@@ -248,7 +248,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:0}'),
     ('metrics.access_rules()',
      $$SELECT count(*)::text FROM metrics.access_rules() WHERE access = 'read'$$, true,
-     '{42501,42501,42501,ok:66,ok:66}'),
+     '{42501,42501,42501,ok:67,ok:67}'),
     ('metrics.api_roles()',
      $$SELECT string_agg(role_name || '=' || access, ',' ORDER BY role_name) FROM metrics.api_roles()$$, true,
      '{42501,42501,42501,"ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage","ok:anon=read,authenticated=read,regress_metrics_reader=read,service_role=manage"}'),
@@ -263,7 +263,7 @@ INSERT INTO function_cases VALUES
      '{42501,42501,42501,42501,ok:default}'),
     ('metrics.apply_api_access(name,text)',
      $$SELECT metrics.apply_api_access('regress_metrics_reader', 'read')::text$$, false,
-     '{42501,42501,42501,42501,ok:66}'),
+     '{42501,42501,42501,42501,ok:67}'),
     -- Request and operation metrics: only server-side callers record; everyone may call the
     -- read functions, but the rows are for administrators (one request and one operation
     -- were recorded at 2025-06-02 10:15 UTC by the setup above).
@@ -298,6 +298,9 @@ INSERT INTO function_cases VALUES
     ('metrics.latency_quantile(bytea,double precision)',
      $$SELECT metrics.latency_quantile(NULL, 0.5)::text$$, true,
      '{ok:NULL,ok:NULL,ok:NULL,ok:NULL,ok:NULL}'),
+    ('metrics.latency_sketch_of(double precision)',
+     $$SELECT (metrics.latency_quantile(metrics.latency_sketch_of(12.5), 0.5) BETWEEN 12.5 * 0.99 AND 12.5 * 1.01)::text$$, true,
+     '{ok:true,ok:true,ok:true,ok:true,ok:true}'),
     -- Retention and compaction: the manage level configures and runs them.
     ('metrics.set_retention_policy(text,interval,interval,interval)',
      $$SELECT kind FROM metrics.set_retention_policy('route_metrics', '30 days')$$, false,

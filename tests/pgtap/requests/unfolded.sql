@@ -19,7 +19,7 @@ SELECT is(metrics.record_route_metrics(
                                                  'duration_ms', duration_ms, 'at', at)) FROM sent)),
           900::bigint, 'a batch of 900 recent requests');
 SELECT is((SELECT count(*) FROM metrics.route_metrics), 0::bigint, 'no hour row is written by direct recording');
-SELECT is((SELECT sum(total_requests) FROM metrics.route_metrics_unfolded), 900::numeric, 'the events are in the unfolded rows');
+SELECT is((SELECT sum(total_requests) FROM metrics.route_metrics_unfolded), 900::numeric, 'the events are in the unfolded rows, as buckets of a batch');
 SELECT is((SELECT count(*) FROM metrics.route_metrics_unfolded),
           (SELECT count(DISTINCT (route, method, date_trunc('hour', at))) FROM sent),
           'one unfolded row per (route, method, hour) of the batch');
@@ -159,8 +159,9 @@ SELECT is((SELECT count(*) FROM metrics.recorded_batches), 0::bigint, 'forgets i
 
 -- Operations go the same way.
 SELECT lives_ok($$SELECT metrics.record_operation_metric('send_email', true, 120)$$, 'an operation now');
-SELECT results_eq($$SELECT (SELECT count(*) FROM metrics.operation_metrics), (SELECT sum(total_executions) FROM metrics.operation_metrics_unfolded)$$,
-                  $$VALUES (0::bigint, 1::numeric)$$, 'appended, not upserted');
+SELECT results_eq($$SELECT (SELECT count(*) FROM metrics.operation_metrics), (SELECT count(*) FROM metrics.operation_metrics_unfolded),
+                         (SELECT duration_ms::text || ' ' || success || ' ' || (total_executions IS NULL) FROM metrics.operation_metrics_unfolded)$$,
+                  $$VALUES (0::bigint, 1::bigint, '120 true true')$$, 'appended as one event''s row, not upserted');
 SELECT is((SELECT total_executions FROM metrics.get_operation_metrics('send_email')), 1::bigint, 'and reported');
 
 -- A rolled-back recording leaves no unfolded row; a bounded fold folds that many rows.

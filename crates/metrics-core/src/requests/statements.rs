@@ -126,38 +126,61 @@ ON CONFLICT ON CONSTRAINT {name}_bucket DO UPDATE SET
     )
 }
 
-/// The table that direct recording appends to, `metrics.<table>_unfolded`: rows of the same
-/// key, hour and numbers as the hour rows, without a unique key, folded into the hour rows by
-/// `metrics.fold_metrics` (the buffer's writer, maintenance, compaction).
+/// The table that direct recording appends to, `metrics.<table>_unfolded`
+/// (sql/requests/unfolded.sql): events and buckets of several events, without a unique key,
+/// folded into the hour rows by `metrics.fold_metrics` (the buffer's writer, maintenance,
+/// compaction).
 pub fn unfolded_table(subject: Subject) -> String {
     format!("{}_unfolded", table(subject).name)
 }
 
-/// The append of one bucket as a row of `unfolded_table`: the parameters of the hour upsert
-/// (`upsert_into(subject, Target::Hour, scoped)`), in the same order. No row is locked and
-/// no index is written: concurrent callers of one hot key never wait for each other.
-pub fn append_into(subject: Subject, scoped: bool) -> String {
+/// The append of one event as a row of `unfolded_table`: `$1..$k` the key, then its time,
+/// duration and success, and its project when `scoped`. No row is locked and no index is
+/// written: concurrent callers of one hot key never wait for each other.
+pub fn append_event(subject: Subject, scoped: bool) -> String {
+    let Table { key, last, .. } = table(subject);
+    let mut columns: Vec<&str> = key.to_vec();
+    columns.extend([*last, "duration_ms", "success"]);
+    append(subject, columns, scoped)
+}
+
+/// The append of one bucket of several events: the parameters of the hour upsert
+/// (`upsert_into(subject, Target::Hour, scoped)`) in the same order, but for the hour (`$k+1`,
+/// unused: a row's hour is that of its last event).
+pub fn append_bucket(subject: Subject, scoped: bool) -> String {
     let Table {
         key, total, last, ..
     } = table(subject);
     let k = key.len();
-    let mut columns: Vec<String> = key.iter().map(|c| c.to_string()).collect();
-    columns.extend(
-        [
-            "period_start",
-            total,
-            "successful",
-            "failed",
-            "total_duration_ms",
-        ]
-        .into_iter()
-        .chain(["min_duration_ms", "max_duration_ms", last, "latency_sketch"])
-        .map(String::from),
-    );
-    let mut values: Vec<String> = (1..=k + 9).map(|i| format!("${i}")).collect();
+    let mut columns: Vec<&str> = key.to_vec();
+    columns.extend([*total, "successful", "failed", "total_duration_ms"]);
+    columns.extend([
+        "min_duration_ms",
+        "max_duration_ms",
+        *last,
+        "latency_sketch",
+    ]);
+    let numbers: Vec<usize> = (1..=k).chain(k + 2..=k + 9).collect();
+    append_numbered(subject, &columns, numbers, scoped, k + 10)
+}
+
+fn append(subject: Subject, columns: Vec<&str>, scoped: bool) -> String {
+    let n = columns.len();
+    append_numbered(subject, &columns, (1..=n).collect(), scoped, n + 1)
+}
+
+fn append_numbered(
+    subject: Subject,
+    columns: &[&str],
+    numbers: Vec<usize>,
+    scoped: bool,
+    project: usize,
+) -> String {
+    let mut columns: Vec<&str> = columns.to_vec();
+    let mut values: Vec<String> = numbers.iter().map(|i| format!("${i}")).collect();
     if scoped {
-        columns.push("project_id".into());
-        values.push(format!("${}", k + 10));
+        columns.push("project_id");
+        values.push(format!("${project}"));
     }
     format!(
         "INSERT INTO metrics.{} ({}) VALUES ({})",
@@ -248,15 +271,23 @@ mod tests {
     }
 
     #[test]
-    fn the_append_takes_the_hour_upserts_parameters() {
+    fn the_appends_of_an_event_and_of_a_bucket() {
         assert_eq!(
-            append_into(Subject::Route, false),
-            "INSERT INTO metrics.route_metrics_unfolded (route, method, period_start, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms, last_request_at, latency_sketch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            append_event(Subject::Route, false),
+            "INSERT INTO metrics.route_metrics_unfolded (route, method, last_request_at, duration_ms, success) VALUES ($1, $2, $3, $4, $5)"
         );
-        let scoped = append_into(Subject::Operation, true);
-        assert!(scoped.starts_with("INSERT INTO metrics.operation_metrics_unfolded (operation, period_start, total_executions,"));
+        assert_eq!(
+            append_event(Subject::Operation, true),
+            "INSERT INTO metrics.operation_metrics_unfolded (operation, last_execution_at, duration_ms, success, project_id) VALUES ($1, $2, $3, $4, $5)"
+        );
+        // A bucket takes the hour upsert's parameters, skipping the hour ($3 for routes).
+        assert_eq!(
+            append_bucket(Subject::Route, false),
+            "INSERT INTO metrics.route_metrics_unfolded (route, method, total_requests, successful, failed, total_duration_ms, min_duration_ms, max_duration_ms, last_request_at, latency_sketch) VALUES ($1, $2, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        let scoped = append_bucket(Subject::Operation, true);
         assert!(scoped.ends_with(
-            "latency_sketch, project_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "latency_sketch, project_id) VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ));
         // The project is the parameter after the sketch, as in the hour upsert.
         assert!(
