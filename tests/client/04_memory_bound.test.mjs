@@ -1,5 +1,5 @@
 // The memory bound: while the database cannot be reached (the proxy in front of PostgREST
-// destroys every connection), a storage with maxPendingKeys = 10 holds at most 10 keys,
+// refuses connections), a storage with maxPendingKeys = 10 holds at most 10 keys,
 // pending plus unsent. Events of a key it holds in its pending map add up; events that would
 // need an 11th key are dropped, counted in stats().dropped and reported through onDrop. Once
 // the server is back, exactly the accepted events are in the database.
@@ -47,7 +47,7 @@ function record(pending, key, n, unsent = 0) {
 
 before(async () => {
     proxy = await startProxy();
-    proxy.state.refuse = true;
+    await proxy.refuse(true);
     storage = createMetricsStorage({
         mode: 'database', supabase: supabaseFor(proxy.url), env: {}, logger: null, handleSignals: false,
         batchIntervalMs: 60_000, maxPendingKeys: BOUND, requestTimeoutMs: 2000,
@@ -78,7 +78,7 @@ before(async () => {
     seen.droppedWhileUnsent = expectedDrops;
 
     // 3. The server is back: the unsent batch is written, and there is room for new keys again.
-    proxy.state.refuse = false;
+    await proxy.refuse(false);
     seen.backFlush = await storage.flush({ timeoutMs: 10_000 });
     const fresh = new Set();
     for (const key of [40, 41, 42, 43, 0]) record(fresh, key, 2);

@@ -246,9 +246,11 @@ export function startWorker(job) {
 // plain event), then does what `policy(entry)` says:
 //   'pass'   forwards it and answers with PostgREST's response;
 //   'lose'   forwards it, waits for PostgREST's whole response, then destroys the client's
-//            socket instead of answering: the batch was committed, the client never hears;
-//   'reset'  destroys the client's socket without forwarding anything.
-// With `refuse` set, every new connection is destroyed at once (nothing is forwarded).
+//            socket instead of answering: the batch was committed, the client never hears.
+// refuse(true) closes the listening socket (connections are refused: ECONNREFUSED) and destroys
+// the open ones; refuse(false) listens on the same port again. (Destroying each connection as
+// it is accepted is no substitute: undici's first request on such a connection waits for an
+// answer until its own timeout.)
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection']);
 
@@ -261,7 +263,7 @@ export async function startProxy(targetUrl = BASE_URL) {
     const target = new URL(targetUrl);
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     const sockets = new Set();
-    const state = { policy: () => 'pass', refuse: false, log: [] };
+    const state = { policy: () => 'pass', log: [] };
     const server = createServer((req, res) => {
         const chunks = [];
         req.on('data', (c) => chunks.push(c));
@@ -276,11 +278,7 @@ export async function startProxy(targetUrl = BASE_URL) {
                 events: eventsInBody(parsed?.events), action: null, status: null, response: null,
             };
             state.log.push(entry);
-            entry.action = state.refuse ? 'reset' : state.policy(entry);
-            if (entry.action === 'reset') {
-                req.socket.destroy();
-                return;
-            }
+            entry.action = state.policy(entry);
             const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
             delete headers.connection;
             const up = request({ host: target.hostname, port: target.port, method: req.method, path, headers, agent }, (upRes) => {
@@ -310,10 +308,6 @@ export async function startProxy(targetUrl = BASE_URL) {
         });
     });
     server.on('connection', (s) => {
-        if (state.refuse) {
-            s.destroy();
-            return;
-        }
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
     });
@@ -323,12 +317,25 @@ export async function startProxy(targetUrl = BASE_URL) {
         url: `http://127.0.0.1:${port}`,
         state,
         log: state.log,
+        refuse: async (on) => {
+            if (on) {
+                await new Promise((resolve) => {
+                    server.close(() => resolve());
+                    for (const s of sockets) s.destroy();
+                });
+            } else {
+                await new Promise((resolve, reject) => {
+                    server.once('error', reject);
+                    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+                });
+            }
+        },
         /** Destroys every open connection (a client's keep-alive socket included). */
         dropConnections: () => { for (const s of sockets) s.destroy(); },
         close: () => new Promise((resolve) => {
             for (const s of sockets) s.destroy();
             agent.destroy();
-            server.close(() => resolve());
+            if (server.listening) server.close(() => resolve()); else resolve();
         }),
     };
 }
