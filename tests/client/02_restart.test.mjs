@@ -14,7 +14,7 @@ const WORKERS = 3;
 const PREFIX = '/t2';
 const PER_TICK = 20;
 const TICK_MS = 20;
-const N = 6000; // 300 ticks: about 7 s of recording each
+const N = 8000; // 400 ticks of at least 20 ms: 8 s or more of recording each, past the restart
 const DOWN_MS = 3000;
 
 let workers = [];
