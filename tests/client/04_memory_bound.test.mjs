@@ -2,14 +2,15 @@
 // refuses connections), a storage with maxPendingKeys = 10 holds at most 10 keys,
 // pending plus unsent. Events of a key it holds in its pending map add up; events that would
 // need an 11th key are dropped, counted in stats().dropped and reported through onDrop. Once
-// the server is back, exactly the accepted events are in the database.
+// the server is back, exactly the accepted events are in the database. And a long outage with
+// few keys: however many intervals pass, each key is held at most twice, so nothing is dropped.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 
 import { createMetricsStorage } from '@metrics/client';
 
 import { PROJECTS, tally } from './events.mjs';
-import { dbTotals, numbersOf, sql, startProxy, supabaseFor } from './lib.mjs';
+import { dbTotals, numbersOf, sleep, sql, startProxy, supabaseFor } from './lib.mjs';
 
 const PREFIX = '/t4';
 const BOUND = 10;
@@ -118,4 +119,57 @@ test('when the server is back, exactly the accepted events are in the database',
     assert.deepEqual([s.recorded, s.flushed, s.rejected, s.invalid, s.pending, s.pendingKeys],
         [accepted.length, accepted.length, 0, 0, 0, 0]);
     assert.deepEqual(dbTotals(PREFIX), numbersOf(tally(accepted, (e) => `${PREFIX}${e.path} ${e.method} ${e.project ?? '-'}`)));
+});
+
+describe('an outage of many intervals with few keys', () => {
+    const PREFIX2 = '/t4o';
+    const KEYS = 3;
+    let proxy2;
+    let storage2;
+    const sent = [];
+    const drops2 = [];
+    const got = {};
+
+    before(async () => {
+        proxy2 = await startProxy();
+        await proxy2.refuse(true);
+        storage2 = createMetricsStorage({
+            mode: 'database', supabase: supabaseFor(proxy2.url), env: {}, logger: null, handleSignals: false,
+            batchIntervalMs: 50, maxPendingKeys: 2 * KEYS, backoff: { initialMs: 100, maxMs: 100, jitter: 0 },
+            onDrop: (info) => drops2.push(info),
+        });
+        // 3 keys, one event each every 10 ms, for 1.5 s: about 30 intervals while unreachable.
+        const until = Date.now() + 1500;
+        for (let i = 0; Date.now() < until; i += 1) {
+            for (let k = 0; k < KEYS; k += 1) {
+                const e = { path: `/o${k}`, method: 'GET', project: PROJECTS[k], success: i % 7 !== 0, micros: 1000 + ((i * 31 + k * 977) % 50_000) };
+                storage2.recordRouteMetric(PREFIX2 + e.path, e.method, e.success, e.micros / 1000, { project: e.project });
+                sent.push(e);
+            }
+            await sleep(10);
+        }
+        got.whileDown = storage2.stats();
+        got.inDbWhileDown = Number(sql(`SELECT count(*) FROM metrics.route_metrics_live WHERE starts_with(route, '${PREFIX2}/')`));
+        await proxy2.refuse(false);
+        got.flush = await storage2.flush({ timeoutMs: 10_000 });
+        got.final = storage2.stats();
+    });
+    after(async () => {
+        await storage2?.close({ timeoutMs: 100 });
+        await proxy2?.close();
+    });
+
+    test('each key is held at most twice (the batch waiting for its retry, and one behind it): nothing is dropped', () => {
+        const s = got.whileDown;
+        assert.ok(s.retries >= 5, `the outage lasted many retries (${s.retries})`);
+        assert.equal(got.inDbWhileDown, 0, 'nothing got through');
+        assert.deepEqual([s.recorded, s.dropped, drops2.length], [sent.length, 0, 0]);
+        assert.ok(s.pendingKeys <= 2 * KEYS && s.unsentBatches <= 2, JSON.stringify(s));
+    });
+
+    test('once the server is back, every event is in the database once', () => {
+        assert.equal(got.flush.complete, true);
+        assert.deepEqual([got.final.flushed, got.final.pending], [sent.length, 0]);
+        assert.deepEqual(dbTotals(PREFIX2), numbersOf(tally(sent, (e) => `${PREFIX2}${e.path} ${e.method} ${e.project ?? '-'}`)));
+    });
 });
