@@ -5,7 +5,10 @@
 // the same contents, and is sent again after an exponential backoff: the server records a
 // batch id once, so a retry of a batch that was written (its answer lost) writes nothing
 // again. A refused batch (other 4xx) is dropped and counted as rejected. Events recorded
-// meanwhile go into a new pending map, never into a queued batch.
+// meanwhile go into a new pending map, and from there into a batch that was never sent (one
+// behind the waiting one), never into a batch that was: so a retry always carries its first
+// contents, and during an outage a key is held at most twice (in the waiting batch and in the
+// unsent one behind it) however many intervals it lasts, instead of once more per interval.
 
 import { randomUUID } from 'node:crypto';
 
@@ -15,7 +18,7 @@ import { rpcArgs } from './query.js';
 import { rowFromServer } from './rows.js';
 import { register, unregister } from './signals.js';
 import { SummaryStore } from './store.js';
-import { eventsOf, toWire } from './summary.js';
+import { addEvent, eventsOf, keyOf, mergeInto, toWire } from './summary.js';
 import { createTransport } from './transport.js';
 
 /** Internal errors (XX000) a batch may get before it counts as refused (a retry each but the last). */
@@ -25,10 +28,15 @@ export const INTERNAL_ERROR_ATTEMPTS = 3;
  * @typedef {object} Batch
  * @property {string} id
  * @property {import('./subjects.js').Subject} subject
- * @property {Record<string, unknown>[]} elements
+ * @property {Map<string, import('./summary.js').Summary> | null} summaries  until it is first sent
+ * @property {Record<string, unknown>[] | null} elements  its wire contents, fixed when it is first sent
+ * @property {number} keys
  * @property {number} events
  * @property {number} internalErrors  answers with XX000 so far
  */
+
+/** The key of a summary (that of its events). @param {import('./summary.js').Summary} s */
+const keyOfSummary = (s) => keyOf(s.subject, { project: s.project, name: s.name, method: s.method, at: s.hour });
 
 /**
  * A wait that keeps the process alive (a flush is awaited by someone) until it ends or is
@@ -81,7 +89,8 @@ export class DatabaseMetricsStorage extends BaseStorage {
     accept(subject, event) {
         const room = this.settings.maxPendingKeys - this.queuedKeys;
         if (!this.pending.add(subject, event, room)) {
-            return false;
+            // No room for a new key, but the key may be held in a batch not sent yet: add it there.
+            return this.addToUnsent(subject, event);
         }
         if (this.pending.size >= this.settings.maxBatchKeys && this.early === null) {
             // Not in the caller's request: right after it, in its own turn of the event loop.
@@ -93,23 +102,52 @@ export class DatabaseMetricsStorage extends BaseStorage {
         return true;
     }
 
+    /**
+     * Adds an event into its key's summary in the batch of its subject that cut() would add
+     * to (never sent yet); false when that batch does not hold the key.
+     * @param {import('./subjects.js').Subject} subject @param {import('./summary.js').CheckedEvent} event
+     */
+    addToUnsent(subject, event) {
+        const batch = this.queue.findLast((b) => b.subject === subject && b.summaries !== null);
+        const summary = batch?.summaries?.get(keyOf(subject, event));
+        if (!batch || !summary) {
+            return false;
+        }
+        addEvent(summary, event);
+        batch.events += 1;
+        this.queuedEvents += 1;
+        return true;
+    }
+
     boundMessage() {
         return `maxPendingKeys = ${this.settings.maxPendingKeys} keys are pending or unsent (is the database reachable?); events of new keys are dropped until batches are written`;
     }
 
-    /** Moves the pending summaries into batches at the end of the queue. */
+    /**
+     * Moves the pending summaries into the queue: into the last batch of their subject that was
+     * never sent (its summary of the same key, or a new one while it has fewer than
+     * maxBatchElements), else into new batches at the end. A batch that was sent is never
+     * added to, so that its retries carry the same contents.
+     */
     cut() {
-        const summaries = this.pending.take();
         const size = this.settings.maxBatchElements;
-        for (const subject of new Set(summaries.map((s) => s.subject))) {
-            const mine = summaries.filter((s) => s.subject === subject);
-            for (let i = 0; i < mine.length; i += size) {
-                const chunk = mine.slice(i, i + size);
-                const events = chunk.reduce((n, s) => n + eventsOf(s), 0);
-                this.queue.push({ id: randomUUID(), subject, elements: chunk.map(toWire), events, internalErrors: 0 });
-                this.queuedEvents += events;
-                this.queuedKeys += chunk.length;
+        for (const s of this.pending.take()) {
+            let batch = this.queue.findLast((b) => b.subject === s.subject && b.summaries !== null);
+            const key = keyOfSummary(s);
+            const same = batch?.summaries?.get(key);
+            if (same) {
+                mergeInto(same, s);
+            } else {
+                if (!batch || batch.keys >= size) {
+                    batch = { id: randomUUID(), subject: s.subject, summaries: new Map(), elements: null, keys: 0, events: 0, internalErrors: 0 };
+                    this.queue.push(batch);
+                }
+                /** @type {Map<string, import('./summary.js').Summary>} */ (batch.summaries).set(key, s);
+                batch.keys += 1;
+                this.queuedKeys += 1;
             }
+            batch.events += eventsOf(s);
+            this.queuedEvents += eventsOf(s);
         }
     }
 
@@ -150,7 +188,12 @@ export class DatabaseMetricsStorage extends BaseStorage {
     /** Sends the batch at the head of the queue; false when it waits for a retry. */
     async sendHead() {
         const batch = this.queue[0];
-        const res = await this.transport.record(batch.subject, batch.elements, batch.id);
+        if (batch.summaries !== null) {
+            // Its contents are fixed from its first send on: every retry sends the same.
+            batch.elements = [...batch.summaries.values()].map(toWire);
+            batch.summaries = null;
+        }
+        const res = await this.transport.record(batch.subject, /** @type {Record<string, unknown>[]} */ (batch.elements), batch.id);
         if (res.ok) {
             this.settle(batch, 'flushed');
             this.counters.batches += 1;
@@ -175,7 +218,7 @@ export class DatabaseMetricsStorage extends BaseStorage {
     settle(batch, counter) {
         this.queue.shift();
         this.queuedEvents -= batch.events;
-        this.queuedKeys -= batch.elements.length;
+        this.queuedKeys -= batch.keys;
         this.counters[counter] += batch.events;
     }
 

@@ -106,6 +106,36 @@ test('events recorded while a batch waits for its retry go into a new batch, nev
     await storage.close();
 });
 
+test('a long outage holds each key at most twice (the waiting batch and one unsent behind it), however many intervals pass', async () => {
+    // Two keys, recorded every few ms through 30 and more intervals while the database is down:
+    // each interval's summaries go into the one batch not sent yet, not into a new batch each,
+    // so the bound of 4 keys is never reached and nothing is dropped.
+    const { storage, server } = databaseStorage({ batchIntervalMs: 10, maxPendingKeys: 4, backoff: { initialMs: 40, maxMs: 40, jitter: 0 } });
+    server.next(...Array.from({ length: 1000 }, () => UNAVAILABLE));
+    let recorded = 0;
+    const until300 = Date.now() + 300;
+    while (Date.now() < until300) {
+        storage.recordRouteMetric('/a', 'GET', true, 1);
+        storage.recordRouteMetric('/b', 'GET', false, 2);
+        recorded += 2;
+        await new Promise((r) => setTimeout(r, 3));
+    }
+    const s = storage.stats();
+    assert.deepEqual([s.recorded, s.dropped], [recorded, 0]);
+    assert.ok(s.unsentBatches <= 2 && s.pendingKeys <= 4, JSON.stringify(s));
+    server.script = [];
+    assert.equal((await storage.flush()).complete, true);
+    assert.equal(server.eventsWritten('route'), recorded);
+    // Every call of one batch id carried the same contents: a batch is never added to once sent.
+    const byId = new Map();
+    for (const c of recordCalls(server)) {
+        if (byId.has(c.args.batch_id)) assert.deepEqual(c.args, byId.get(c.args.batch_id));
+        byId.set(c.args.batch_id, c.args);
+    }
+    assertBalanced(storage);
+    await storage.close();
+});
+
 test('a 4xx refusal drops the batch, counts it as rejected with the server message, and the next batch goes on', async () => {
     const server = new FakeMetricsServer({ projects: ['acme'] });
     const { storage, errors } = databaseStorage({}, { server });
