@@ -62,6 +62,9 @@ CREATE TABLE metrics.recorded_batches (
     -- 'route_metrics' or 'operation_metrics': an id is one batch of one kind.
     family      text NOT NULL,
     events      bigint NOT NULL,
+    -- SHA-256 of the batch's JSON (jsonb's form): an id sent again with another batch, even
+    -- one of as many events, is refused rather than taken for the first.
+    digest      bytea NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE metrics.recorded_batches IS

@@ -12,32 +12,38 @@ use crate::requests::fold::family;
 /// batch is the first with this id (record it), or the count of the batch recorded with it
 /// before (record nothing). A concurrent call with the same id waits on the primary key until
 /// the first commits (then it finds it) or rolls back (then it claims the id itself).
-pub fn claim(subject: Subject, id: pgrx::Uuid, count: i64) -> Option<i64> {
+pub fn claim(subject: Subject, id: pgrx::Uuid, count: i64, digest: &[u8]) -> Option<i64> {
     let claimed = spi::exists(
         "WITH claimed AS (
-             INSERT INTO metrics.recorded_batches (batch_id, family, events) VALUES ($1, $2, $3)
+             INSERT INTO metrics.recorded_batches (batch_id, family, events, digest) VALUES ($1, $2, $3, $4)
              ON CONFLICT (batch_id) DO NOTHING RETURNING true)
          SELECT EXISTS (SELECT FROM claimed)",
-        &[id.into(), family(subject).into(), count.into()],
+        &[id.into(), family(subject).into(), count.into(), digest.into()],
     );
     if claimed {
         return None;
     }
     let first = spi::rows(
-        "SELECT family, events FROM metrics.recorded_batches WHERE batch_id = $1",
+        "SELECT family, events, digest FROM metrics.recorded_batches WHERE batch_id = $1",
         &[id.into()],
-        |row| Ok((not_null::<String>(row, 1)?, not_null::<i64>(row, 2)?)),
+        |row| {
+            Ok((
+                not_null::<String>(row, 1)?,
+                not_null::<i64>(row, 2)?,
+                not_null::<Vec<u8>>(row, 3)?,
+            ))
+        },
     );
-    let Some((first_family, first_count)) = first.into_iter().next() else {
+    let Some((first_family, first_count, first_digest)) = first.into_iter().next() else {
         // Deleted since (older than the retention): this call is the batch's only record.
-        return claim(subject, id, count);
+        return claim(subject, id, count, digest);
     };
-    if first_family != family(subject) || first_count != count {
+    if first_family != family(subject) || first_count != count || first_digest != digest {
         raise(
             Problem::new(
                 SqlState::InvalidParameterValue,
                 format!(
-                    "batch id {id} was already recorded for a batch of {first_count} events of {first_family}, not this one of {count} events of {}",
+                    "batch id {id} was already recorded for another batch ({first_count} events of {first_family}), not this one ({count} events of {})",
                     family(subject)
                 ),
             )

@@ -22,7 +22,7 @@ use crate::pg::datum::now_micros;
 use crate::pg::guc::{self, IngestMode};
 use crate::pg::identity::as_owner;
 use crate::pg::raise::{raise, OrRaise};
-use crate::requests::batch::{parse_batch, unknown_project, unknown_project_at};
+use crate::requests::batch::{digest, parse_batch, unknown_project, unknown_project_at};
 use crate::requests::bucket::{aggregate, Bucket};
 use crate::requests::buffer;
 use crate::requests::event::{Event, Key, Subject, Window};
@@ -119,7 +119,7 @@ pub fn record_batch(
     let mut batch = parse_batch(subject, &events, window()).or_raise();
     let count = batch.count() as i64;
     if let Some(id) = batch_id {
-        if let Some(first) = batches::claim(subject, id, count) {
+        if let Some(first) = batches::claim(subject, id, count, &digest(&events)) {
             return first;
         }
     }

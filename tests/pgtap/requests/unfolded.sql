@@ -3,7 +3,7 @@
 -- metrics.fold_metrics() moves them; summaries add exactly what their events add; a batch id
 -- is counted once. Every expected number comes from the events sent, kept in a temp table.
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 \ir ../../fixtures/setup.sql
 
 -- Events of the current and the previous UTC hour (recent: appended), deterministic.
@@ -142,6 +142,10 @@ SELECT is((SELECT sum(total_requests) FROM metrics.route_metrics_live WHERE rout
 SELECT pg_temp.fails_with($$SELECT metrics.record_route_metrics('[{"route": "/api/once", "method": "GET", "success": true, "duration_ms": 1}]',
                                                                   'a4b5c6d7-0000-4000-8000-000000000001')$$,
                           '22023', 'the id with another batch is refused');
+SELECT pg_temp.fails_with($$SELECT metrics.record_route_metrics('[{"route": "/api/twice", "method": "GET", "success": true, "duration_ms": 1},
+                                                                    {"route": "/api/twice", "method": "GET", "success": false, "duration_ms": 2}]',
+                                                                  'a4b5c6d7-0000-4000-8000-000000000001')$$,
+                          '22023', 'and so is the id with another batch of as many events');
 SELECT pg_temp.fails_with($$SELECT metrics.record_operation_metrics('[{"operation": "op", "success": true, "duration_ms": 1},
                                                                       {"operation": "op", "success": true, "duration_ms": 1}]',
                                                                     'a4b5c6d7-0000-4000-8000-000000000001')$$,

@@ -11,6 +11,14 @@ use std::collections::HashMap;
 use crate::requests::event::{check_event, parse_at, Event, ProjectId, Subject, Window};
 use crate::requests::summary::{is_summary, parse_summary, Summary};
 
+/// The digest a batch id is remembered with: SHA-256 of the batch's JSON as PostgreSQL's
+/// `jsonb` gives it (keys sorted, numbers as written), so the same batch sent again has the
+/// same digest and any other batch, even of as many events, another.
+pub fn digest(events: &Value) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(events.to_string().as_bytes()).into()
+}
+
 /// Most events in one batch call.
 pub const MAX_BATCH_EVENTS: usize = 100_000;
 
@@ -371,6 +379,15 @@ mod tests {
             parse_batch(Subject::Route, &too_many, w).unwrap_err().state,
             SqlState::ProgramLimitExceeded
         );
+    }
+
+    #[test]
+    fn a_batch_digest_tells_batches_apart() {
+        let a = json!([{"route": "/a", "method": "GET", "success": true, "duration_ms": 700}]);
+        let b = json!([{"route": "/b", "method": "GET", "success": true, "duration_ms": 700}]);
+        let a_again: Value = serde_json::from_str(&a.to_string()).unwrap();
+        assert_eq!(digest(&a), digest(&a_again));
+        assert_ne!(digest(&a), digest(&b));
     }
 
     #[test]
