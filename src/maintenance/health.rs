@@ -51,6 +51,7 @@ pub fn evaluate() -> Vec<Check> {
         upkeep::buffer_writer_lag(&t),
         upkeep::cron_job_failures(&t),
         upkeep::retention_backlog(&t),
+        upkeep::unfolded_backlog(&t),
     ]
 }
 

@@ -204,3 +204,41 @@ pub fn retention_backlog(t: &Thresholds) -> Check {
         "the maintenance job (metrics.run_maintenance) compacts and prunes: look at its last runs in metrics.maintenance_log, or schedule it",
     )
 }
+
+/// What direct recording appended and nobody folded: the oldest unfolded row's age (minutes
+/// since its last event) and how many rows wait. The reports read every unfolded row, so a
+/// database where nothing folds gets slower to read; the buffer writer folds every interval.
+pub fn unfolded_backlog(t: &Thresholds) -> Check {
+    let name = "unfolded_backlog";
+    let limit = Some(t.unfolded_minutes);
+    if spi::value::<bool>(
+        "SELECT pg_catalog.to_regclass('metrics.route_metrics_unfolded') IS NOT NULL",
+        &[],
+    ) != Some(true)
+    {
+        return Check::ok(
+            name,
+            Some(0.0),
+            limit,
+            "recording appends since 0.7.0: run ALTER EXTENSION metrics UPDATE",
+        );
+    }
+    let (rows, minutes) = spi::rows(
+        "SELECT (SELECT count(*) FROM metrics.route_metrics_unfolded) + (SELECT count(*) FROM metrics.operation_metrics_unfolded),
+                extract(epoch FROM now() - least((SELECT min(last_request_at) FROM metrics.route_metrics_unfolded),
+                                                 (SELECT min(last_execution_at) FROM metrics.operation_metrics_unfolded)))::float8 / 60",
+        &[],
+        |row| Ok((not_null::<i64>(row, 1)?, row.get::<f64>(2)?)),
+    )
+    .pop()
+    .unwrap_or((0, None));
+    let Some(minutes) = minutes.map(|m| rules::rounded(m.max(0.0), 1)) else {
+        return Check::ok(name, Some(0.0), limit, "nothing waits to be folded");
+    };
+    let detail =
+        format!("{rows} unfolded rows wait; the oldest holds an event of {minutes} minutes ago");
+    Check::ok(name, Some(minutes), limit, detail).graded(
+        rules::unfolded_severity(minutes, t.unfolded_minutes),
+        "nothing folds what direct recording appends: preload the library (its buffer writer folds every metrics.flush_interval in metrics.buffer_database) or schedule SELECT * FROM metrics.fold_metrics() with pg_cron every minute",
+    )
+}

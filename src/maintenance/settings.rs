@@ -13,6 +13,7 @@ static ANOMALY_SIGMA: GucSetting<f64> = GucSetting::<f64>::new(3.0);
 static ANOMALY_DAYS: GucSetting<i32> = GucSetting::<i32>::new(28);
 static WRITER_LAG: GucSetting<i32> = GucSetting::<i32>::new(3);
 static RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(7);
+static UNFOLDED_MINUTES: GucSetting<i32> = GucSetting::<i32>::new(15);
 
 /// Defines the thresholds; called from `_PG_init`.
 pub fn register() {
@@ -123,6 +124,15 @@ fn register_upkeep_thresholds() {
         3650,
         GucFlags::default(),
     );
+    int(
+        c"metrics.health_unfolded_minutes",
+        c"Minutes the oldest row direct recording appended may wait unfolded before metrics.health() warns.",
+        c"Twelve times it is critical. The buffer writer folds every metrics.flush_interval; without it, schedule metrics.fold_metrics().",
+        &UNFOLDED_MINUTES,
+        1,
+        100000,
+        GucFlags::UNIT_MIN,
+    );
 }
 
 /// The thresholds in force, read once per evaluation.
@@ -136,6 +146,7 @@ pub struct Thresholds {
     pub anomaly_days: i64,
     pub writer_lag_intervals: f64,
     pub retention_days: f64,
+    pub unfolded_minutes: f64,
 }
 
 pub fn thresholds() -> Thresholds {
@@ -148,5 +159,6 @@ pub fn thresholds() -> Thresholds {
         anomaly_days: ANOMALY_DAYS.get() as i64,
         writer_lag_intervals: WRITER_LAG.get() as f64,
         retention_days: RETENTION_DAYS.get() as f64,
+        unfolded_minutes: UNFOLDED_MINUTES.get() as f64,
     }
 }

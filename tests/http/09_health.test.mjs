@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { AS, api, assertError, assertOk, sql } from './lib.mjs';
 
 const CHECKS = ['collection_success_rate', 'failed_runs_in_a_row', 'sealed_recently', 'last_run_duration',
-    'missing_dates', 'anomalous_values', 'buffer_writer_lag', 'cron_job_failures', 'retention_backlog'];
+    'missing_dates', 'anomalous_values', 'buffer_writer_lag', 'cron_job_failures', 'retention_backlog', 'unfolded_backlog'];
 
 describe('GET /rpc/health', () => {
     test('service_role: 200, one row per check, with severity, value, threshold, detail and hint', async () => {

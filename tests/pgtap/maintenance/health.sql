@@ -5,7 +5,7 @@
 -- ok with the reason (their failures: tests/scenarios/maintenance/health_buffer.sh, health_cron.sh).
 BEGIN;
 -- An exact plan: an assertion that disappears fails the file.
-SELECT plan(84);
+SELECT plan(95);
 \ir ../../fixtures/setup.sql
 
 CREATE FUNCTION pg_temp.sev(c text) RETURNS text LANGUAGE sql AS
@@ -37,12 +37,13 @@ GRANT ALL ON ALL SEQUENCES IN SCHEMA pg_temp TO PUBLIC;
 SELECT results_eq($$SELECT check_name, severity FROM metrics.health()$$,
     $$VALUES ('collection_success_rate', 'ok'), ('failed_runs_in_a_row', 'ok'), ('sealed_recently', 'ok'),
              ('last_run_duration', 'ok'), ('missing_dates', 'ok'), ('anomalous_values', 'ok'),
-             ('buffer_writer_lag', 'ok'), ('cron_job_failures', 'ok'), ('retention_backlog', 'ok')$$,
-    'a fresh install is healthy: nine checks, all ok');
+             ('buffer_writer_lag', 'ok'), ('cron_job_failures', 'ok'), ('retention_backlog', 'ok'),
+             ('unfolded_backlog', 'ok')$$,
+    'a fresh install is healthy: ten checks, all ok');
 SELECT results_eq($$SELECT check_name, threshold FROM metrics.health()$$,
     $$VALUES ('collection_success_rate', 99.9), ('failed_runs_in_a_row', 3), ('sealed_recently', 48),
              ('last_run_duration', 60), ('missing_dates', 0), ('anomalous_values', 3),
-             ('buffer_writer_lag', 15), ('cron_job_failures', 3), ('retention_backlog', 7)$$,
+             ('buffer_writer_lag', 15), ('cron_job_failures', 3), ('retention_backlog', 7), ('unfolded_backlog', 15)$$,
     'the threshold column shows the settings in force (buffer: 3 x the 5 s flush interval)');
 SELECT is((SELECT count(*) FROM metrics.health() WHERE hint IS NOT NULL), 0::bigint, 'no hint while everything is ok');
 SELECT is(pg_temp.detail('buffer_writer_lag'),
@@ -180,6 +181,25 @@ SELECT ok(pg_temp.detail('retention_backlog') LIKE '%collection_log: runs since 
 SELECT lives_ok($$SELECT * FROM metrics.set_retention_policy('collection_log', NULL, NULL, interval '730 days')$$, 'keep the log for 730 days');
 SELECT is(pg_temp.sev('retention_backlog'), 'ok', 'ok again');
 
+-- --- unfolded_backlog --------------------------------------------------------------------------
+SELECT is(pg_temp.svt('unfolded_backlog'), 'ok|0|15', 'nothing unfolded: ok');
+SELECT is(pg_temp.detail('unfolded_backlog'), 'nothing waits to be folded', 'and it says so');
+SELECT metrics.record_route_metric('/health/now', 'GET', true, 5);
+SELECT is(pg_temp.sev('unfolded_backlog'), 'ok', 'a request appended just now: ok');
+SELECT is(metrics.record_route_metrics(format('[{"route": "/health/recent", "method": "GET", "success": true, "duration_ms": 5, "at": "%s"}]',
+                                              to_char((now() - interval '40 minutes') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::jsonb),
+          1::bigint, 'a request of 40 minutes ago, appended (recent hours are)');
+SELECT is(pg_temp.sev('unfolded_backlog'), 'warning', 'unfolded for longer than metrics.health_unfolded_minutes (15): a warning');
+SELECT ok(pg_temp.detail('unfolded_backlog') ~ '^2 unfolded rows wait; the oldest holds an event of 4[0-9](\.[0-9])? minutes ago$',
+          'the detail says how many rows wait and how old the oldest is');
+SELECT ok(pg_temp.hint('unfolded_backlog') LIKE '%metrics.fold_metrics()%', 'the hint says what folds them');
+SELECT is(metrics.record_operation_metrics(format('[{"operation": "health.op", "success": true, "duration_ms": 5, "at": "%s"}]',
+                                                  to_char((now() - interval '4 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::jsonb),
+          1::bigint, 'an operation of 4 hours ago');
+SELECT is(pg_temp.sev('unfolded_backlog'), 'critical', 'older than 12 x the limit: critical (operations count too)');
+SELECT lives_ok($$SELECT * FROM metrics.fold_metrics()$$, 'a fold');
+SELECT is(pg_temp.svt('unfolded_backlog'), 'ok|0|15', 'folded: ok again');
+
 -- --- check_alerts ------------------------------------------------------------------------------
 SELECT is((SELECT string_agg(check_name || '=' || severity, ',') FROM metrics.health() WHERE severity <> 'ok'), NULL,
           'every check was cleared');
@@ -223,7 +243,7 @@ SELECT pg_temp.fails_with($$SELECT * FROM metrics.check_alerts()$$, '42501', 'so
 SELECT is(pg_temp.error_of($$SELECT * FROM metrics.health()$$) ->> 'message',
           'metrics.health() is for administrators; regress_metrics_probe is not one', 'naming the caller');
 SELECT set_config('request.jwt.claims', '{"role": "authenticated", "app_metadata": {"role": "admin"}}', true);
-SELECT is((SELECT count(*) FROM metrics.health()), 9::bigint, 'with the admin claim it is an administrator: nine rows');
+SELECT is((SELECT count(*) FROM metrics.health()), 10::bigint, 'with the admin claim it is an administrator: ten rows');
 SELECT set_config('request.jwt.claims', '{"app_metadata": {"role": "admin"', true);
 SELECT is(pg_temp.error_of($$SELECT * FROM metrics.health()$$) ->> 'sqlstate', '42501', 'claims that are no JSON: refused, not an error');
 SELECT set_config('request.jwt.claims', '', true);

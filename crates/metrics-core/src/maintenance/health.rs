@@ -36,7 +36,7 @@ impl Severity {
 }
 
 /// The names of the checks, in the order `metrics.health()` returns them.
-pub const CHECKS: [&str; 9] = [
+pub const CHECKS: [&str; 10] = [
     "collection_success_rate",
     "failed_runs_in_a_row",
     "sealed_recently",
@@ -46,6 +46,7 @@ pub const CHECKS: [&str; 9] = [
     "buffer_writer_lag",
     "cron_job_failures",
     "retention_backlog",
+    "unfolded_backlog",
 ];
 
 /// One row of `metrics.health()`.
@@ -162,6 +163,18 @@ pub fn retention_severity(days_behind: f64, critical_days: f64) -> Severity {
     if days_behind >= critical_days {
         Severity::Critical
     } else if days_behind > 0.0 {
+        Severity::Warning
+    } else {
+        Severity::Ok
+    }
+}
+
+/// The oldest unfolded row (minutes since its last event) against the limit: a warning beyond
+/// it, critical beyond twelve times it (nothing folds: the reports read ever more rows).
+pub fn unfolded_severity(minutes: f64, limit: f64) -> Severity {
+    if minutes > 12.0 * limit {
+        Severity::Critical
+    } else if minutes > limit {
         Severity::Warning
     } else {
         Severity::Ok
@@ -389,6 +402,16 @@ mod tests {
         assert_eq!(retention_severity(0.0, 7.0), Severity::Ok);
         assert_eq!(retention_severity(0.5, 7.0), Severity::Warning);
         assert_eq!(retention_severity(7.0, 7.0), Severity::Critical);
+    }
+
+    #[test]
+    fn unfolded_rows_are_judged_by_their_age() {
+        assert_eq!(unfolded_severity(0.0, 15.0), Severity::Ok);
+        assert_eq!(unfolded_severity(15.0, 15.0), Severity::Ok);
+        assert_eq!(unfolded_severity(15.5, 15.0), Severity::Warning);
+        assert_eq!(unfolded_severity(180.0, 15.0), Severity::Warning);
+        assert_eq!(unfolded_severity(181.0, 15.0), Severity::Critical);
+        assert_eq!(CHECKS.last(), Some(&"unfolded_backlog"));
     }
 
     #[test]
