@@ -315,7 +315,7 @@ INSERT INTO function_cases VALUES
     -- Nothing is critical here (the setup compacted the old request): no transition.
     ('metrics.health()',
      $$SELECT count(*)::text FROM metrics.health()$$, true,
-     '{42501,42501,42501,ok:9,ok:9}'),
+     '{42501,42501,42501,ok:10,ok:10}'),
     ('metrics.check_alerts()',
      $$SELECT string_agg(check_name || ':' || severity, ',') FROM metrics.check_alerts()$$, false,
      '{42501,42501,42501,ok:NULL,ok:NULL}'),
