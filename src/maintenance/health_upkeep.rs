@@ -211,11 +211,7 @@ pub fn retention_backlog(t: &Thresholds) -> Check {
 pub fn unfolded_backlog(t: &Thresholds) -> Check {
     let name = "unfolded_backlog";
     let limit = Some(t.unfolded_minutes);
-    if spi::value::<bool>(
-        "SELECT pg_catalog.to_regclass('metrics.route_metrics_unfolded') IS NOT NULL",
-        &[],
-    ) != Some(true)
-    {
+    if !crate::requests::fold::installed() {
         return Check::ok(
             name,
             Some(0.0),

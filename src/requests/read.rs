@@ -154,8 +154,9 @@ pub fn has_projects() -> bool {
 }
 
 /// Whether this database has 0.7.0's views of the folded and unfolded rows together
-/// (`metrics.route_metrics_live`, sql/requests/unfolded.sql), which reports read. Once
-/// found, not asked again in this backend.
+/// (`metrics.route_metrics_live`, sql/requests/unfolded.sql), which reports read, and so its
+/// unfolded tables, which direct recording appends to (`fold::installed`). Once found, not
+/// asked again in this backend.
 pub fn has_live() -> bool {
     thread_local! {
         static FOUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

@@ -31,8 +31,6 @@ use crate::requests::{batches, fold, late, project, store};
 thread_local! {
     /// Whether this backend already warned that buffered mode is unavailable.
     static WARNED: Cell<bool> = const { Cell::new(false) };
-    /// Whether the unfolded tables were found (`unfolded_installed`).
-    static UNFOLDED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The window an event's time must lie in, around now (the settings `metrics.max_event_age`
@@ -80,7 +78,7 @@ fn direct<'a>(subject: Subject, buckets: Vec<(&'a Key, &'a Bucket)>) {
         return;
     }
     as_owner(|| {
-        if !unfolded_installed() {
+        if !fold::installed() {
             return store::add(subject, buckets);
         }
         let now = now_micros();
@@ -90,17 +88,6 @@ fn direct<'a>(subject: Subject, buckets: Vec<(&'a Key, &'a Bucket)>) {
         store::append(subject, &recent);
         store::add(subject, late);
     })
-}
-
-/// Whether this database has 0.7.0's unfolded tables; once found, not asked again in this
-/// backend (a dropped extension takes the library's callers with it).
-fn unfolded_installed() -> bool {
-    if UNFOLDED.get() {
-        return true;
-    }
-    let found = fold::installed();
-    UNFOLDED.set(found);
-    found
 }
 
 /// Records a JSON batch of events and summaries, checked as a whole, once per `batch_id`;
